@@ -1,0 +1,119 @@
+//! The command line: global options, the subcommand list, and the context every
+//! command runs in. Each subcommand owns its arguments in `crate::commands`.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Timelike, Utc};
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::error::Result;
+use crate::model::time;
+use crate::output::{ColorChoice, Format};
+use crate::registry::{self, Registry};
+
+const EXAMPLES: &str = "\
+Examples:
+  exc init                                   create exc.yaml and exceptions/ here
+  exc new                                    file an exception (interactive form)
+  exc validate                               check every record against schema and policy
+  exc list --status approved --expiring-within 30d
+  exc show EXC-7K3Q --format json
+  exc --as-of 2027-01-01 list                evaluate as of a date
+
+Exit codes: 0 all good, 1 findings (invalid records), 2 usage, configuration or I/O error.";
+
+/// Security exceptions as code: a git-backed registry of exceptions with
+/// routing, expiry and an audit trail.
+#[derive(Debug, Parser)]
+#[command(name = "exc", version, about, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    /// The registry directory (default: the nearest parent holding exc.yaml or exceptions/).
+    #[arg(long, global = true, env = "EXC_DIR", value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+
+    /// Evaluate dates as of this day (YYYY-MM-DD, UTC) instead of today.
+    #[arg(long, global = true, value_name = "DATE", value_parser = time::parse_date)]
+    pub as_of: Option<NaiveDate>,
+
+    /// Output format (each command lists the ones it offers).
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+
+    /// Colour: auto (a terminal without NO_COLOR), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(commands::init::Args),
+    New(commands::new::Args),
+    Validate(commands::validate::Args),
+    List(commands::list::Args),
+    Show(commands::show::Args),
+    Schema(commands::schema::Args),
+    Completions(commands::completions::Args),
+}
+
+/// What every command needs besides its own arguments.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub dir: Option<PathBuf>,
+    pub as_of: NaiveDate,
+    /// Whether `--as-of` was given (then "now" is that day at 00:00 UTC).
+    pub as_of_given: bool,
+    pub format: Option<Format>,
+    pub color: bool,
+}
+
+impl Context {
+    /// The current instant, pinned to the start of `--as-of` when given.
+    pub fn now(&self) -> DateTime<Utc> {
+        if self.as_of_given {
+            self.as_of.and_time(NaiveTime::MIN).and_utc()
+        } else {
+            let now = Utc::now();
+            now.with_nanosecond(0).unwrap_or(now)
+        }
+    }
+
+    /// Finds and opens the registry (policy included).
+    pub fn registry(&self) -> Result<Registry> {
+        Registry::open(registry::discover(self.dir.as_deref())?)
+    }
+}
+
+/// How a command ended when it could do its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report (exit 0).
+    Clean,
+    /// Findings were reported (exit 1).
+    Findings,
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub fn run(self) -> Result<Outcome> {
+        let ctx = Context {
+            dir: self.dir,
+            as_of: self.as_of.unwrap_or_else(time::today_utc),
+            as_of_given: self.as_of.is_some(),
+            format: self.format,
+            color: self.color.enabled(),
+        };
+        match self.command {
+            Command::Init(a) => commands::init::run(&ctx, a),
+            Command::New(a) => commands::new::run(&ctx, a),
+            Command::Validate(a) => commands::validate::run(&ctx, a),
+            Command::List(a) => commands::list::run(&ctx, a),
+            Command::Show(a) => commands::show::run(&ctx, a),
+            Command::Schema(a) => commands::schema::run(&ctx, a),
+            Command::Completions(a) => commands::completions::run(a),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `exc init`: creates a registry: `exc.yaml` with the default policy (commented),
+//! `exceptions/`, and the JSON Schemas in `schema/` for editors. Never overwrites.
+
+use std::fs;
+use std::path::Path;
+
+use crate::cli::{Context, Outcome};
+use crate::error::{Error, Result};
+use crate::registry::{self, POLICY_FILE, RECORDS_DIR};
+use crate::schema::{POLICY_SCHEMA, RECORD_SCHEMA};
+
+/// The policy `init` writes: the built-in defaults, with comments.
+pub const POLICY_TEMPLATE: &str = r#"# yaml-language-server: $schema=schema/policy.schema.json
+# exc policy: who approves what, how long exceptions may last, and the KPI targets.
+# Every value below is the built-in default; change what your process needs.
+
+# Role -> the people (emails) who hold it. Approvers must hold the role they approve as,
+# and nobody approves their own request.
+roles:
+  security: []          # tier-1 reviewers, e.g. [alice@example.com, bob@example.com]
+  ciso: []              # C-level sign-off for critical risk
+
+# Exception types: the form's select list. max_days caps `expires` (from creation, or from
+# the latest recertification); require lists extra fields; controls are the usual baseline
+# controls the type deviates from.
+types:
+  mfa-bypass:
+    title: MFA bypass
+    default_risk: high
+    max_days: 90
+    controls: ["NIST-800-53:IA-2(1)", "CIS:6.5"]
+  firewall-rule:
+    title: Firewall rule exception
+    default_risk: medium
+    max_days: 180
+    controls: ["NIST-800-53:SC-7", "CIS:4.4"]
+  vulnerability-deferral:
+    title: Vulnerability patch deferral
+    default_risk: medium
+    max_days: 90
+    require: [findings]
+    controls: ["NIST-800-53:SI-2", "CIS:7.3"]
+  endpoint-control-gap:
+    title: Endpoint control gap
+    default_risk: high
+    max_days: 180
+    require: [compensating_controls]
+    controls: ["NIST-800-53:SI-3", "CIS:10.1"]
+  vendor-access:
+    title: Temporary vendor access
+    default_risk: medium
+    max_days: 30
+    controls: ["NIST-800-53:AC-2", "CIS:5.3"]
+  legacy-system:
+    title: Legacy system support
+    default_risk: high
+    max_days: 180
+    require: [migration_plan]
+    controls: ["NIST-800-53:SA-22", "CIS:2.2"]
+  other:
+    title: Other
+    default_risk: medium
+    max_days: 90
+
+# Risk tier -> who must approve. low is approved on submit (recorded as `by: policy`).
+# risk_owner means the record's own risk owner.
+risk:
+  low: { approvers: [] }
+  medium: { approvers: [security] }
+  high: { approvers: [security, risk_owner], require: [attachments] }
+  critical: { approvers: [security, risk_owner, ciso], require: [attachments] }
+
+# Decision deadlines.
+sla: { urgent_hours: 24, standard_hours: 120 }
+
+# Recertification: a review every 90 days; reminders 14 days ahead and at 75 % of the
+# lifetime; after a missed review plus the grace period, `exc expire --apply` closes it.
+# A record extended more than twice is chronic.
+review: { interval_days: 90, remind_before_days: 14, remind_at_lifetime: 0.75, grace_days: 14, chronic_after_extensions: 2 }
+
+# KPI targets for `exc report`.
+targets: { assets_excepted_max_pct: 5, approval_hours_max: 48, open_ended_max: 0, overdue_max_pct: 0 }
+
+# The inventory behind "% of assets excepted": a count, or a file with one asset per line.
+assets: {}              # e.g. { total: 1200 } or { inventory: assets.txt }
+
+# Commit each change exc makes (as with --commit).
+git: { commit: false }
+"#;
+
+const GITKEEP: &str = ".gitkeep";
+
+/// Create exc.yaml, exceptions/ and schema/ (never overwrites).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  exc init\n  exc init --dir security-exceptions")]
+pub struct Args {}
+
+pub fn run(ctx: &Context, _args: Args) -> Result<Outcome> {
+    let root = match &ctx.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().map_err(|e| Error::io(".", e))?,
+    };
+    fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+    let mut created = Vec::new();
+    let mut create_file = |rel: &str, body: &str| -> Result<()> {
+        let path = root.join(rel);
+        if path.exists() || path.is_symlink() {
+            return Ok(());
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        registry::write_atomic(&path, body.as_bytes(), true)?;
+        created.push(rel.to_string());
+        Ok(())
+    };
+    create_file(POLICY_FILE, POLICY_TEMPLATE)?;
+    if !root.join(RECORDS_DIR).is_dir() {
+        create_file(&format!("{RECORDS_DIR}/{GITKEEP}"), "")?;
+    }
+    create_file("schema/exception.schema.json", RECORD_SCHEMA)?;
+    create_file("schema/policy.schema.json", POLICY_SCHEMA)?;
+
+    let shown = display(&root);
+    if created.is_empty() {
+        crate::output::emit(&format!("{shown} is already an exc registry; nothing changed.\n"))?;
+    } else {
+        let mut msg = format!("Initialised an exc registry in {shown}:\n");
+        for c in &created {
+            msg.push_str(&format!("  created {c}\n"));
+        }
+        msg.push_str("Next: add people to `roles` in exc.yaml, then file an exception with `exc new`.\n");
+        crate::output::emit(&msg)?;
+    }
+    Ok(Outcome::Clean)
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::policy::Policy;
+
+    #[test]
+    fn template_is_the_default_policy() {
+        let parsed = registry::parse_policy(POLICY_TEMPLATE.as_bytes(), "exc.yaml").unwrap();
+        assert_eq!(parsed, Policy::default());
+    }
+}

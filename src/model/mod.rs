@@ -1,0 +1,10 @@
+//! The pure domain model: records, policy, findings, digests and the rules over them.
+//! Nothing in here touches the disk, git or the terminal.
+
+pub mod digest;
+pub mod finding;
+pub mod policy;
+pub mod record;
+pub mod rules;
+pub mod suggest;
+pub mod time;

@@ -1,0 +1,105 @@
+//! Dates and durations as the user types them: `2026-12-01`, `90d`, `12w`, `6m`.
+//!
+//! "Today" is always a UTC date, so CI and laptops agree; `--as-of` overrides it.
+
+use chrono::{Days, Months, NaiveDate, Utc};
+
+/// Today's date in UTC.
+pub fn today_utc() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// Parses a calendar date `YYYY-MM-DD` (a real date only).
+pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    let s = s.trim();
+    let ok_shape = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
+    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(d) if ok_shape => Ok(d),
+        _ => Err(format!("`{s}` is not a real date in the form YYYY-MM-DD")),
+    }
+}
+
+/// A span of days, weeks or months, as in `30d`, `2w`, `3m`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    Days(u32),
+    Months(u32),
+}
+
+impl Span {
+    /// Parses `30d`, `2w`, `3m`, or a bare number of days.
+    pub fn parse(s: &str) -> Result<Span, String> {
+        let s = s.trim();
+        let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+            Some(i) => (&s[..i], &s[i..]),
+            None => (s, "d"),
+        };
+        let n: u32 = num.parse().map_err(|_| format!("`{s}` is not a span like 30d, 2w or 3m"))?;
+        match unit {
+            "d" | "day" | "days" => Ok(Span::Days(n)),
+            "w" | "week" | "weeks" => n.checked_mul(7).map(Span::Days).ok_or_else(|| format!("`{s}` is too long")),
+            "m" | "month" | "months" => Ok(Span::Months(n)),
+            _ => Err(format!("`{s}` is not a span like 30d, 2w or 3m")),
+        }
+    }
+
+    /// `from` plus this span, or `None` past the end of the calendar.
+    pub fn after(self, from: NaiveDate) -> Option<NaiveDate> {
+        match self {
+            Span::Days(n) => from.checked_add_days(Days::new(n.into())),
+            Span::Months(n) => from.checked_add_months(Months::new(n)),
+        }
+    }
+}
+
+/// Parses a date or a span counted from `from` (`2027-03-01` or `90d`).
+pub fn parse_date_or_span(s: &str, from: NaiveDate) -> Result<NaiveDate, String> {
+    if s.contains('-') {
+        return parse_date(s);
+    }
+    let span = Span::parse(s).map_err(|_| format!("`{s}` is neither a date (YYYY-MM-DD) nor a span like 90d"))?;
+    span.after(from).ok_or_else(|| format!("`{s}` goes past the end of the calendar"))
+}
+
+/// `from` plus `days`, saturating at the calendar's end instead of panicking.
+pub fn add_days(from: NaiveDate, days: i64) -> NaiveDate {
+    let r = if days >= 0 {
+        from.checked_add_days(Days::new(days as u64))
+    } else {
+        from.checked_sub_days(Days::new(days.unsigned_abs()))
+    };
+    r.unwrap_or(if days >= 0 { NaiveDate::MAX } else { NaiveDate::MIN })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        parse_date(s).unwrap()
+    }
+
+    #[test]
+    fn dates_must_be_real() {
+        assert!(parse_date("2026-02-30").is_err());
+        assert!(parse_date("2026-2-3").is_err());
+        assert_eq!(d("2028-02-29").to_string(), "2028-02-29");
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(Span::parse("30d"), Ok(Span::Days(30)));
+        assert_eq!(Span::parse("2w"), Ok(Span::Days(14)));
+        assert_eq!(Span::parse("14"), Ok(Span::Days(14)));
+        assert!(Span::parse("soon").is_err());
+        assert_eq!(parse_date_or_span("90d", d("2026-01-01")).unwrap(), d("2026-04-01"));
+        assert_eq!(parse_date_or_span("1m", d("2026-01-31")).unwrap(), d("2026-02-28"));
+        assert!(parse_date_or_span("4294967295d", d("2026-01-01")).is_err());
+    }
+
+    #[test]
+    fn add_days_saturates() {
+        assert_eq!(add_days(NaiveDate::MAX, 5), NaiveDate::MAX);
+        assert_eq!(add_days(d("2026-01-10"), -9), d("2026-01-01"));
+    }
+}

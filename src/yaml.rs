@@ -282,7 +282,7 @@ impl<'de> Deserialize<'de> for Key {
 
 /// Serializes a value as YAML with the key order of its type.
 pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, String> {
-    let opts = serde_saphyr::ser_options! { indent_step: 2, prefer_block_scalars: true };
+    let opts = serde_saphyr::ser_options! { indent_step: 2, compact_list_indent: false, prefer_block_scalars: true };
     serde_saphyr::to_string_with_options(value, opts).map_err(|e| e.to_string())
 }
 

@@ -51,10 +51,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Init(commands::init::Args),
-    New(commands::new::Args),
+    New(Box<commands::new::Args>),
     Validate(commands::validate::Args),
     List(commands::list::Args),
     Show(commands::show::Args),
+    Approve(commands::approve::Args),
+    Reject(commands::reject::Args),
+    Recertify(commands::recertify::Args),
+    Retire(commands::retire::Args),
+    Revoke(commands::revoke::Args),
+    Expire(commands::expire::Args),
     Schema(commands::schema::Args),
     Completions(commands::completions::Args),
 }
@@ -108,10 +114,16 @@ impl Cli {
         };
         match self.command {
             Command::Init(a) => commands::init::run(&ctx, a),
-            Command::New(a) => commands::new::run(&ctx, a),
+            Command::New(a) => commands::new::run(&ctx, *a),
             Command::Validate(a) => commands::validate::run(&ctx, a),
             Command::List(a) => commands::list::run(&ctx, a),
             Command::Show(a) => commands::show::run(&ctx, a),
+            Command::Approve(a) => commands::approve::run(&ctx, a),
+            Command::Reject(a) => commands::reject::run(&ctx, a),
+            Command::Recertify(a) => commands::recertify::run(&ctx, a),
+            Command::Retire(a) => commands::retire::run(&ctx, a),
+            Command::Revoke(a) => commands::revoke::run(&ctx, a),
+            Command::Expire(a) => commands::expire::run(&ctx, a),
             Command::Schema(a) => commands::schema::run(&ctx, a),
             Command::Completions(a) => commands::completions::run(a),
         }

@@ -94,9 +94,11 @@ pub fn paint(s: &str, p: Paint, on: bool) -> String {
 }
 
 /// Shows control characters (ANSI escapes, carriage returns, bidi overrides)
-/// escaped, so a record cannot rewrite the reader's screen.
+/// escaped, so a record cannot rewrite the reader's screen. Newlines and tabs stay.
 pub fn terminal_safe(s: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
     if !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);
     }
@@ -123,12 +125,10 @@ pub fn csv_safe(cell: &str) -> Cow<'_, str> {
 /// A table for the terminal. Cells are made terminal-safe.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(headers.to_vec());
-    if !std::io::stdout().is_terminal() {
-        t.set_width(160);
-    }
+    // On a terminal, wrap to its width; in a pipe or file, keep one row per line.
+    let arrangement =
+        if std::io::stdout().is_terminal() { ContentArrangement::Dynamic } else { ContentArrangement::Disabled };
+    t.load_style(presets::UTF8_FULL_CONDENSED).set_content_arrangement(arrangement).set_header(headers.to_vec());
     for row in rows {
         t.add_row(row.iter().map(|c| terminal_safe(c).into_owned()).collect::<Vec<_>>());
     }
@@ -158,14 +158,7 @@ pub fn finding_line(f: &Finding, color: bool) -> String {
         Severity::Error => paint("error", Paint::Red, color),
         Severity::Warning => paint("warning", Paint::Yellow, color),
     };
-    format!(
-        "{}:{}:{}: {sev}[{}]: {}",
-        terminal_safe(&f.path),
-        f.line,
-        f.column,
-        f.code,
-        terminal_safe(&f.message)
-    )
+    format!("{}:{}:{}: {sev}[{}]: {}", terminal_safe(&f.path), f.line, f.column, f.code, terminal_safe(&f.message))
 }
 
 /// Writes to stdout. A closed pipe (`exc list | head`) is not an error.

@@ -203,11 +203,8 @@ fn render_plain(f: &Finding) -> String {
 /// a rename, so readers see the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, bytes: &[u8], create: bool) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".exc-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    let mut tmp =
+        tempfile::Builder::new().prefix(".exc-").suffix(".tmp").tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
     if create {
@@ -233,7 +230,11 @@ fn load_one(path: &Path, shown: &str, policy: &Policy) -> (Option<Record>, Vec<F
         Err(e) => return fail(Code::YamlSyntax, e.position, e.message),
     };
     if !doc.value.is_object() {
-        return fail(Code::Schema, Position::START, "a record is a mapping of fields (`title: …`), not a single value or list".into());
+        return fail(
+            Code::Schema,
+            Position::START,
+            "a record is a mapping of fields (`title: …`), not a single value or list".into(),
+        );
     }
     let issues = schema::issues(schema::record(), schema::RECORD_SCHEMA, &doc.value);
     if !issues.is_empty() {
@@ -279,7 +280,11 @@ fn read_text(path: &Path) -> std::result::Result<String, (Position, String)> {
     if meta.len() > MAX_RECORD_BYTES {
         return Err((
             start,
-            format!("is {} bytes; records are capped at {} KiB and this one was not parsed", meta.len(), MAX_RECORD_BYTES / 1024),
+            format!(
+                "is {} bytes; records are capped at {} KiB and this one was not parsed",
+                meta.len(),
+                MAX_RECORD_BYTES / 1024
+            ),
         ));
     }
     let bytes = fs::read(path).map_err(|e| (start, format!("cannot read: {e}")))?;
@@ -304,16 +309,18 @@ fn position_at(bytes: &[u8], offset: usize) -> Position {
 /// Parses and checks `exc.yaml`; every problem is `path:line:col: message`.
 pub fn parse_policy(bytes: &[u8], shown: &str) -> Result<Policy> {
     let line = |at: Position, msg: &str| format!("{shown}:{}:{}: {msg}", at.line, at.col);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        Error::Policy(vec![line(position_at(bytes, e.valid_up_to()), "not valid UTF-8 text")])
-    })?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Error::Policy(vec![line(position_at(bytes, e.valid_up_to()), "not valid UTF-8 text")]))?;
     let doc = match yaml::parse(text) {
         Ok(d) => d,
         Err(e) if e.message == "the file is empty" => return Ok(Policy::default()),
         Err(e) => return Err(Error::Policy(vec![line(e.position, &e.message)])),
     };
     if !doc.value.is_object() {
-        return Err(Error::Policy(vec![line(Position::START, "the policy is a mapping of sections (roles:, types:, …)")]));
+        return Err(Error::Policy(vec![line(
+            Position::START,
+            "the policy is a mapping of sections (roles:, types:, …)",
+        )]));
     }
     let issues = schema::issues(schema::policy(), schema::POLICY_SCHEMA, &doc.value);
     if !issues.is_empty() {
@@ -343,5 +350,4 @@ mod tests {
         assert!(!is_plain_id("../etc"));
         assert!(!is_plain_id("a/b"));
     }
-
 }

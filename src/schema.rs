@@ -35,10 +35,7 @@ pub struct Issue {
 
 fn compile(text: &str) -> Validator {
     let schema: Value = serde_json::from_str(text).expect("embedded schema is valid JSON");
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("embedded schema compiles")
+    jsonschema::draft202012::options().should_validate_formats(true).build(&schema).expect("embedded schema compiles")
 }
 
 /// The compiled record schema.
@@ -115,7 +112,8 @@ fn explain(err: &ValidationError<'_>, schema_text: &str) -> Vec<Issue> {
             }]
         }
         ValidationErrorKind::Enum { options } => {
-            let opts: Vec<String> = options.as_array().map(|a| a.iter().map(|v| v.to_string()).collect()).unwrap_or_default();
+            let opts: Vec<String> =
+                options.as_array().map(|a| a.iter().map(|v| v.to_string()).collect()).unwrap_or_default();
             vec![other(format!("{what}: {} is not one of {}", shorten(err.instance()), opts.join(", ")))]
         }
         ValidationErrorKind::Type { kind } => {
@@ -193,10 +191,7 @@ fn known_properties(schema_text: &str, pointer: &str) -> Vec<String> {
             None => return Vec::new(),
         };
     }
-    node.get("properties")
-        .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
+    node.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default()
 }
 
 fn resolve<'a>(root: &'a Value, node: &'a Value) -> &'a Value {

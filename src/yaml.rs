@@ -118,7 +118,10 @@ fn first_tab_indent(text: &str) -> Option<u32> {
             return Some(i as u32 + 1);
         }
         let t = line.trim_end();
-        in_block_scalar = t.ends_with('|') || t.ends_with('>') || t.ends_with("|-") || t.ends_with(">-")
+        in_block_scalar = t.ends_with('|')
+            || t.ends_with('>')
+            || t.ends_with("|-")
+            || t.ends_with(">-")
             || (in_block_scalar && (line.starts_with(' ') || line.trim().is_empty()));
     }
     None
@@ -207,9 +210,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(Node::Scalar(Value::String(v.to_string())))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
-        Number::from_f64(v)
-            .map(|n| Node::Scalar(Value::Number(n)))
-            .ok_or_else(|| E::custom("numbers must be finite"))
+        Number::from_f64(v).map(|n| Node::Scalar(Value::Number(n))).ok_or_else(|| E::custom("numbers must be finite"))
     }
     fn visit_str<E>(self, v: &str) -> Result<Node, E> {
         Ok(Node::Scalar(Value::String(v.to_owned())))

@@ -8,7 +8,9 @@ use crate::error::Result;
 
 /// Print a shell completion script.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  exc completions bash > ~/.local/share/bash-completion/completions/exc\n  exc completions zsh > ~/.zfunc/_exc\n  exc completions fish > ~/.config/fish/completions/exc.fish")]
+#[command(
+    after_help = "Examples:\n  exc completions bash > ~/.local/share/bash-completion/completions/exc\n  exc completions zsh > ~/.zfunc/_exc\n  exc completions fish > ~/.config/fish/completions/exc.fish"
+)]
 pub struct Args {
     shell: Shell,
 }

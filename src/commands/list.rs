@@ -78,7 +78,11 @@ impl<'a> Row<'a> {
             effective_risk: policy.effective_risk(e).to_string(),
             active: e.is_active(as_of),
             days_to_expiry: e.days_to_expiry(as_of),
-            awaiting: if e.status == Status::Requested { crate::model::rules::missing_roles(e, policy) } else { Vec::new() },
+            awaiting: if e.status == Status::Requested {
+                crate::model::rules::missing_roles(e, policy)
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -119,8 +123,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     records.sort_by(|a, b| (a.exception.expires, &a.exception.id).cmp(&(b.exception.expires, &b.exception.id)));
     let rows: Vec<Row> = records.iter().map(|r| Row::new(r, &reg.policy, ctx.as_of)).collect();
 
-    let unreadable: std::collections::BTreeSet<&str> =
-        loaded.findings.iter().filter(|f| !loaded.records.iter().any(|r| r.path == f.path)).map(|f| f.path.as_str()).collect();
+    let unreadable: std::collections::BTreeSet<&str> = loaded
+        .findings
+        .iter()
+        .filter(|f| !loaded.records.iter().any(|r| r.path == f.path))
+        .map(|f| f.path.as_str())
+        .collect();
     if !unreadable.is_empty() {
         eprintln!(
             "exc: warning: {} file(s) could not be read as records and are not listed; run `exc validate`",
@@ -132,8 +140,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         Format::Json => output::emit(&output::json(&rows)?)?,
         Format::Csv => {
             let headers = [
-                "id", "status", "type", "risk", "title", "risk_owner", "requester", "created", "expires", "days_to_expiry",
-                "assets", "compensating_controls", "path",
+                "id",
+                "status",
+                "type",
+                "risk",
+                "title",
+                "risk_owner",
+                "requester",
+                "created",
+                "expires",
+                "days_to_expiry",
+                "assets",
+                "compensating_controls",
+                "path",
             ];
             let cells: Vec<Vec<String>> = rows
                 .iter()
@@ -180,7 +199,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
                     ]
                 })
                 .collect();
-            let table = output::table(&["ID", "Status", "Type", "Risk", "Title", "Risk owner", "Expires", "Days left"], cells);
+            let table =
+                output::table(&["ID", "Status", "Type", "Risk", "Title", "Risk owner", "Expires", "Days left"], cells);
             output::emit(&format!("{table}\n{} exception(s) as of {}\n", rows.len(), ctx.as_of))?;
         }
     }

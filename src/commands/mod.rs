@@ -1,9 +1,16 @@
 //! One file per subcommand; each owns its arguments and its `run`.
 
+pub mod approve;
 pub mod completions;
+pub mod expire;
 pub mod init;
 pub mod list;
 pub mod new;
+pub mod recertify;
+pub mod reject;
+pub mod retire;
+pub mod revoke;
 pub mod schema;
 pub mod show;
+pub mod transition;
 pub mod validate;

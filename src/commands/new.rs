@@ -139,7 +139,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             eprintln!("\n{}", preview(&e)?);
             let choice = Select::with_theme(&*theme())
                 .with_prompt("Submit this exception?")
-                .items(&["Submit", "Change expiry", "Cancel"])
+                .items(["Submit", "Change expiry", "Cancel"])
                 .default(0)
                 .interact()
                 .map_err(prompt_error)?;
@@ -192,7 +192,9 @@ fn from_flags(ctx: &Context, policy: &Policy, args: Args) -> Result<Draft> {
     if kind.is_none() {
         missing.push("--type");
     }
-    for (flag, value) in [("--title", &args.title), ("--justification", &args.justification), ("--risk-owner", &args.risk_owner)] {
+    for (flag, value) in
+        [("--title", &args.title), ("--justification", &args.justification), ("--risk-owner", &args.risk_owner)]
+    {
         if non_empty(value.clone()).is_none() {
             missing.push(flag);
         }
@@ -226,7 +228,8 @@ fn from_flags(ctx: &Context, policy: &Policy, args: Args) -> Result<Draft> {
     }
     let kind = kind.unwrap_or_default();
     let created = ctx.now().date_naive();
-    let expires = args.expires.as_deref().map(|s| time::parse_date_or_span(s, created).map_err(Error::Usage)).transpose()?;
+    let expires =
+        args.expires.as_deref().map(|s| time::parse_date_or_span(s, created).map_err(Error::Usage)).transpose()?;
     Ok(Draft {
         kind,
         title: args.title.unwrap_or_default().trim().to_string(),
@@ -281,7 +284,12 @@ fn prompt_error(e: dialoguer::Error) -> Error {
 }
 
 /// Asks for a line of text with validation as you type.
-fn ask_line(prompt: &str, default: Option<String>, allow_empty: bool, check: fn(&str) -> Option<String>) -> Result<String> {
+fn ask_line(
+    prompt: &str,
+    default: Option<String>,
+    allow_empty: bool,
+    check: fn(&str) -> Option<String>,
+) -> Result<String> {
     let theme = theme();
     let mut input = Input::<String>::with_theme(&*theme).with_prompt(prompt).allow_empty(allow_empty);
     if let Some(d) = default {
@@ -341,7 +349,10 @@ fn ask(ctx: &Context, policy: &Policy, args: Args) -> Result<Draft> {
         }
     };
     let rule = policy.types.get(&kind).ok_or_else(|| {
-        Error::Usage(format!("unknown type `{kind}`; the types are {}", policy.types.keys().cloned().collect::<Vec<_>>().join(", ")))
+        Error::Usage(format!(
+            "unknown type `{kind}`; the types are {}",
+            policy.types.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
     })?;
     let title = match non_empty(args.title) {
         Some(t) => t,
@@ -373,13 +384,15 @@ fn ask(ctx: &Context, policy: &Policy, args: Args) -> Result<Draft> {
     for f in &rule.require {
         match f {
             RequiredField::Findings if findings.is_empty() => {
-                findings = split_list(&ask_line("Findings (CVE or scanner ids, comma-separated)", None, false, at_least_one)?);
+                findings =
+                    split_list(&ask_line("Findings (CVE or scanner ids, comma-separated)", None, false, at_least_one)?);
             }
             RequiredField::MigrationPlan if migration_plan.is_none() => {
                 migration_plan = Some(ask_line("Migration plan (how and when this goes away)", None, false, one_line)?);
             }
             RequiredField::Attachments if attachments.is_empty() => {
-                attachments = split_list(&ask_line("Evidence (paths or URLs, comma-separated)", None, false, at_least_one)?);
+                attachments =
+                    split_list(&ask_line("Evidence (paths or URLs, comma-separated)", None, false, at_least_one)?);
             }
             RequiredField::Tickets if tickets.is_empty() => {
                 tickets = split_list(&ask_line("Tickets (comma-separated)", None, false, at_least_one)?);
@@ -391,7 +404,8 @@ fn ask(ctx: &Context, policy: &Policy, args: Args) -> Result<Draft> {
         }
     }
     let created = ctx.now().date_naive();
-    let expires = args.expires.as_deref().map(|s| time::parse_date_or_span(s, created).map_err(Error::Usage)).transpose()?;
+    let expires =
+        args.expires.as_deref().map(|s| time::parse_date_or_span(s, created).map_err(Error::Usage)).transpose()?;
     Ok(Draft {
         kind,
         title,
@@ -432,7 +446,10 @@ fn ask_expiry(created: NaiveDate, max: NaiveDate) -> Result<NaiveDate> {
 
 fn max_expiry(policy: &Policy, kind: &str, created: NaiveDate) -> Result<NaiveDate> {
     let rule = policy.types.get(kind).ok_or_else(|| {
-        Error::Usage(format!("unknown type `{kind}`; the types are {}", policy.types.keys().cloned().collect::<Vec<_>>().join(", ")))
+        Error::Usage(format!(
+            "unknown type `{kind}`; the types are {}",
+            policy.types.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
     })?;
     Ok(time::add_days(created, rule.max_days.into()))
 }
@@ -504,15 +521,17 @@ fn rebuild_approvals(policy: &Policy, mut e: Exception) -> Exception {
 fn check(reg: &Registry, e: &Exception) -> Result<()> {
     let text = yaml::to_string(e).map_err(Error::Usage)?;
     let doc = yaml::parse(&text).map_err(|err| Error::Usage(err.message))?;
-    let mut problems: Vec<String> = schema::issues(schema::record(), schema::RECORD_SCHEMA, &doc.value)
-        .into_iter()
-        .map(|i| i.message)
-        .collect();
+    let mut problems: Vec<String> =
+        schema::issues(schema::record(), schema::RECORD_SCHEMA, &doc.value).into_iter().map(|i| i.message).collect();
     if problems.is_empty() {
         let record = Record { path: String::new(), stem: e.id.clone(), doc, exception: e.clone() };
         problems.extend(rules::check_record(&record, &reg.policy).into_iter().map(|f: Finding| f.message));
     }
-    if reg.record_files()?.iter().any(|p| p.file_stem().is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(&e.id))) {
+    if reg
+        .record_files()?
+        .iter()
+        .any(|p| p.file_stem().is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(&e.id)))
+    {
         problems.push(format!("id `{}` is already taken", e.id));
     }
     if problems.is_empty() {
@@ -528,11 +547,8 @@ const ID_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// A random id such as `EXC-7K3Q`: about a million choices, so two branches
 /// filing at once almost never collide, and `validate` names both files if they do.
 fn new_id(reg: &Registry) -> Result<String> {
-    let taken: Vec<String> = reg
-        .record_files()?
-        .iter()
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().to_uppercase()))
-        .collect();
+    let taken: Vec<String> =
+        reg.record_files()?.iter().filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().to_uppercase())).collect();
     for _ in 0..64 {
         let mut bytes = [0u8; 4];
         getrandom::fill(&mut bytes).map_err(|e| Error::Usage(format!("no randomness for an id: {e}")))?;
@@ -583,7 +599,11 @@ fn report(reg: &Registry, e: &Exception, path: &str, format: Format) -> Result<(
     } else {
         o.push_str(&format!("Needs approval ({risk} risk):\n"));
         for n in &approvals_needed {
-            let who = if n.people.is_empty() { "nobody holds this role yet: add people to exc.yaml".to_string() } else { n.people.join(", ") };
+            let who = if n.people.is_empty() {
+                "nobody holds this role yet: add people to exc.yaml".to_string()
+            } else {
+                n.people.join(", ")
+            };
             o.push_str(&format!("  - {}: {}\n", n.role, output::terminal_safe(&who)));
         }
         let missing: Vec<&str> = reg

@@ -4,7 +4,7 @@
 use crate::cli::{Context, Outcome};
 use crate::commands::list::{Row, status_word};
 use crate::error::Result;
-use crate::model::record::Status;
+use crate::model::record::{Decision, ReviewDecision, Status};
 use crate::output::{self, Format, Paint, paint, terminal_safe};
 
 /// Show one exception.
@@ -35,13 +35,20 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             let expiry = if e.status.is_closed() {
                 e.expires.to_string()
             } else if days >= 0 {
-                format!("{} ({days} days left)", e.expires)
+                format!("{} ({} left)", e.expires, crate::model::time::days(days))
             } else {
-                format!("{} ({} days ago)", e.expires, -days)
+                format!("{} ({} ago)", e.expires, crate::model::time::days(-days))
             };
             field("status", &status_word(e, ctx.as_of));
             field("type", &format!("{} ({type_title})", e.kind));
-            field("risk", &format!("{}{}", row.effective_risk, if e.risk.is_none() { " (type default, not yet assessed)" } else { "" }));
+            field(
+                "risk",
+                &format!(
+                    "{}{}",
+                    row.effective_risk,
+                    if e.risk.is_none() { " (type default, not yet assessed)" } else { "" }
+                ),
+            );
             field("requester", &e.requester);
             field("risk owner", &e.risk_owner);
             field("created", &e.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
@@ -73,16 +80,24 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             }
             for a in &e.approvals {
                 let note = a.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
-                field("approval", &format!("{:?} by {} as {} on {}{note}", a.decision, a.by, a.role, a.at.date_naive()).to_lowercase());
+                let verb = if a.decision == Decision::Approved { "approved" } else { "rejected" };
+                field("approval", &format!("{verb} by {} as {} on {}{note}", a.by, a.role, a.at.date_naive()));
             }
             for v in &e.reviews {
-                field("review", &format!("{:?} by {} on {}", v.decision, v.by, v.at.date_naive()).to_lowercase());
+                let verb = match v.decision {
+                    ReviewDecision::Extend => "extended",
+                    ReviewDecision::Retire => "retired",
+                    ReviewDecision::Revoke => "revoked",
+                };
+                let to = v.expires.map(|d| format!(" to {d}")).unwrap_or_default();
+                field("review", &format!("{verb}{to} by {} on {}", v.by, v.at.date_naive()));
             }
             if let Some(cl) = &e.closed {
                 field("closed", &format!("{} by {}: {}", cl.at.date_naive(), cl.by, cl.reason));
             }
             if e.status == Status::Requested {
-                let waiting = if row.awaiting.is_empty() { "nobody (ready)".to_string() } else { row.awaiting.join(", ") };
+                let waiting =
+                    if row.awaiting.is_empty() { "nobody (ready)".to_string() } else { row.awaiting.join(", ") };
                 field("awaiting approval", &waiting);
             }
             let head = format!("{}  {}\n", paint(&e.id, Paint::Bold, c), terminal_safe(&e.title));

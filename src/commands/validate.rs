@@ -57,7 +57,8 @@ pub fn load(reg: &Registry, files: &[PathBuf]) -> Result<Loaded> {
         }
         given.push(registry::normalize(&abs));
     }
-    let mut all: Vec<PathBuf> = reg.record_files()?.into_iter().map(|p| registry::normalize(&absolute(&cwd, &p))).collect();
+    let mut all: Vec<PathBuf> =
+        reg.record_files()?.into_iter().map(|p| registry::normalize(&absolute(&cwd, &p))).collect();
     for g in &given {
         if !all.contains(g) {
             all.push(g.clone());
@@ -73,7 +74,8 @@ fn absolute(cwd: &std::path::Path, p: &std::path::Path) -> PathBuf {
 fn print(loaded: &Loaded, format: Format, color: bool) -> Result<Outcome> {
     let errors = loaded.findings.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = loaded.findings.len() - errors;
-    let mut bad_files: Vec<&str> = loaded.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.path.as_str()).collect();
+    let mut bad_files: Vec<&str> =
+        loaded.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.path.as_str()).collect();
     bad_files.dedup();
     let valid = loaded.files.saturating_sub(bad_files.len());
     match format {

@@ -42,11 +42,7 @@ pub fn digest(e: &Exception) -> String {
 
 /// The request fields whose values differ between two versions of a record.
 pub fn changed_fields(before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<String> {
-    REQUEST_FIELDS
-        .iter()
-        .filter(|f| before.get(**f) != after.get(**f))
-        .map(|f| f.to_string())
-        .collect()
+    REQUEST_FIELDS.iter().filter(|f| before.get(**f) != after.get(**f)).map(|f| f.to_string()).collect()
 }
 
 /// JSON with object keys sorted, no whitespace.
@@ -55,10 +51,8 @@ fn canonical_json(v: &Value) -> String {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            let parts: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&m[k])))
-                .collect();
+            let parts: Vec<String> =
+                keys.into_iter().map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&m[k]))).collect();
             format!("{{{}}}", parts.join(","))
         }
         Value::Array(a) => format!("[{}]", a.iter().map(canonical_json).collect::<Vec<_>>().join(",")),

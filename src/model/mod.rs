@@ -3,6 +3,7 @@
 
 pub mod digest;
 pub mod finding;
+pub mod lifecycle;
 pub mod policy;
 pub mod record;
 pub mod rules;

@@ -94,6 +94,9 @@ pub struct TypeRule {
     #[serde(default = "medium")]
     pub default_risk: Risk,
     pub max_days: u32,
+    /// The lowest tier an approver may assess this type at (types can raise the tier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_risk: Option<Risk>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub require: Vec<RequiredField>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -281,12 +284,16 @@ fn default_types() -> IndexMap<String, TypeRule> {
         title: title.into(),
         default_risk: risk,
         max_days,
+        min_risk: None,
         require: require.to_vec(),
         controls: controls.iter().map(|s| s.to_string()).collect(),
     };
     IndexMap::from([
         ("mfa-bypass".into(), t("MFA bypass", Risk::High, 90, &[], &["NIST-800-53:IA-2(1)", "CIS:6.5"])),
-        ("firewall-rule".into(), t("Firewall rule exception", Risk::Medium, 180, &[], &["NIST-800-53:SC-7", "CIS:4.4"])),
+        (
+            "firewall-rule".into(),
+            t("Firewall rule exception", Risk::Medium, 180, &[], &["NIST-800-53:SC-7", "CIS:4.4"]),
+        ),
         (
             "vulnerability-deferral".into(),
             t("Vulnerability patch deferral", Risk::Medium, 90, &[Findings], &["NIST-800-53:SI-2", "CIS:7.3"]),
@@ -312,10 +319,13 @@ pub struct PolicyProblem {
 }
 
 impl Policy {
-    /// The tier a record is routed by: the approver's assessment, else the type's default.
+    /// The tier a record is routed by: the approver's assessment, else the type's
+    /// default, never below the type's `min_risk`.
     pub fn effective_risk(&self, e: &Exception) -> Risk {
-        let floor = self.types.get(&e.kind).map(|t| t.default_risk).unwrap_or(Risk::Medium);
-        e.risk.unwrap_or(floor)
+        let rule = self.types.get(&e.kind);
+        let default = rule.map(|t| t.default_risk).unwrap_or(Risk::Medium);
+        let floor = rule.and_then(|t| t.min_risk).unwrap_or(Risk::Low);
+        e.risk.unwrap_or(default).max(floor)
     }
 
     /// The roles that must approve a record at `risk`, in order.
@@ -368,7 +378,10 @@ impl Policy {
         }
         let l = self.review.remind_at_lifetime;
         if !(l > 0.0 && l < 1.0) {
-            add("/review/remind_at_lifetime".into(), format!("must be between 0 and 1 (a share of the lifetime), not {l}"));
+            add(
+                "/review/remind_at_lifetime".into(),
+                format!("must be between 0 and 1 (a share of the lifetime), not {l}"),
+            );
         }
         if self.review.interval_days == 0 {
             add("/review/interval_days".into(), "must be at least 1".into());

@@ -19,14 +19,8 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Requested,
-        Status::Approved,
-        Status::Rejected,
-        Status::Retired,
-        Status::Revoked,
-        Status::Expired,
-    ];
+    pub const ALL: [Status; 6] =
+        [Status::Requested, Status::Approved, Status::Rejected, Status::Retired, Status::Revoked, Status::Expired];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -141,6 +135,10 @@ pub struct Review {
     pub expires: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For an extension: `sha256:` over the request fields as extended. The
+    /// reviewer re-approves the content, including the new expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// How and why a record was closed.

@@ -30,17 +30,15 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
     if type_rule.is_none() {
         let hint = suggest::closest(&e.kind, policy.types.keys().map(String::as_str))
             .map(|s| format!("; did you mean `{s}`?"))
-            .unwrap_or_else(|| format!("; the types are {}", policy.types.keys().cloned().collect::<Vec<_>>().join(", ")));
+            .unwrap_or_else(|| {
+                format!("; the types are {}", policy.types.keys().cloned().collect::<Vec<_>>().join(", "))
+            });
         add(Code::UnknownType, "/type", format!("unknown type `{}`{hint}", e.kind));
     }
 
     let created = e.created_date();
     if e.expires <= created {
-        add(
-            Code::ExpiryBeforeCreation,
-            "/expires",
-            format!("expires {} is not after created {}", e.expires, created),
-        );
+        add(Code::ExpiryBeforeCreation, "/expires", format!("expires {} is not after created {}", e.expires, created));
     } else if let Some(t) = type_rule {
         // A recertification restarts the clock: the cap counts from the latest extension.
         let start = e
@@ -110,6 +108,7 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
     }
 
     let current = digest::digest(e);
+    let mut stale = Vec::new();
     for (i, a) in e.approvals.iter().enumerate() {
         let at = format!("/approvals/{i}");
         if a.by == POLICY_APPROVER {
@@ -125,22 +124,42 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
                 add(Code::SelfApproval, &at, format!("{} approved their own request as `{}`", a.by, a.role));
             }
             if !policy.holds_role(&a.by, &a.role, e) {
-                let what = if a.role == RISK_OWNER { "is not the record's risk owner".to_string() } else { format!("does not hold role `{}` in the policy", a.role) };
+                let what = if a.role == RISK_OWNER {
+                    "is not the record's risk owner".to_string()
+                } else {
+                    format!("does not hold role `{}` in the policy", a.role)
+                };
                 add(Code::UnauthorizedApprover, &at, format!("{} {what}", a.by));
             }
         }
-        if a.decision == Decision::Approved && a.digest != current && e.status != Status::Rejected {
+        if a.decision == Decision::Approved && e.status != Status::Rejected && !role_covered(e, &a.role, &current) {
+            stale.push((i, a));
+        }
+    }
+    for (i, v) in e.reviews.iter().enumerate() {
+        let at = format!("/reviews/{i}");
+        if same_person(&v.by, &e.requester) {
+            add(Code::SelfApproval, &at, format!("{} recertified their own request", v.by));
+        } else if !super::lifecycle::can_review(&v.by, e, policy) {
             add(
-                Code::ChangedAfterApproval,
-                &format!("{at}/digest"),
-                format!(
-                    "request fields changed after the `{}` approval by {} on {}; it must be approved again",
-                    a.role,
-                    a.by,
-                    a.at.date_naive()
-                ),
+                Code::UnauthorizedApprover,
+                &at,
+                format!("{} is neither the risk owner nor a `security` role holder", v.by),
             );
         }
+    }
+    if let Some((i, _)) = stale.first() {
+        let who: Vec<String> =
+            stale.iter().map(|(_, a)| format!("`{}` by {} on {}", a.role, a.by, a.at.date_naive())).collect();
+        add(
+            Code::ChangedAfterApproval,
+            &format!("/approvals/{i}/digest"),
+            format!(
+                "request fields changed after approval ({}); it must be approved again (`exc history {}` shows what changed)",
+                who.join(", "),
+                e.id
+            ),
+        );
     }
 
     if e.status == Status::Approved {
@@ -160,12 +179,19 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
 /// (one whose digest matches the current request fields).
 pub fn missing_roles(e: &Exception, policy: &Policy) -> Vec<String> {
     let current = digest::digest(e);
-    let valid = |role: &str| {
-        e.approvals
-            .iter()
-            .any(|a| a.role == role && a.decision == Decision::Approved && a.digest == current)
-    };
-    policy.required_roles(policy.effective_risk(e)).iter().filter(|r| !valid(r)).cloned().collect()
+    policy.required_roles(policy.effective_risk(e)).iter().filter(|r| !role_covered(e, r, &current)).cloned().collect()
+}
+
+/// Whether `role` approved exactly the current content: its own approval carries
+/// the current digest, or it approved earlier and the latest extension (a
+/// recertification, which re-approves the content) carries it.
+fn role_covered(e: &Exception, role: &str, current: &str) -> bool {
+    let approved = |a: &&super::record::Approval| a.role == role && a.decision == Decision::Approved;
+    if e.approvals.iter().filter(approved).any(|a| a.digest == current) {
+        return true;
+    }
+    let latest_extension = e.reviews.iter().rev().find(|v| v.decision == ReviewDecision::Extend);
+    e.approvals.iter().any(|a| approved(&a)) && latest_extension.and_then(|v| v.digest.as_deref()) == Some(current)
 }
 
 /// Whether a repository-relative path stays inside the repository.

@@ -61,6 +61,11 @@ pub fn parse_date_or_span(s: &str, from: NaiveDate) -> Result<NaiveDate, String>
     span.after(from).ok_or_else(|| format!("`{s}` goes past the end of the calendar"))
 }
 
+/// "1 day", "5 days".
+pub fn days(n: i64) -> String {
+    if n == 1 { "1 day".into() } else { format!("{n} days") }
+}
+
 /// `from` plus `days`, saturating at the calendar's end instead of panicking.
 pub fn add_days(from: NaiveDate, days: i64) -> NaiveDate {
     let r = if days >= 0 {

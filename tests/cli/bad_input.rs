@@ -33,7 +33,9 @@ fn tab_indentation() {
 
 #[test]
 fn wrong_types() {
-    let out = validate_bad(VALID.replace("  - crm-01", "  - crm-01\nurgency: 5").replace("assets:\n  - crm-01", "assets: crm-01"));
+    let out = validate_bad(
+        VALID.replace("  - crm-01", "  - crm-01\nurgency: 5").replace("assets:\n  - crm-01", "assets: crm-01"),
+    );
     assert_line(&out, "exceptions/EXC-0001.yaml:11:1:", "`assets`: expected a list, found a string");
     assert_line(&out, "exceptions/EXC-0001.yaml:", "`urgency`: 5 is not one of");
 }
@@ -113,7 +115,10 @@ fn duplicate_keys() {
 #[test]
 fn path_traversal_attachment_and_a_directory_named_like_a_record() {
     let repo = Repo::init();
-    repo.write("exceptions/EXC-0001.yaml", VALID.replace("compensating_controls:", "attachments:\n  - ../../etc/shadow\ncompensating_controls:"));
+    repo.write(
+        "exceptions/EXC-0001.yaml",
+        VALID.replace("compensating_controls:", "attachments:\n  - ../../etc/shadow\ncompensating_controls:"),
+    );
     std::fs::create_dir_all(repo.path().join("exceptions/EXC-0002.yaml")).unwrap();
     let out = stdout(&repo.exc(&["validate"]).code(1));
     assert_line(&out, "exceptions/EXC-0001.yaml:14:5:", "points outside the repository");

@@ -77,8 +77,19 @@ fn cancelling_writes_nothing() {
     let repo = Repo::init();
     let mut cmd = repo.cmd();
     cmd.args([
-        "new", "--type", "other", "--title", "t", "--justification", "j", "--risk-owner", "Dana Ops <dana@example.com>",
-        "--asset", "a", "--compensating-control", "c",
+        "new",
+        "--type",
+        "other",
+        "--title",
+        "t",
+        "--justification",
+        "j",
+        "--risk-owner",
+        "Dana Ops <dana@example.com>",
+        "--asset",
+        "a",
+        "--compensating-control",
+        "c",
     ])
     .env("TERM", "xterm");
     let mut p = Session::spawn(cmd).expect("spawn exc in a pty");

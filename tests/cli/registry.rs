@@ -97,7 +97,16 @@ fn new_without_a_terminal_never_hangs_and_names_missing_flags() {
 
     let no_yes = repo
         .exc(&[
-            "new", "--type", "other", "--title", "t", "--justification", "j", "--risk-owner", "D <d@example.com>", "--asset",
+            "new",
+            "--type",
+            "other",
+            "--title",
+            "t",
+            "--justification",
+            "j",
+            "--risk-owner",
+            "D <d@example.com>",
+            "--asset",
             "a",
         ])
         .code(2);
@@ -105,8 +114,18 @@ fn new_without_a_terminal_never_hangs_and_names_missing_flags() {
 
     let needs_findings = repo
         .exc(&[
-            "new", "--yes", "--type", "vulnerability-deferral", "--title", "t", "--justification", "j", "--risk-owner",
-            "D <d@example.com>", "--asset", "a",
+            "new",
+            "--yes",
+            "--type",
+            "vulnerability-deferral",
+            "--title",
+            "t",
+            "--justification",
+            "j",
+            "--risk-owner",
+            "D <d@example.com>",
+            "--asset",
+            "a",
         ])
         .code(2);
     assert!(stderr(&needs_findings).contains("--finding"), "{}", stderr(&needs_findings));
@@ -117,11 +136,37 @@ fn new_without_a_terminal_never_hangs_and_names_missing_flags() {
 fn new_rejects_bad_values_with_the_validate_messages() {
     let repo = Repo::init();
     let bad_owner = repo
-        .exc(&["new", "--yes", "--type", "other", "--title", "t", "--justification", "j", "--risk-owner", "dana", "--asset", "a"])
+        .exc(&[
+            "new",
+            "--yes",
+            "--type",
+            "other",
+            "--title",
+            "t",
+            "--justification",
+            "j",
+            "--risk-owner",
+            "dana",
+            "--asset",
+            "a",
+        ])
         .code(2);
     assert!(stderr(&bad_owner).contains("Name <email>"), "{}", stderr(&bad_owner));
     let bad_type = repo
-        .exc(&["new", "--yes", "--type", "vendor-acess", "--title", "t", "--justification", "j", "--risk-owner", "D <d@example.com>", "--asset", "a"])
+        .exc(&[
+            "new",
+            "--yes",
+            "--type",
+            "vendor-acess",
+            "--title",
+            "t",
+            "--justification",
+            "j",
+            "--risk-owner",
+            "D <d@example.com>",
+            "--asset",
+            "a",
+        ])
         .code(2);
     assert!(stderr(&bad_type).contains("unknown type `vendor-acess`"), "{}", stderr(&bad_type));
     assert!(repo.records().is_empty());
@@ -139,14 +184,23 @@ fn new_takes_identity_from_git_or_refuses() {
 #[test]
 fn low_risk_is_approved_on_submit_by_policy() {
     let repo = Repo::init();
-    repo.write(
-        "exc.yaml",
-        "types:\n  test-tooling: { title: Test tooling, default_risk: low, max_days: 60 }\n",
-    );
+    repo.write("exc.yaml", "types:\n  test-tooling: { title: Test tooling, default_risk: low, max_days: 60 }\n");
     let out = repo
         .exc(&[
-            "new", "--yes", "--type", "test-tooling", "--title", "Debug port on staging", "--justification", "j",
-            "--risk-owner", "D <d@example.com>", "--asset", "stg-01", "--format", "json",
+            "new",
+            "--yes",
+            "--type",
+            "test-tooling",
+            "--title",
+            "Debug port on staging",
+            "--justification",
+            "j",
+            "--risk-owner",
+            "D <d@example.com>",
+            "--asset",
+            "stg-01",
+            "--format",
+            "json",
         ])
         .success();
     let created: Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -250,7 +304,8 @@ fn list_filters() {
 #[test]
 fn list_expiring_within_counts_from_as_of() {
     let repo = Repo::init();
-    let approved = VALID.replace("status: requested", "status: approved\nrisk: medium").replace("type: mfa-bypass", "type: other");
+    let approved =
+        VALID.replace("status: requested", "status: approved\nrisk: medium").replace("type: mfa-bypass", "type: other");
     // Approved without approvals is a finding, but it still lists.
     repo.write("exceptions/EXC-0001.yaml", approved);
     let count = |as_of: &str, span: &str| {
@@ -286,7 +341,8 @@ fn show_formats_and_unknown_ids() {
     assert!(t.contains("EXC-0001  MFA bypass for the legacy CRM"), "{t}");
     assert!(t.contains("49 days left"), "{t}");
     assert!(t.contains("awaiting approval      security, risk_owner"), "{t}");
-    let json: Value = serde_json::from_str(&stdout(&repo.exc(&["show", "EXC-0001", "--format", "json"]).success())).unwrap();
+    let json: Value =
+        serde_json::from_str(&stdout(&repo.exc(&["show", "EXC-0001", "--format", "json"]).success())).unwrap();
     assert_eq!(json["risk_owner"], "Dana Ops <dana@example.com>");
     assert_eq!(json["effective_risk"], "high");
     let yaml = stdout(&repo.exc(&["show", "EXC-0001", "--format", "yaml"]).success());

@@ -33,7 +33,11 @@ pub fn approve(
     note: Option<String>,
 ) -> Result<Exception, Refusal> {
     let mut e = e.clone();
-    require_status(&e, Status::Requested, "approved")?;
+    // An approved record whose request fields changed needs approving again.
+    let reapproval = e.status == Status::Approved && !rules::missing_roles(&e, policy).is_empty();
+    if !reapproval {
+        require_status(&e, Status::Requested, "approved")?;
+    }
     if same_person(act.actor, &e.requester) {
         return Err(format!("{} requested {}; a requester never approves their own exception", act.actor, e.id));
     }

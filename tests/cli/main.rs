@@ -3,5 +3,6 @@
 mod bad_input;
 mod harness;
 mod interactive;
+mod lifecycle;
 mod registry;
 mod sample;

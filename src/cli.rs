@@ -61,6 +61,8 @@ pub enum Command {
     Retire(commands::retire::Args),
     Revoke(commands::revoke::Args),
     Expire(commands::expire::Args),
+    History(commands::history::Args),
+    Audit(commands::audit::Args),
     Schema(commands::schema::Args),
     Completions(commands::completions::Args),
 }
@@ -124,6 +126,8 @@ impl Cli {
             Command::Retire(a) => commands::retire::run(&ctx, a),
             Command::Revoke(a) => commands::revoke::run(&ctx, a),
             Command::Expire(a) => commands::expire::run(&ctx, a),
+            Command::History(a) => commands::history::run(&ctx, a),
+            Command::Audit(a) => commands::audit::run(&ctx, a),
             Command::Schema(a) => commands::schema::run(&ctx, a),
             Command::Completions(a) => commands::completions::run(a),
         }

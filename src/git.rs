@@ -1,9 +1,18 @@
-//! The one place that talks to git (through libgit2).
+//! The one place that talks to git (through libgit2): who is acting, committing
+//! one record, and reading the history of `exceptions/` in one pass.
 //!
-//! For now: who is acting (user.name / user.email). History, commits and
-//! audit build on this module.
+//! The history walk visits every commit once, oldest first, and skips a commit
+//! whenever its `exceptions/` tree is the same as its first parent's, so only
+//! commits that touch records cost a tree diff. Renames are detected only on
+//! diffs that both add and delete files. No git call is made per record.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, TimeZone, Utc};
+use git2::{Delta, DiffFindOptions, ObjectType, Repository, Sort};
+
+/// The id of a stored version of a file.
+pub use git2::Oid;
 
 /// The acting person as `Name <email>`, from the repository's git config
 /// (falling back to the global config), or `None` when either is unset.
@@ -67,4 +76,246 @@ pub fn commit_file(root: &Path, file: &Path, message: &str) -> Result<String, St
 pub fn message(action: &str, id: &str, detail: Option<&str>) -> String {
     let detail = detail.map(|d| format!(" ({d})")).unwrap_or_default();
     format!("exc: {action} {id}{detail}\n\nExc-Id: {id}\nExc-Action: {action}\n")
+}
+
+/// A commit that changed records, as the audit trail shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CommitInfo {
+    pub id: String,
+    pub author: String,
+    pub committer: String,
+    /// The committer date.
+    pub time: DateTime<Utc>,
+    pub summary: String,
+    /// The `Exc-Action:` trailer, when exc made the commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip)]
+    tree: Oid,
+}
+
+/// What one commit did to one record file.
+#[derive(Clone, Debug)]
+pub struct FileChange {
+    /// Index into `History::commits`.
+    pub commit: usize,
+    /// The file name before the change (`None` when added).
+    pub old_name: Option<String>,
+    /// The file name after the change (`None` when deleted).
+    pub new_name: Option<String>,
+    pub old_blob: Option<Oid>,
+    pub new_blob: Option<Oid>,
+}
+
+/// Every change to record files, oldest first, read in one pass.
+pub struct History {
+    repo: Repository,
+    pub commits: Vec<CommitInfo>,
+    pub changes: Vec<FileChange>,
+    policy_path: PathBuf,
+}
+
+/// The one walk: every commit, oldest first; a tree diff only where `exceptions/` changed.
+fn walk(repo: &Repository, records_path: &Path) -> Result<(Vec<CommitInfo>, Vec<FileChange>), HistoryError> {
+    let mut commits: Vec<CommitInfo> = Vec::new();
+    let mut changes: Vec<FileChange> = Vec::new();
+    let head = match repo.head() {
+        Ok(h) => h,
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => {
+            return Ok((commits, changes));
+        }
+        Err(e) => return Err(broken(e)),
+    };
+    let head = head.peel_to_commit().map_err(broken)?.id();
+    let mut walk = repo.revwalk().map_err(broken)?;
+    walk.push(head).map_err(broken)?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(broken)?;
+
+    let subtree = |tree: &git2::Tree| -> Option<Oid> {
+        tree.get_path(records_path).ok().filter(|e| e.kind() == Some(ObjectType::Tree)).map(|e| e.id())
+    };
+    for oid in walk {
+        let oid = oid.map_err(broken)?;
+        let commit = repo.find_commit(oid).map_err(broken)?;
+        let tree = commit.tree().map_err(broken)?;
+        let new_sub = subtree(&tree);
+        let parents: Vec<git2::Commit> = commit.parents().collect();
+        let first_sub = match parents.first() {
+            Some(p) => subtree(&p.tree().map_err(broken)?),
+            None => None,
+        };
+        if new_sub == first_sub {
+            continue;
+        }
+        // For a merge, a file that equals its version in another parent came
+        // with that branch and was already counted on the branch's own commits.
+        let mut other_subs = Vec::new();
+        for p in parents.iter().skip(1) {
+            if let Some(t) = subtree(&p.tree().map_err(broken)?) {
+                other_subs.push(repo.find_tree(t).map_err(broken)?);
+            }
+        }
+        let old_tree = first_sub.map(|t| repo.find_tree(t)).transpose().map_err(broken)?;
+        let new_tree = new_sub.map(|t| repo.find_tree(t)).transpose().map_err(broken)?;
+        let mut diff = repo.diff_tree_to_tree(old_tree.as_ref(), new_tree.as_ref(), None).map_err(broken)?;
+        let (mut adds, mut dels) = (0, 0);
+        for d in diff.deltas() {
+            match d.status() {
+                Delta::Added => adds += 1,
+                Delta::Deleted => dels += 1,
+                _ => {}
+            }
+        }
+        if adds > 0 && dels > 0 {
+            diff.find_similar(Some(DiffFindOptions::new().renames(true))).map_err(broken)?;
+        }
+        let index = commits.len();
+        let mut any = false;
+        for d in diff.deltas() {
+            let name = |f: git2::DiffFile| f.path().map(|p| p.to_string_lossy().into_owned());
+            let (old_name, new_name) = (name(d.old_file()), name(d.new_file()));
+            let (old_blob, new_blob) = match d.status() {
+                Delta::Added => (None, Some(d.new_file().id())),
+                Delta::Deleted => (Some(d.old_file().id()), None),
+                Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange => {
+                    (Some(d.old_file().id()), Some(d.new_file().id()))
+                }
+                _ => continue,
+            };
+            let old_name = old_name.filter(|_| old_blob.is_some());
+            let new_name = new_name.filter(|_| new_blob.is_some());
+            if !old_name.iter().chain(new_name.iter()).any(|n| is_record(n)) {
+                continue;
+            }
+            let in_other = |n: &str| -> Vec<Option<Oid>> {
+                other_subs.iter().map(|t| t.get_path(Path::new(n)).ok().map(|e| e.id())).collect()
+            };
+            let from_branch = match (&new_name, new_blob, &old_name) {
+                (Some(n), Some(b), _) => in_other(n).contains(&Some(b)),
+                (None, None, Some(o)) => in_other(o).contains(&None),
+                _ => false,
+            };
+            if from_branch {
+                continue;
+            }
+            any = true;
+            changes.push(FileChange { commit: index, old_name, new_name, old_blob, new_blob });
+        }
+        if any {
+            let message = commit.message().unwrap_or("");
+            let when = commit.committer().when();
+            commits.push(CommitInfo {
+                id: oid.to_string(),
+                author: person(&commit.author()),
+                committer: person(&commit.committer()),
+                time: Utc.timestamp_opt(when.seconds(), 0).single().unwrap_or_default(),
+                summary: commit.summary().ok().flatten().unwrap_or("").to_string(),
+                action: trailer(message, "Exc-Action:"),
+                tree: tree.id(),
+            });
+        }
+    }
+    Ok((commits, changes))
+}
+
+/// Why the history cannot be read.
+#[derive(Debug)]
+pub enum HistoryError {
+    NoRepository,
+    Bare,
+    Shallow,
+    Broken(String),
+}
+
+impl std::fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HistoryError::NoRepository => f.write_str(
+                "this registry is not in a git repository, so there is no history to read (history and audit need git; everything else works without it)",
+            ),
+            HistoryError::Bare => f.write_str("this is a bare repository; run exc in a clone with a work tree"),
+            HistoryError::Shallow => f.write_str(
+                "this is a shallow clone, so the history is incomplete and the answer would be wrong; fetch the full history (`git fetch --unshallow`, or `fetch-depth: 0` in GitHub Actions)",
+            ),
+            HistoryError::Broken(m) => write!(f, "cannot read the history: {m}"),
+        }
+    }
+}
+
+fn broken(e: git2::Error) -> HistoryError {
+    HistoryError::Broken(e.message().to_string())
+}
+
+fn person(sig: &git2::Signature) -> String {
+    format!("{} <{}>", sig.name().unwrap_or("?"), sig.email().unwrap_or("?"))
+}
+
+fn trailer(message: &str, key: &str) -> Option<String> {
+    message.lines().rev().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string())).filter(|v| !v.is_empty())
+}
+
+fn is_record(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml")
+}
+
+impl History {
+    /// Reads the history of `<root>/exceptions` in one walk.
+    pub fn read(root: &Path) -> Result<History, HistoryError> {
+        let repo = match Repository::discover(root) {
+            Ok(r) => r,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Err(HistoryError::NoRepository),
+            Err(e) => return Err(broken(e)),
+        };
+        if repo.is_bare() {
+            return Err(HistoryError::Bare);
+        }
+        if repo.is_shallow() {
+            return Err(HistoryError::Shallow);
+        }
+        let workdir = repo.workdir().ok_or(HistoryError::Bare)?;
+        let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        let prefix = root.strip_prefix(&workdir).unwrap_or(Path::new("")).to_path_buf();
+        let records_path = prefix.join(crate::registry::RECORDS_DIR);
+        let policy_path = prefix.join(crate::registry::POLICY_FILE);
+
+        let (commits, changes) = walk(&repo, &records_path)?;
+        Ok(History { repo, commits, changes, policy_path })
+    }
+
+    /// The text of a blob (lossy UTF-8: history may hold anything).
+    pub fn text(&self, blob: Oid) -> Result<String, HistoryError> {
+        let b = self.repo.find_blob(blob).map_err(broken)?;
+        Ok(String::from_utf8_lossy(b.content()).into_owned())
+    }
+
+    /// The text of `exc.yaml` as of a commit, if it existed.
+    pub fn policy_text(&self, commit: usize) -> Result<Option<(Oid, String)>, HistoryError> {
+        let tree = self.repo.find_tree(self.commits[commit].tree).map_err(broken)?;
+        match tree.get_path(&self.policy_path) {
+            Ok(entry) => Ok(Some((entry.id(), self.text(entry.id())?))),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The changes that touched the record now named `file_name`, oldest first,
+    /// following renames back.
+    pub fn of_record(&self, file_name: &str) -> Vec<&FileChange> {
+        let mut names = vec![file_name.to_string()];
+        let mut out = Vec::new();
+        for c in self.changes.iter().rev() {
+            let touches = c.new_name.as_ref().or(c.old_name.as_ref()).is_some_and(|n| names.contains(n))
+                || c.old_name.as_ref().is_some_and(|n| names.contains(n));
+            if touches {
+                if let (Some(old), Some(new)) = (&c.old_name, &c.new_name) {
+                    if old != new && names.contains(new) && !names.contains(old) {
+                        names.push(old.clone());
+                    }
+                }
+                out.push(c);
+            }
+        }
+        out.reverse();
+        out
+    }
 }

@@ -335,6 +335,14 @@ pub fn parse_policy(bytes: &[u8], shown: &str) -> Result<Policy> {
     Ok(policy)
 }
 
+/// Parses one historical version of a record leniently: the YAML as values,
+/// and the typed record when it still reads as one. `None` when not YAML at all.
+pub fn parse_version(text: &str) -> Option<(serde_json::Value, Option<Exception>)> {
+    let doc = yaml::parse(text).ok()?;
+    let typed = serde_json::from_value(doc.value.clone()).ok();
+    Some((doc.value, typed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

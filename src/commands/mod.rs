@@ -1,8 +1,10 @@
 //! One file per subcommand; each owns its arguments and its `run`.
 
 pub mod approve;
+pub mod audit;
 pub mod completions;
 pub mod expire;
+pub mod history;
 pub mod init;
 pub mod list;
 pub mod new;

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use crate::cli::{Context, Outcome};
 use crate::error::{Error, Result};
-use crate::model::finding::{Finding, Severity};
+use crate::git::History;
+use crate::model::digest;
+use crate::model::finding::{Code, Finding, Severity};
 use crate::output::{self, Format};
 use crate::registry::{self, Loaded, Registry};
 
@@ -39,8 +41,36 @@ pub struct Report<'a> {
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let format = Format::pick(ctx.format, &[Format::Text, Format::Json])?;
     let reg = ctx.registry()?;
-    let loaded = load(&reg, &args.files)?;
+    let mut loaded = load(&reg, &args.files)?;
+    name_changed_fields(&reg, &mut loaded);
     print(&loaded, format, ctx.color)
+}
+
+/// For records changed after approval, finds in git the version the approval
+/// saw and names the request fields that differ. Without usable history the
+/// finding stays as it is (validate never needs history).
+fn name_changed_fields(reg: &Registry, loaded: &mut Loaded) {
+    if !loaded.findings.iter().any(|f| f.code == Code::ChangedAfterApproval) {
+        return;
+    }
+    let Ok(history) = History::read(&reg.root) else { return };
+    for f in loaded.findings.iter_mut().filter(|f| f.code == Code::ChangedAfterApproval) {
+        let Some(record) = loaded.records.iter().find(|r| r.path == f.path) else { continue };
+        let e = &record.exception;
+        let approved: Vec<&str> = e.approvals.iter().map(|a| a.digest.as_str()).collect();
+        let file = std::path::Path::new(&record.path).file_name().map(|n| n.to_string_lossy().into_owned());
+        let Some(file) = file else { continue };
+        let seen = history.of_record(&file).into_iter().rev().filter_map(|c| c.new_blob).find_map(|b| {
+            let old = registry::parse_version(&history.text(b).ok()?)?.1?;
+            approved.contains(&digest::digest(&old).as_str()).then_some(old)
+        });
+        if let Some(old) = seen {
+            let fields = digest::changed_fields(&digest::request_fields(&old), &digest::request_fields(e));
+            if !fields.is_empty() {
+                f.message.push_str(&format!("; changed since: {}", fields.join(", ")));
+            }
+        }
+    }
 }
 
 /// Loads the registry, or the given files checked against the whole registry.

@@ -62,6 +62,9 @@ codes! {
     ChangedAfterApproval = "changed-after-approval": "a request field changed after an approval; it needs approving again",
     SelfApproval = "self-approval": "the requester approved their own exception",
     UnauthorizedApprover = "unauthorized-approver": "the approver does not hold the role they approved as",
+    ApprovalCommittedByOther = "approval-committed-by-other": "an approval or review was committed by someone other than the person it names",
+    RecordDeleted = "record-deleted": "a record file was deleted; records are closed, never deleted",
+    LifecycleSkipped = "lifecycle-skipped": "a status change skipped a step of the lifecycle (e.g. requested to approved with no approval)",
     AttachmentOutsideRepo = "attachment-outside-repo": "an attachment path leaves the repository (absolute, or through `..`)",
 }
 

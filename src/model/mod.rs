@@ -1,6 +1,8 @@
 //! The pure domain model: records, policy, findings, digests and the rules over them.
 //! Nothing in here touches the disk, git or the terminal.
 
+pub mod audit;
+pub mod diff;
 pub mod digest;
 pub mod finding;
 pub mod lifecycle;

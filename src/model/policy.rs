@@ -14,8 +14,9 @@ use super::record::{Exception, Risk, email_of};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
-    /// Role name -> the emails of the people who hold it.
-    #[serde(default = "default_roles")]
+    /// Role name -> the emails of the people who hold it. `security` and `ciso`
+    /// always exist (empty unless given), since the default routing names them.
+    #[serde(default = "default_roles", deserialize_with = "roles_with_defaults")]
     pub roles: BTreeMap<String, Vec<String>>,
     /// Type id -> its rules, in the order the form lists them.
     #[serde(default = "default_types")]
@@ -272,6 +273,14 @@ pub struct GitSettings {
     /// Commit each change a command makes, as with `--commit`.
     #[serde(default)]
     pub commit: bool,
+}
+
+fn roles_with_defaults<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
+    let mut roles = BTreeMap::<String, Vec<String>>::deserialize(d)?;
+    for (role, people) in default_roles() {
+        roles.entry(role).or_insert(people);
+    }
+    Ok(roles)
 }
 
 fn default_roles() -> BTreeMap<String, Vec<String>> {

@@ -6,3 +6,4 @@ mod interactive;
 mod lifecycle;
 mod registry;
 mod sample;
+mod trail;

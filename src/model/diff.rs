@@ -1,0 +1,176 @@
+//! Field-level differences between two versions of a record, as reviewers read
+//! them: `expires: 2026-12-01 → 2027-03-01`, `assets: + crm-02`,
+//! `approvals: + security by Sam Okafor <sam@example.com> (approved)`.
+//!
+//! Works on parsed YAML (JSON values), so it can describe versions that no
+//! longer pass the schema. Pure and bounded: nesting is cut off at a fixed depth.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// One changed field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    /// Dotted path, e.g. `expires`, `approvals[1].digest`, `closed.reason`.
+    pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+impl std::fmt::Display for FieldChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.before, &self.after) {
+            (Some(b), Some(a)) => write!(f, "{}: {b} → {a}", self.field),
+            (None, Some(a)) => write!(f, "{}: + {a}", self.field),
+            (Some(b), None) => write!(f, "{}: - {b}", self.field),
+            (None, None) => write!(f, "{}", self.field),
+        }
+    }
+}
+
+const MAX_DEPTH: usize = 8;
+const MAX_TEXT: usize = 120;
+
+/// The changes from `before` to `after` (a missing `before` is an empty record).
+pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let empty = Value::Object(Default::default());
+    walk("", before.unwrap_or(&empty), after.unwrap_or(&empty), 0, &mut out);
+    out
+}
+
+fn walk(path: &str, before: &Value, after: &Value, depth: usize, out: &mut Vec<FieldChange>) {
+    if before == after {
+        return;
+    }
+    let change = |b: Option<String>, a: Option<String>| FieldChange { field: path.to_string(), before: b, after: a };
+    if depth >= MAX_DEPTH {
+        out.push(change(Some(render(before)), Some(render(after))));
+        return;
+    }
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => {
+            for (k, av) in a {
+                match b.get(k) {
+                    Some(bv) => walk(&join(path, k), bv, av, depth + 1, out),
+                    None => walk(&join(path, k), &empty_like(av), av, depth + 1, out),
+                }
+            }
+            for (k, bv) in b {
+                if !a.contains_key(k) {
+                    walk(&join(path, k), bv, &empty_like(bv), depth + 1, out);
+                }
+            }
+        }
+        (Value::Array(b), Value::Array(a)) if b.iter().chain(a).all(|v| !v.is_object() && !v.is_array()) => {
+            for v in b.iter().filter(|v| !a.contains(v)) {
+                out.push(change(Some(render(v)), None));
+            }
+            for v in a.iter().filter(|v| !b.contains(v)) {
+                out.push(change(None, Some(render(v))));
+            }
+        }
+        (Value::Array(b), Value::Array(a)) => {
+            for (i, av) in a.iter().enumerate() {
+                match b.get(i) {
+                    Some(bv) => walk(&format!("{path}[{i}]"), bv, av, depth + 1, out),
+                    None => out.push(change(None, Some(render(av)))),
+                }
+            }
+            for bv in b.iter().skip(a.len()) {
+                out.push(change(Some(render(bv)), None));
+            }
+        }
+        (Value::Null, a) => out.push(change(None, Some(render(a)))),
+        (b, Value::Null) => out.push(change(Some(render(b)), None)),
+        (b, a) => out.push(change(Some(render(b)), Some(render(a)))),
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+/// What an absent field counts as: an empty list for lists, nothing otherwise.
+fn empty_like(v: &Value) -> Value {
+    match v {
+        Value::Array(_) => Value::Array(Vec::new()),
+        _ => Value::Null,
+    }
+}
+
+/// A value on one line: strings bare, approvals and reviews summarised, the
+/// rest as compact JSON; long text is cut.
+fn render(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        Value::Object(m) if m.contains_key("role") && m.contains_key("by") => {
+            format!("{} by {} ({})", text(m.get("role")), text(m.get("by")), text(m.get("decision")))
+        }
+        Value::Object(m) if m.contains_key("controls_effective") => {
+            let to = m.get("expires").map(|e| format!(" to {}", text(Some(e)))).unwrap_or_default();
+            format!("{}{to} by {}", text(m.get("decision")), text(m.get("by")))
+        }
+        Value::Object(m) if m.contains_key("reason") && m.contains_key("by") => {
+            format!("by {}: {}", text(m.get("by")), text(m.get("reason")))
+        }
+        other => other.to_string(),
+    };
+    let s = s.replace(['\n', '\r'], " ");
+    if s.chars().count() > MAX_TEXT { format!("{}…", s.chars().take(MAX_TEXT).collect::<String>()) } else { s }
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => "?".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn lines(b: Value, a: Value) -> Vec<String> {
+        diff(Some(&b), Some(&a)).iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn scalars_lists_and_approvals() {
+        let b = json!({"expires": "2026-12-01", "assets": ["a", "b"], "approvals": []});
+        let a = json!({"expires": "2027-03-01", "assets": ["b", "c"], "approvals": [
+            {"by": "Sam <s@x.com>", "role": "security", "decision": "approved", "digest": "d"}]});
+        assert_eq!(
+            lines(b, a),
+            [
+                "expires: 2026-12-01 → 2027-03-01",
+                "assets: - a",
+                "assets: + c",
+                "approvals: + security by Sam <s@x.com> (approved)"
+            ]
+        );
+    }
+
+    #[test]
+    fn created_and_nested_changes() {
+        assert_eq!(diff(None, Some(&json!({"id": "X"})))[0].to_string(), "id: + X");
+        let b = json!({"closed": {"by": "a", "reason": "x", "at": "t"}});
+        let a = json!({"closed": {"by": "a", "reason": "y", "at": "t"}});
+        assert_eq!(lines(b, a), ["closed.reason: x → y"]);
+    }
+
+    #[test]
+    fn deep_values_are_cut_off() {
+        let mut deep = json!("x");
+        for _ in 0..50 {
+            deep = json!({ "k": deep });
+        }
+        assert_eq!(diff(None, Some(&deep)).len(), 1);
+        let changes = diff(Some(&deep), Some(&json!({"k": 1})));
+        assert_eq!(changes.len(), 1);
+    }
+}

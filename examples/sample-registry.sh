@@ -69,8 +69,8 @@ new --id EXC-0004 --as-of 2026-05-01 --requester "$MEI" --type endpoint-control-
   --attachment 'https://wiki.example.com/security/EXC-0004/network-diagram.pdf' --expires 2026-10-28
 do_ approve EXC-0004 --as-of 2026-05-04 --by "$PRI" --risk high
 do_ approve EXC-0004 --as-of 2026-05-05 --by "$NIA"
-do_ recertify EXC-0004 --as-of 2026-08-03 --by "$PRI" --controls-effective yes --justification-valid yes \
-  --better-option no --expires 2027-01-30 --note 'Isolation re-checked on site'
+do_ recertify EXC-0004 --as-of 2026-09-14 --by "$PRI" --controls-effective yes --justification-valid yes \
+  --better-option no --expires 2027-03-13 --note 'Isolation re-checked on site'
 
 # 5. Temporary vendor access without full IAM: waiting for security.
 new --id EXC-0005 --as-of 2026-11-24 --requester "$RAJ" --type vendor-access \

@@ -319,3 +319,58 @@ impl History {
         out
     }
 }
+
+/// The commit to compare a branch against: `rev` if given, else the merge base
+/// of HEAD with the default branch (origin/HEAD, origin/main, origin/master,
+/// main, master, in that order). Returns the commit id and a name for it.
+pub fn base(root: &Path, rev: Option<&str>) -> Result<(Oid, String), String> {
+    let repo = Repository::discover(root).map_err(|_| {
+        format!("{} is not in a git repository; `exc diff` compares against a git revision", root.display())
+    })?;
+    let shallow_hint =
+        if repo.is_shallow() { " (this is a shallow clone: fetch the base, e.g. `fetch-depth: 0`)" } else { "" };
+    if let Some(rev) = rev {
+        let obj = repo.revparse_single(rev).map_err(|_| format!("unknown revision `{rev}`{shallow_hint}"))?;
+        let commit = obj.peel_to_commit().map_err(|e| e.message().to_string())?;
+        return Ok((commit.id(), rev.to_string()));
+    }
+    let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(|_| "HEAD has no commits yet".to_string())?;
+    for name in [
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/main",
+        "refs/remotes/origin/master",
+        "refs/heads/main",
+        "refs/heads/master",
+    ] {
+        let Ok(reference) = repo.find_reference(name) else { continue };
+        let Ok(target) = reference.resolve().and_then(|r| r.peel_to_commit()) else { continue };
+        let short = name.trim_start_matches("refs/heads/").trim_start_matches("refs/remotes/").to_string();
+        return match repo.merge_base(head.id(), target.id()) {
+            Ok(base) => Ok((base, format!("merge base with {short}"))),
+            Err(_) => Err(format!("HEAD and {short} share no history{shallow_hint}; pass --base")),
+        };
+    }
+    Err("no default branch found (origin/HEAD, origin/main, main, master); pass --base REF".into())
+}
+
+/// The record files (name, text) under `<root>/exceptions` as of `commit`.
+pub fn records_at(root: &Path, commit: Oid) -> Result<Vec<(String, String)>, String> {
+    let repo = Repository::discover(root).map_err(|e| e.message().to_string())?;
+    let workdir = repo.workdir().ok_or("a bare repository has no work tree")?;
+    let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let dir = root.strip_prefix(&workdir).unwrap_or(Path::new("")).join(crate::registry::RECORDS_DIR);
+    let tree = repo.find_commit(commit).and_then(|c| c.tree()).map_err(|e| e.message().to_string())?;
+    let Ok(entry) = tree.get_path(&dir) else { return Ok(Vec::new()) };
+    let sub = repo.find_tree(entry.id()).map_err(|e| e.message().to_string())?;
+    let mut out = Vec::new();
+    for e in sub.iter() {
+        let Ok(name) = e.name() else { continue };
+        if !is_record(name) || e.kind() != Some(ObjectType::Blob) {
+            continue;
+        }
+        let blob = repo.find_blob(e.id()).map_err(|e| e.message().to_string())?;
+        out.push((name.to_string(), String::from_utf8_lossy(blob.content()).into_owned()));
+    }
+    Ok(out)
+}

@@ -2,7 +2,9 @@
 
 pub mod approve;
 pub mod audit;
+pub mod check;
 pub mod completions;
+pub mod diff;
 pub mod expire;
 pub mod history;
 pub mod init;
@@ -10,6 +12,7 @@ pub mod list;
 pub mod new;
 pub mod recertify;
 pub mod reject;
+pub mod remind;
 pub mod retire;
 pub mod revoke;
 pub mod schema;

@@ -65,6 +65,11 @@ codes! {
     ApprovalCommittedByOther = "approval-committed-by-other": "an approval or review was committed by someone other than the person it names",
     RecordDeleted = "record-deleted": "a record file was deleted; records are closed, never deleted",
     LifecycleSkipped = "lifecycle-skipped": "a status change skipped a step of the lifecycle (e.g. requested to approved with no approval)",
+    Expired = "expired": "an approved exception is past its expiry date and still marked approved",
+    ReviewOverdue = "review-overdue": "an approved exception's recertification is overdue",
+    ExpiringSoon = "expiring-soon": "an approved exception expires within the warning window",
+    ReviewDueSoon = "review-due-soon": "a recertification falls due within the warning window",
+    SlaBreach = "sla-breach": "a request has waited for a decision longer than its SLA",
     AttachmentOutsideRepo = "attachment-outside-repo": "an attachment path leaves the repository (absolute, or through `..`)",
 }
 
@@ -106,6 +111,11 @@ impl Finding {
             id: None,
             message: message.into(),
         }
+    }
+
+    pub fn warning(mut self) -> Finding {
+        self.severity = Severity::Warning;
+        self
     }
 
     pub fn with_id(mut self, id: &str) -> Finding {

@@ -14,6 +14,8 @@ use comfy_table::{ContentArrangement, Table, presets};
 use crate::error::{Error, Result};
 use crate::model::finding::{Finding, Severity};
 
+pub mod findings;
+
 /// Every output format a command may offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -21,6 +23,10 @@ pub enum Format {
     Json,
     Csv,
     Yaml,
+    Markdown,
+    Github,
+    Sarif,
+    Junit,
 }
 
 impl Format {
@@ -30,6 +36,10 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Yaml => "yaml",
+            Format::Markdown => "markdown",
+            Format::Github => "github",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
         }
     }
 

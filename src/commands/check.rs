@@ -1,0 +1,79 @@
+//! `exc check`: the CI gate. Everything `validate` does, plus the rules over
+//! time (expired, review overdue, SLA), in text, JSON, GitHub annotations,
+//! SARIF or JUnit. Needs no git history: it runs in shallow clones and plain
+//! directories.
+
+use std::path::PathBuf;
+
+use crate::cli::{Context, Outcome};
+use crate::commands::validate;
+use crate::error::Result;
+use crate::model::finding::{self, Severity};
+use crate::model::gate::{self, Gate};
+use crate::output::findings::{self as report, Run};
+use crate::output::{self, Format};
+
+/// The CI gate.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  exc check --fail-on-expired                          the CI gate
+  exc check --fail-on-expired --warn-within 14 --format github
+  exc check --fail-on-expired --format sarif > exc.sarif
+  exc check --as-of 2027-01-01 --fail-on-expired --fail-on-review-overdue --fail-on-sla
+
+Exit codes: 0 nothing failed (warnings allowed), 1 invalid records or a --fail-on-* rule
+hit, 2 usage or configuration error. Needs no git history.")]
+pub struct Args {
+    /// Record files to check (default: all of exceptions/).
+    pub files: Vec<PathBuf>,
+    /// Fail when an approved exception is past its expiry as of --as-of.
+    #[arg(long)]
+    pub fail_on_expired: bool,
+    /// Fail when a recertification is overdue.
+    #[arg(long)]
+    pub fail_on_review_overdue: bool,
+    /// Fail when a request has waited past its SLA for a decision.
+    #[arg(long)]
+    pub fail_on_sla: bool,
+    /// Warn (without failing) about expiries and reviews due within DAYS.
+    #[arg(long, value_name = "DAYS")]
+    pub warn_within: Option<u32>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
+    let format = Format::pick(ctx.format, &[Format::Text, Format::Json, Format::Github, Format::Sarif, Format::Junit])?;
+    let reg = ctx.registry()?;
+    let mut loaded = validate::load(&reg, &args.files)?;
+    let g = Gate {
+        fail_on_expired: args.fail_on_expired,
+        fail_on_review_overdue: args.fail_on_review_overdue,
+        fail_on_sla: args.fail_on_sla,
+        warn_within: args.warn_within,
+    };
+    let now = ctx.now();
+    for r in &loaded.records {
+        loaded.findings.extend(gate::check(r, &reg.policy, g, ctx.as_of, now));
+    }
+    finding::sort(&mut loaded.findings);
+
+    let mut files: Vec<(String, Option<String>)> =
+        loaded.records.iter().map(|r| (r.path.clone(), Some(r.exception.id.clone()))).collect();
+    for f in &loaded.findings {
+        if !files.iter().any(|(p, _)| p == &f.path) {
+            files.push((f.path.clone(), None));
+        }
+    }
+    files.sort();
+    let errors = loaded.findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let warnings = loaded.findings.len() - errors;
+    let summary = format!(
+        "exc check: {} record(s) as of {}: {errors} error(s), {warnings} warning(s){}",
+        loaded.files,
+        ctx.as_of,
+        if errors == 0 { "; passed" } else { "; failed" }
+    );
+    let run = Run { tool: "exc check", files: &files, findings: &loaded.findings, summary };
+    output::emit(&report::render(&run, format, ctx.color)?)?;
+    Ok(if errors > 0 { Outcome::Findings } else { Outcome::Clean })
+}

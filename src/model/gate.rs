@@ -1,0 +1,99 @@
+//! The CI gate's rules over time: expired, review overdue, expiring or due
+//! soon, and requests past their SLA. Each is a warning unless the gate is told
+//! to fail on it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::finding::{Code, Finding};
+use super::lifecycle;
+use super::policy::Policy;
+use super::record::{Record, Status, Urgency};
+use super::rules;
+use super::time;
+
+/// Which time rules fail the gate, and how far ahead to warn.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Gate {
+    pub fail_on_expired: bool,
+    pub fail_on_review_overdue: bool,
+    pub fail_on_sla: bool,
+    /// Warn about expiries and reviews due within this many days.
+    pub warn_within: Option<u32>,
+}
+
+/// The time findings for one record on `as_of` (`now` for SLA hours).
+pub fn check(r: &Record, policy: &Policy, gate: Gate, as_of: NaiveDate, now: DateTime<Utc>) -> Vec<Finding> {
+    let e = &r.exception;
+    let mut out = Vec::new();
+    let owner = format!("risk owner {}", e.risk_owner);
+    let mut add = |code: Code, pointer: &str, fail: bool, msg: String| {
+        let f = Finding::error(code, &r.path, r.at(pointer), msg).with_id(&e.id);
+        out.push(if fail { f } else { f.warning() });
+    };
+    if e.status == Status::Approved {
+        let left = e.days_to_expiry(as_of);
+        if left < 0 {
+            add(
+                Code::Expired,
+                "/expires",
+                gate.fail_on_expired,
+                format!(
+                    "{} expired on {}, {} over, and is still approved; {owner}",
+                    e.id,
+                    e.expires,
+                    time::days(-left)
+                ),
+            );
+        } else if gate.warn_within.is_some_and(|w| left <= i64::from(w)) {
+            add(
+                Code::ExpiringSoon,
+                "/expires",
+                false,
+                format!("{} expires on {} (in {}); {owner}", e.id, e.expires, time::days(left)),
+            );
+        }
+        if let Some(due) = lifecycle::review_due(e, policy) {
+            let until = (due - as_of).num_days();
+            if until < 0 && left >= 0 {
+                add(
+                    Code::ReviewOverdue,
+                    "/status",
+                    gate.fail_on_review_overdue,
+                    format!("{} review was due on {due}, {} over; {owner}", e.id, time::days(-until)),
+                );
+            } else if until >= 0 && left >= until && gate.warn_within.is_some_and(|w| until <= i64::from(w)) {
+                add(
+                    Code::ReviewDueSoon,
+                    "/status",
+                    false,
+                    format!("{} review is due on {due} (in {}); {owner}", e.id, time::days(until)),
+                );
+            }
+        }
+    }
+    if e.status == Status::Requested {
+        let sla = if e.urgency == Urgency::Urgent { policy.sla.urgent_hours } else { policy.sla.standard_hours };
+        let waited = (now - e.created).num_hours();
+        if waited > i64::from(sla) {
+            let over = waited - i64::from(sla);
+            let awaiting = rules::missing_roles(e, policy);
+            add(
+                Code::SlaBreach,
+                "/created",
+                gate.fail_on_sla,
+                format!(
+                    "{} has waited {} for a decision; the {} SLA is {sla} h ({over} h over); awaiting {}",
+                    e.id,
+                    if waited >= 48 {
+                        format!("{} ({waited} h)", time::days(waited / 24))
+                    } else {
+                        format!("{waited} h")
+                    },
+                    if e.urgency == Urgency::Urgent { "urgent" } else { "standard" },
+                    if awaiting.is_empty() { "nobody".to_string() } else { awaiting.join(", ") }
+                ),
+            );
+        }
+    }
+    out
+}

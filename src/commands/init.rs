@@ -79,7 +79,14 @@ sla: { urgent_hours: 24, standard_hours: 120 }
 review: { interval_days: 90, remind_before_days: 14, remind_at_lifetime: 0.75, grace_days: 14, chronic_after_extensions: 2 }
 
 # KPI targets for `exc report`.
-targets: { assets_excepted_max_pct: 5, approval_hours_max: 48, open_ended_max: 0, overdue_max_pct: 0 }
+targets:
+  assets_excepted_max_pct: 5        # % of the inventory under an active exception
+  approval_hours_max: 48            # average hours from request to approval
+  open_ended_max: 0                 # active exceptions lasting longer than their type allows
+  overdue_max_pct: 0                # % of open exceptions past expiry or review
+  compensating_controls_min_pct: 100  # % of active exceptions with a compensating control
+  chronic_max: 0                    # active exceptions extended more than twice
+  sla_breaches_max: 0               # requests decided (or pending) past their SLA
 
 # The inventory behind "% of assets excepted": a count, or a file with one asset per line.
 assets: {}              # e.g. { total: 1200 } or { inventory: assets.txt }

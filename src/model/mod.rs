@@ -6,6 +6,7 @@ pub mod diff;
 pub mod digest;
 pub mod finding;
 pub mod gate;
+pub mod kpi;
 pub mod lifecycle;
 pub mod policy;
 pub mod record;

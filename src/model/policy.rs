@@ -242,6 +242,15 @@ pub struct Targets {
     pub open_ended_max: u32,
     #[serde(default)]
     pub overdue_max_pct: f64,
+    #[serde(default = "hundred")]
+    pub compensating_controls_min_pct: f64,
+    #[serde(default)]
+    pub chronic_max: u32,
+    #[serde(default)]
+    pub sla_breaches_max: u32,
+}
+fn hundred() -> f64 {
+    100.0
 }
 fn five() -> f64 {
     5.0
@@ -251,7 +260,15 @@ fn h48() -> f64 {
 }
 impl Default for Targets {
     fn default() -> Self {
-        Targets { assets_excepted_max_pct: 5.0, approval_hours_max: 48.0, open_ended_max: 0, overdue_max_pct: 0.0 }
+        Targets {
+            assets_excepted_max_pct: 5.0,
+            approval_hours_max: 48.0,
+            open_ended_max: 0,
+            overdue_max_pct: 0.0,
+            compensating_controls_min_pct: 100.0,
+            chronic_max: 0,
+            sla_breaches_max: 0,
+        }
     }
 }
 

@@ -1,0 +1,329 @@
+//! KPIs computed from the records on demand, each beside its policy target.
+//!
+//! Definitions (as of a date):
+//! - *active*: approved and not past `expires`;
+//! - *open*: status approved (active, or lapsed but not yet closed);
+//! - *overdue*: open and past expiry, or with its review overdue; as a % of open;
+//! - *approval time*: hours from `created` to the approval that completed the
+//!   routing (automatic low-risk approvals are not decisions and are left out);
+//! - *SLA breach*: decided later than the SLA, or still pending past it;
+//! - *open-ended*: active and lasting longer than its type allows (or of an
+//!   unknown type, so with no cap);
+//! - *assets excepted*: distinct assets of active records over the inventory.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::lifecycle;
+use super::policy::Policy;
+use super::record::{Decision, Exception, ReviewDecision, Status, Urgency};
+use super::rules::POLICY_APPROVER;
+use super::time;
+
+/// One KPI and how it stands against its target.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Kpi {
+    pub key: &'static str,
+    pub name: &'static str,
+    /// The number, when it can be computed (e.g. no inventory, no approvals: none).
+    pub value: Option<f64>,
+    pub unit: &'static str,
+    /// The value as shown, e.g. `37.5 h` or `2.1 %`.
+    pub display: String,
+    /// The target as shown, e.g. `≤ 48 h`; none for informational KPIs.
+    pub target: Option<String>,
+    /// Whether the target is met; none when there is no target or no value.
+    pub pass: Option<bool>,
+}
+
+/// Created records per month.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Month {
+    pub month: String,
+    pub created: usize,
+}
+
+/// A count per category.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Count {
+    pub name: String,
+    pub count: usize,
+}
+
+/// A record that needs someone to act.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Action {
+    pub id: String,
+    pub title: String,
+    pub owner: String,
+    pub why: String,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Report {
+    pub as_of: NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<NaiveDate>,
+    pub records: usize,
+    pub active: usize,
+    pub kpis: Vec<Kpi>,
+    /// The last 12 months, oldest first.
+    pub volume: Vec<Month>,
+    /// Every approval time in hours, for the distribution.
+    pub approval_hours: Vec<f64>,
+    pub by_status: Vec<Count>,
+    pub by_type: Vec<Count>,
+    pub by_control: Vec<Count>,
+    pub by_risk_owner: Vec<Count>,
+    pub top_assets: Vec<Count>,
+    pub needs_action: Vec<Action>,
+}
+
+/// What the report needs besides the records.
+pub struct Inputs<'a> {
+    pub policy: &'a Policy,
+    /// Assets in scope: `assets.total`, or the inventory file's line count.
+    pub inventory: Option<u64>,
+    pub as_of: NaiveDate,
+    pub since: Option<NaiveDate>,
+    pub now: DateTime<Utc>,
+}
+
+/// Computes every KPI over `records` (those created after `as_of` are left out).
+pub fn report(records: &[&Exception], inp: &Inputs) -> Report {
+    let policy = inp.policy;
+    let as_of = inp.as_of;
+    let all: Vec<&Exception> = records.iter().copied().filter(|e| e.created_date() <= as_of).collect();
+    let flow: Vec<&Exception> = all.iter().copied().filter(|e| inp.since.is_none_or(|s| e.created_date() >= s)).collect();
+    let open: Vec<&Exception> = all.iter().copied().filter(|e| e.status == Status::Approved).collect();
+    let active: Vec<&Exception> = open.iter().copied().filter(|e| e.expires >= as_of).collect();
+
+    let mut hours: Vec<f64> = flow.iter().filter_map(|e| approval_hours(e, policy)).collect();
+    hours.sort_by(|a, b| a.total_cmp(b));
+    let breaches = flow.iter().filter(|e| sla_breached(e, policy, inp.now)).count();
+    let overdue = open.iter().filter(|e| is_overdue(e, policy, as_of)).count();
+    let covered = active.iter().filter(|e| !e.compensating_controls.is_empty()).count();
+    let assets: BTreeSet<&str> = active.iter().flat_map(|e| e.assets.iter().map(String::as_str)).collect();
+    let open_ended = active.iter().filter(|e| is_open_ended(e, policy)).count();
+    let chronic = active.iter().filter(|e| lifecycle::is_chronic(e, policy)).count();
+    let t = &policy.targets;
+
+    let mean = (!hours.is_empty()).then(|| hours.iter().sum::<f64>() / hours.len() as f64);
+    let kpis = vec![
+        count_kpi("volume", "Exceptions created", flow.len(), None),
+        Kpi {
+            key: "approval_hours_avg",
+            name: "Average approval time",
+            value: mean,
+            unit: "h",
+            display: mean.map(|v| format!("{v:.1} h")).unwrap_or_else(|| "no approvals".into()),
+            target: Some(format!("≤ {} h", t.approval_hours_max)),
+            pass: mean.map(|v| v <= t.approval_hours_max),
+        },
+        hours_kpi("approval_hours_median", "Median approval time", percentile(&hours, 50.0)),
+        hours_kpi("approval_hours_p90", "90th percentile approval time", percentile(&hours, 90.0)),
+        count_kpi("sla_breaches", "SLA breaches", breaches, Some(t.sla_breaches_max as usize)),
+        pct_kpi("overdue_pct", "Overdue (% of open)", ratio(overdue, open.len()), format!("≤ {} %", t.overdue_max_pct), |v| {
+            v <= t.overdue_max_pct
+        }),
+        pct_kpi(
+            "compensating_controls_pct",
+            "Compensating-controls coverage (% of active)",
+            ratio(covered, active.len()),
+            format!("≥ {} %", t.compensating_controls_min_pct),
+            |v| v >= t.compensating_controls_min_pct,
+        ),
+        pct_kpi(
+            "assets_excepted_pct",
+            "Assets excepted (% of inventory)",
+            inp.inventory.filter(|n| *n > 0).map(|n| assets.len() as f64 * 100.0 / n as f64),
+            format!("≤ {} %", t.assets_excepted_max_pct),
+            |v| v <= t.assets_excepted_max_pct,
+        ),
+        count_kpi("open_ended", "Open-ended", open_ended, Some(t.open_ended_max as usize)),
+        count_kpi("chronic", "Chronic (extended more than twice)", chronic, Some(t.chronic_max as usize)),
+    ];
+
+    let month0 = NaiveDate::from_ymd_opt(as_of.year(), as_of.month(), 1).unwrap_or(as_of);
+    let volume = (0..12)
+        .rev()
+        .filter_map(|back| month0.checked_sub_months(Months::new(back)))
+        .map(|m| Month {
+            month: m.format("%Y-%m").to_string(),
+            created: all.iter().filter(|e| e.created.year() == m.year() && e.created.month() == m.month()).count(),
+        })
+        .collect();
+
+    Report {
+        as_of,
+        since: inp.since,
+        records: all.len(),
+        active: active.len(),
+        kpis,
+        volume,
+        approval_hours: hours.clone(),
+        by_status: tally(all.iter().map(|e| e.status.to_string())),
+        by_type: tally(all.iter().map(|e| e.kind.clone())),
+        by_control: tally(active.iter().flat_map(|e| e.controls.iter().cloned())),
+        by_risk_owner: tally(active.iter().map(|e| e.risk_owner.clone())),
+        top_assets: tally(active.iter().flat_map(|e| e.assets.iter().cloned())).into_iter().take(10).collect(),
+        needs_action: needs_action(&all, policy, as_of, inp.now),
+    }
+}
+
+fn count_kpi(key: &'static str, name: &'static str, n: usize, max: Option<usize>) -> Kpi {
+    Kpi {
+        key,
+        name,
+        value: Some(n as f64),
+        unit: "count",
+        display: n.to_string(),
+        target: max.map(|m| format!("≤ {m}")),
+        pass: max.map(|m| n <= m),
+    }
+}
+
+fn hours_kpi(key: &'static str, name: &'static str, v: Option<f64>) -> Kpi {
+    Kpi {
+        key,
+        name,
+        value: v,
+        unit: "h",
+        display: v.map(|v| format!("{v:.1} h")).unwrap_or_else(|| "no approvals".into()),
+        target: None,
+        pass: None,
+    }
+}
+
+fn pct_kpi(key: &'static str, name: &'static str, v: Option<f64>, target: String, ok: impl Fn(f64) -> bool) -> Kpi {
+    Kpi {
+        key,
+        name,
+        value: v,
+        unit: "%",
+        display: v.map(|v| format!("{v:.1} %")).unwrap_or_else(|| "n/a".into()),
+        target: Some(target),
+        pass: v.map(ok),
+    }
+}
+
+/// `part` as a % of `whole`; none for an empty whole (no division by zero).
+fn ratio(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// Hours from request to the approval that completed the routing.
+pub fn approval_hours(e: &Exception, _policy: &Policy) -> Option<f64> {
+    if !matches!(e.status, Status::Approved | Status::Retired | Status::Revoked | Status::Expired) {
+        return None;
+    }
+    let decided = e.approvals.iter().filter(|a| a.decision == Decision::Approved && a.by != POLICY_APPROVER).map(|a| a.at).max()?;
+    Some(((decided - e.created).num_minutes().max(0)) as f64 / 60.0)
+}
+
+/// When the request was decided (approved or rejected), if it was.
+fn decided_at(e: &Exception) -> Option<DateTime<Utc>> {
+    match e.status {
+        Status::Requested => None,
+        Status::Rejected => e.approvals.iter().filter(|a| a.decision == Decision::Rejected).map(|a| a.at).max(),
+        _ => e.approvals.iter().filter(|a| a.decision == Decision::Approved).map(|a| a.at).max(),
+    }
+}
+
+fn sla_breached(e: &Exception, policy: &Policy, now: DateTime<Utc>) -> bool {
+    let sla = if e.urgency == Urgency::Urgent { policy.sla.urgent_hours } else { policy.sla.standard_hours };
+    let end = match (e.status, decided_at(e)) {
+        (Status::Requested, _) => now,
+        (_, Some(t)) => t,
+        (_, None) => return false,
+    };
+    (end - e.created).num_minutes() > i64::from(sla) * 60
+}
+
+fn is_overdue(e: &Exception, policy: &Policy, as_of: NaiveDate) -> bool {
+    e.expires < as_of || lifecycle::review_due(e, policy).is_some_and(|d| d < as_of)
+}
+
+fn is_open_ended(e: &Exception, policy: &Policy) -> bool {
+    let Some(rule) = policy.types.get(&e.kind) else { return true };
+    let start = e
+        .reviews
+        .iter()
+        .filter(|v| v.decision == ReviewDecision::Extend)
+        .map(|v| v.at.date_naive())
+        .max()
+        .unwrap_or(e.created_date())
+        .max(e.created_date());
+    (e.expires - start).num_days() > i64::from(rule.max_days)
+}
+
+/// Counts, most first, then by name.
+fn tally(items: impl Iterator<Item = String>) -> Vec<Count> {
+    let mut m: BTreeMap<String, usize> = BTreeMap::new();
+    for i in items {
+        *m.entry(i).or_default() += 1;
+    }
+    let mut v: Vec<Count> = m.into_iter().map(|(name, count)| Count { name, count }).collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then(a.name.cmp(&b.name)));
+    v
+}
+
+fn needs_action(all: &[&Exception], policy: &Policy, as_of: NaiveDate, now: DateTime<Utc>) -> Vec<Action> {
+    let mut out = Vec::new();
+    for e in all {
+        let why = match e.status {
+            Status::Approved if e.expires < as_of => Some(format!("expired {} ago, still approved", time::days((as_of - e.expires).num_days()))),
+            Status::Approved if lifecycle::review_due(e, policy).is_some_and(|d| d < as_of) => Some("review overdue".into()),
+            Status::Approved if e.days_to_expiry(as_of) <= i64::from(policy.review.remind_before_days) => {
+                Some(format!("expires in {}", time::days(e.days_to_expiry(as_of))))
+            }
+            Status::Approved if lifecycle::is_chronic(e, policy) => Some("chronic: escalate".into()),
+            Status::Requested if sla_breached(e, policy, now) => Some("decision overdue (SLA)".into()),
+            Status::Requested => Some("awaiting approval".into()),
+            _ => None,
+        };
+        if let Some(why) = why {
+            out.push(Action { id: e.id.clone(), title: e.title.clone(), owner: e.risk_owner.clone(), why });
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert_eq!(percentile(&v, 50.0), Some(5.0));
+        assert_eq!(percentile(&v, 90.0), Some(9.0));
+        assert_eq!(percentile(&[], 90.0), None);
+        assert_eq!(percentile(&[4.0], 90.0), Some(4.0));
+    }
+
+    #[test]
+    fn empty_registry_has_no_division_by_zero() {
+        let policy = Policy::default();
+        let as_of = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let r = report(&[], &Inputs { policy: &policy, inventory: None, as_of, since: None, now: as_of.and_hms_opt(0, 0, 0).unwrap().and_utc() });
+        assert_eq!(r.records, 0);
+        assert_eq!(r.volume.len(), 12);
+        assert_eq!(r.volume[11].month, "2026-11");
+        let overdue = r.kpis.iter().find(|k| k.key == "overdue_pct").unwrap();
+        assert_eq!((overdue.value, overdue.pass, overdue.display.as_str()), (None, None, "n/a"));
+    }
+}

@@ -66,6 +66,8 @@ pub enum Command {
     Diff(commands::diff::Args),
     History(commands::history::Args),
     Audit(commands::audit::Args),
+    Report(commands::report::Args),
+    Export(commands::export::Args),
     Schema(commands::schema::Args),
     Completions(commands::completions::Args),
 }
@@ -134,6 +136,8 @@ impl Cli {
             Command::Diff(a) => commands::diff::run(&ctx, a),
             Command::History(a) => commands::history::run(&ctx, a),
             Command::Audit(a) => commands::audit::run(&ctx, a),
+            Command::Report(a) => commands::report::run(&ctx, a),
+            Command::Export(a) => commands::export::run(&ctx, a),
             Command::Schema(a) => commands::schema::run(&ctx, a),
             Command::Completions(a) => commands::completions::run(a),
         }

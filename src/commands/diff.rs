@@ -8,14 +8,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::{Context, Outcome};
-use crate::commands::remind::md;
 use crate::error::{Error, Result};
 use crate::git;
 use crate::model::diff::{self, FieldChange};
 use crate::model::finding::{Finding, Severity};
 use crate::model::record::Status;
 use crate::model::rules;
-use crate::output::{self, Format, Paint, finding_line, paint, terminal_safe};
+use crate::output::{self, Format, Paint, finding_line, markdown as md, paint, terminal_safe};
 use crate::registry;
 
 /// Show what this branch changes in the registry.

@@ -8,7 +8,7 @@ use crate::cli::{Context, Outcome};
 use crate::error::Result;
 use crate::model::remind::{self, Group};
 use crate::model::time::Span;
-use crate::output::{self, Format, Paint, paint, terminal_safe};
+use crate::output::{self, Format, Paint, markdown as md, paint, terminal_safe};
 
 /// List what needs action, by who must act.
 #[derive(Debug, clap::Args)]
@@ -96,21 +96,4 @@ fn markdown(groups: &[Group], as_of: chrono::NaiveDate, within: i64) -> String {
         o.push('\n');
     }
     o
-}
-
-/// Markdown text: characters that would become markup or HTML are escaped.
-pub fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => out.extend(c.escape_default()),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -14,6 +14,7 @@ use comfy_table::{ContentArrangement, Table, presets};
 use crate::error::{Error, Result};
 use crate::model::finding::{Finding, Severity};
 
+pub mod dashboard;
 pub mod findings;
 
 /// Every output format a command may offer.
@@ -27,6 +28,10 @@ pub enum Format {
     Github,
     Sarif,
     Junit,
+    Html,
+    Jsonl,
+    Trivyignore,
+    Openvex,
 }
 
 impl Format {
@@ -40,6 +45,10 @@ impl Format {
             Format::Github => "github",
             Format::Sarif => "sarif",
             Format::Junit => "junit",
+            Format::Html => "html",
+            Format::Jsonl => "jsonl",
+            Format::Trivyignore => "trivyignore",
+            Format::Openvex => "openvex",
         }
     }
 
@@ -155,6 +164,40 @@ pub fn csv(headers: &[&str], rows: &[Vec<String>]) -> Result<String> {
     }
     let bytes = w.into_inner().map_err(|e| Error::Usage(format!("cannot write CSV: {e}")))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// HTML text: everything that could be markup is escaped.
+pub fn html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Markdown text: characters that would become markup or HTML are escaped.
+pub fn markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Pretty JSON of any serialisable value.

@@ -6,5 +6,6 @@ mod harness;
 mod interactive;
 mod lifecycle;
 mod registry;
+mod report;
 mod sample;
 mod trail;

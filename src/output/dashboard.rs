@@ -1,0 +1,200 @@
+//! The HTML dashboard: one self-contained file, no scripts, no network. KPI
+//! cards with targets, a monthly volume chart, the approval-time distribution
+//! and the status breakdown as inline SVG, breakdown tables, and the records
+//! that need action. Every string from records is escaped, and a Content
+//! Security Policy forbids scripts and remote loads as a second wall.
+
+use std::fmt::Write;
+
+use super::html;
+use crate::model::kpi::{Count, Report};
+
+const STYLE: &str = "
+:root{--ink:#1d2433;--muted:#5b6478;--line:#e3e7ef;--bg:#f6f7fb;--card:#fff;--ok:#1a7f4b;--bad:#c0362c;--na:#8a93a6;--accent:#2f5fd0}
+*{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--ink);background:var(--bg)}
+header{background:#17213a;color:#fff;padding:22px 32px}header h1{margin:0;font-size:22px;font-weight:600}header p{margin:4px 0 0;color:#c4cbe0}
+main{padding:24px 32px;max-width:1280px;margin:auto}
+h2{font-size:15px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);margin:28px 0 12px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:14px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;border-top:4px solid var(--na)}
+.card.pass{border-top-color:var(--ok)}.card.fail{border-top-color:var(--bad)}
+.card .name{color:var(--muted);font-size:12.5px}.card .value{font-size:26px;font-weight:650;margin:4px 0}
+.card .target{font-size:12.5px;color:var(--muted)}.badge{display:inline-block;font-size:11px;font-weight:700;padding:1px 7px;border-radius:9px;margin-left:6px;color:#fff;background:var(--na)}
+.pass .badge{background:var(--ok)}.fail .badge{background:var(--bad)}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:14px}
+.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px}
+.panel h3{margin:0 0 10px;font-size:14px}svg{display:block;width:100%;height:auto}
+table{width:100%;border-collapse:collapse;font-size:13px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+th{color:var(--muted);font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.why{color:var(--bad);font-weight:600}footer{color:var(--muted);font-size:12px;padding:20px 32px 40px;text-align:center}
+";
+
+/// Renders the report as a standalone HTML page.
+pub fn render(r: &Report) -> String {
+    let mut o = String::with_capacity(32 * 1024);
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Security exceptions: KPIs as of {as_of}</title><style>{STYLE}</style></head><body>\
+<header><h1>Security exceptions</h1><p>KPIs as of {as_of}{since} · {records} records · {active} active</p></header><main>",
+        as_of = r.as_of,
+        since = r.since.map(|s| format!(" (flow KPIs since {s})")).unwrap_or_default(),
+        records = r.records,
+        active = r.active,
+    );
+
+    o.push_str("<h2>Key indicators</h2><div class=\"cards\">");
+    for k in &r.kpis {
+        let (class, badge) = match k.pass {
+            Some(true) => ("pass", "on target"),
+            Some(false) => ("fail", "off target"),
+            None => ("", if k.target.is_some() { "no data" } else { "info" }),
+        };
+        let _ = write!(
+            o,
+            "<div class=\"card {class}\"><div class=\"name\">{}</div><div class=\"value\">{}</div><div class=\"target\">{}<span class=\"badge\">{badge}</span></div></div>",
+            html(k.name),
+            html(&k.display),
+            html(k.target.as_deref().map(|t| format!("target {t}")).as_deref().unwrap_or("no target")),
+        );
+    }
+    o.push_str("</div>");
+
+    o.push_str("<h2>Trends and distribution</h2><div class=\"grid\">");
+    let months: Vec<(String, f64)> = r.volume.iter().map(|m| (m.month[2..].to_string(), m.created as f64)).collect();
+    panel(&mut o, "Exceptions created per month", &bars(&months, "#2f5fd0"));
+    let buckets = [
+        (0.0, 8.0, "<8h"),
+        (8.0, 24.0, "8–24h"),
+        (24.0, 48.0, "24–48h"),
+        (48.0, 72.0, "48–72h"),
+        (72.0, 120.0, "3–5d"),
+        (120.0, f64::INFINITY, ">5d"),
+    ];
+    let dist: Vec<(String, f64)> = buckets
+        .iter()
+        .map(|(lo, hi, label)| {
+            (label.to_string(), r.approval_hours.iter().filter(|h| **h >= *lo && **h < *hi).count() as f64)
+        })
+        .collect();
+    panel(&mut o, &format!("Approval time ({} decisions)", r.approval_hours.len()), &bars(&dist, "#7a5cd6"));
+    panel(&mut o, "Status", &hbars(&r.by_status));
+    o.push_str("</div>");
+
+    o.push_str("<h2>Needs action</h2><div class=\"panel\">");
+    if r.needs_action.is_empty() {
+        o.push_str("<p>Nothing needs action.</p>");
+    } else {
+        o.push_str("<table><thead><tr><th>ID</th><th>Title</th><th>Risk owner</th><th>Why</th></tr></thead><tbody>");
+        for a in &r.needs_action {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"why\">{}</td></tr>",
+                html(&a.id),
+                html(&a.title),
+                html(&a.owner),
+                html(&a.why)
+            );
+        }
+        o.push_str("</tbody></table>");
+    }
+    o.push_str("</div>");
+
+    o.push_str("<h2>Where the exceptions are</h2><div class=\"grid\">");
+    table(&mut o, "By type", &r.by_type);
+    table(&mut o, "By control (active)", &r.by_control);
+    table(&mut o, "By risk owner (active)", &r.by_risk_owner);
+    table(&mut o, "Top assets (active)", &r.top_assets);
+    o.push_str("</div></main>");
+    let _ = writeln!(
+        o,
+        "<footer>Generated by exc {} from the records in git. Definitions: README, “KPIs”.</footer></body></html>",
+        env!("CARGO_PKG_VERSION")
+    );
+    o
+}
+
+fn panel(o: &mut String, title: &str, body: &str) {
+    let _ = write!(o, "<div class=\"panel\"><h3>{}</h3>{body}</div>", html(title));
+}
+
+fn table(o: &mut String, title: &str, rows: &[Count]) {
+    let _ = write!(o, "<div class=\"panel\"><h3>{}</h3>", html(title));
+    if rows.is_empty() {
+        o.push_str("<p>None.</p></div>");
+        return;
+    }
+    o.push_str("<table><tbody>");
+    for c in rows.iter().take(12) {
+        let _ = write!(o, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", html(&c.name), c.count);
+    }
+    o.push_str("</tbody></table></div>");
+}
+
+/// A vertical bar chart with a label and value on each bar.
+fn bars(data: &[(String, f64)], color: &str) -> String {
+    let (w, h, pad) = (480.0, 200.0, 28.0);
+    let max = data.iter().map(|d| d.1).fold(0.0, f64::max).max(1.0);
+    let slot = (w - 2.0 * 8.0) / data.len().max(1) as f64;
+    let mut s = format!("<svg viewBox=\"0 0 {w} {}\" role=\"img\">", h + pad);
+    let _ = write!(s, "<line x1=\"8\" y1=\"{h}\" x2=\"{}\" y2=\"{h}\" stroke=\"#c9cfdc\"/>", w - 8.0);
+    for (i, (label, v)) in data.iter().enumerate() {
+        let bh = (v / max) * (h - 24.0);
+        let x = 8.0 + i as f64 * slot + slot * 0.15;
+        let bw = slot * 0.7;
+        let _ = write!(
+            s,
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{bw:.1}\" height=\"{bh:.1}\" rx=\"3\" fill=\"{color}\"><title>{}: {v}</title></rect>",
+            h - bh,
+            html(label)
+        );
+        if *v > 0.0 {
+            let _ = write!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#1d2433\">{v}</text>",
+                x + bw / 2.0,
+                h - bh - 4.0
+            );
+        }
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10.5\" text-anchor=\"middle\" fill=\"#5b6478\">{}</text>",
+            x + bw / 2.0,
+            h + 16.0,
+            html(label)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Horizontal bars, one per category, coloured by status.
+fn hbars(data: &[Count]) -> String {
+    let (w, row) = (480.0, 26.0);
+    let max = data.iter().map(|c| c.count).max().unwrap_or(1).max(1) as f64;
+    let mut s = format!("<svg viewBox=\"0 0 {w} {}\" role=\"img\">", row * data.len().max(1) as f64 + 4.0);
+    for (i, c) in data.iter().enumerate() {
+        let y = i as f64 * row + 4.0;
+        let bw = (c.count as f64 / max) * (w - 170.0);
+        let color = match c.name.as_str() {
+            "approved" => "#1a7f4b",
+            "requested" => "#d08a1f",
+            "rejected" | "revoked" => "#c0362c",
+            "expired" => "#8a5a2b",
+            _ => "#6b7389",
+        };
+        let _ = write!(
+            s,
+            "<text x=\"0\" y=\"{:.1}\" font-size=\"12\" fill=\"#1d2433\">{}</text><rect x=\"100\" y=\"{y:.1}\" width=\"{bw:.1}\" height=\"{:.1}\" rx=\"3\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#1d2433\">{}</text>",
+            y + row * 0.6,
+            html(&c.name),
+            row * 0.7,
+            106.0 + bw,
+            y + row * 0.6,
+            c.count
+        );
+    }
+    s.push_str("</svg>");
+    s
+}

@@ -1,0 +1,338 @@
+//! `exc report` and `exc export`: KPI values worked out by hand, every format
+//! parsed back, the dashboard opened in headless Chromium, and suppressions.
+
+use serde_json::Value;
+
+use crate::harness::{Repo, stdout};
+
+const POLICY: &str = "roles:\n  security: [sam@example.com]\nassets: { total: 100 }\n";
+const SAM: &str = "Sam Okafor <sam@example.com>";
+
+fn new(repo: &Repo, id: &str, kind: &str, created: &str, expires: &str, extra: &[&str]) {
+    let mut args = vec![
+        "new",
+        "--yes",
+        "--id",
+        id,
+        "--as-of",
+        created,
+        "--type",
+        kind,
+        "--justification",
+        "Needed",
+        "--risk-owner",
+        "Dana Ops <dana@example.com>",
+        "--expires",
+        expires,
+    ];
+    if !extra.contains(&"--title") {
+        args.extend_from_slice(&["--title", "A title"]);
+    }
+    args.extend_from_slice(extra);
+    repo.exc(&args).success();
+}
+
+/// Five records with known answers as of 2026-06-30 (see each line).
+fn fixture() -> Repo {
+    let repo = Repo::init();
+    repo.write("exc.yaml", POLICY);
+    // A: approved after 48 h, active, one control, assets a1 a2.
+    new(
+        &repo,
+        "EXC-000A",
+        "other",
+        "2026-06-01",
+        "2026-08-01",
+        &["--asset", "a1", "--asset", "a2", "--compensating-control", "c"],
+    );
+    repo.exc(&["approve", "EXC-000A", "--by", SAM, "--as-of", "2026-06-03"]).success();
+    // B: approved after 24 h, lapsed on 2026-06-20 but still approved: overdue.
+    new(
+        &repo,
+        "EXC-000B",
+        "other",
+        "2026-06-10",
+        "2026-06-20",
+        &["--asset", "a2", "--asset", "a3", "--compensating-control", "c"],
+    );
+    repo.exc(&["approve", "EXC-000B", "--by", SAM, "--as-of", "2026-06-11"]).success();
+    // C: pending since 2026-06-20: 240 h, past the 120 h SLA.
+    new(
+        &repo,
+        "EXC-000C",
+        "other",
+        "2026-06-20",
+        "2026-07-20",
+        &["--asset", "a9", "--title", "<script>alert(1)</script>"],
+    );
+    // D: approved after 24 h, active, no compensating control, asset a4.
+    new(&repo, "EXC-000D", "firewall-rule", "2026-05-01", "2026-10-01", &["--asset", "a4"]);
+    repo.exc(&["approve", "EXC-000D", "--by", SAM, "--as-of", "2026-05-02"]).success();
+    // E: rejected after 168 h: an SLA breach.
+    new(&repo, "EXC-000E", "other", "2026-06-05", "2026-07-05", &["--asset", "a5"]);
+    repo.exc(&["reject", "EXC-000E", "--by", SAM, "--reason", "No", "--as-of", "2026-06-12"]).success();
+    repo
+}
+
+fn kpis(repo: &Repo, extra: &[&str]) -> (Value, std::collections::HashMap<String, Value>) {
+    let mut args = vec!["report", "--format", "json"];
+    args.extend_from_slice(extra);
+    let v: Value = serde_json::from_str(&stdout(&repo.exc(&args).success())).unwrap();
+    let map =
+        v["kpis"].as_array().unwrap().iter().map(|k| (k["key"].as_str().unwrap().to_string(), k.clone())).collect();
+    (v, map)
+}
+
+#[test]
+fn every_kpi_has_its_hand_computed_value() {
+    let repo = fixture();
+    let (r, k) = kpis(&repo, &["--as-of", "2026-06-30"]);
+    assert_eq!(r["records"], 5);
+    assert_eq!(r["active"], 2, "A and D");
+    assert_eq!(k["volume"]["value"], 5.0);
+    assert_eq!(k["approval_hours_avg"]["value"], 32.0, "(48 + 24 + 24) / 3");
+    assert_eq!(k["approval_hours_avg"]["pass"], true);
+    assert_eq!(k["approval_hours_median"]["value"], 24.0);
+    assert_eq!(k["approval_hours_p90"]["value"], 48.0);
+    assert_eq!(k["sla_breaches"]["value"], 2.0, "C pending 240 h, E decided after 168 h");
+    assert_eq!(k["sla_breaches"]["pass"], false);
+    let overdue = k["overdue_pct"]["value"].as_f64().unwrap();
+    assert!((overdue - 100.0 / 3.0).abs() < 1e-9, "B of A, B, D: {overdue}");
+    assert_eq!(k["compensating_controls_pct"]["value"], 50.0, "A yes, D no");
+    assert_eq!(k["assets_excepted_pct"]["value"], 3.0, "a1 a2 a4 of 100");
+    assert_eq!(k["assets_excepted_pct"]["pass"], true);
+    assert_eq!(k["open_ended"]["value"], 0.0);
+    assert_eq!(k["chronic"]["value"], 0.0);
+    let months: Vec<(String, u64)> = r["volume"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["month"].as_str().unwrap().into(), m["created"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(months.len(), 12);
+    assert_eq!(months[10], ("2026-05".into(), 1));
+    assert_eq!(months[11], ("2026-06".into(), 4));
+    let action: Vec<&str> = r["needs_action"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(action, ["EXC-000B", "EXC-000C"]);
+    assert_eq!(r["by_status"][0]["name"], "approved");
+    assert_eq!(r["by_status"][0]["count"], 3);
+}
+
+#[test]
+fn boundary_days_and_since() {
+    let repo = fixture();
+    let (_, k) = kpis(&repo, &["--as-of", "2026-06-20"]);
+    assert_eq!(k["overdue_pct"]["value"], 0.0, "B expires on 2026-06-20 and is valid that day");
+    let (_, k) = kpis(&repo, &["--as-of", "2026-06-21"]);
+    assert!(k["overdue_pct"]["value"].as_f64().unwrap() > 33.0);
+    let (r, k) = kpis(&repo, &["--as-of", "2026-06-30", "--since", "2026-06-05"]);
+    assert_eq!(k["volume"]["value"], 3.0, "B, C, E");
+    assert_eq!(k["approval_hours_avg"]["value"], 24.0, "B only");
+    assert_eq!(k["sla_breaches"]["value"], 2.0);
+    assert_eq!(r["since"], "2026-06-05");
+}
+
+#[test]
+fn empty_registry_reports_without_dividing_by_zero() {
+    let repo = Repo::init();
+    let (r, k) = kpis(&repo, &["--as-of", "2026-06-30"]);
+    assert_eq!(r["records"], 0);
+    for key in ["overdue_pct", "compensating_controls_pct", "assets_excepted_pct", "approval_hours_avg"] {
+        assert!(k[key]["value"].is_null(), "{key}: {}", k[key]);
+        assert!(k[key]["pass"].is_null(), "{key}");
+    }
+    let text = stdout(&repo.exc(&["report", "--as-of", "2026-06-30"]).success());
+    assert!(text.contains("0 records, 0 active") && !text.contains("NaN"), "{text}");
+}
+
+#[test]
+fn report_formats_parse_back() {
+    let repo = fixture();
+    let csv_text = stdout(&repo.exc(&["report", "--as-of", "2026-06-30", "--format", "csv"]).success());
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 10, "one KPI per row");
+    let avg = rows.iter().find(|r| &r[1] == "approval_hours_avg").unwrap();
+    assert_eq!((&avg[3], &avg[5], &avg[6]), ("32.00", "≤ 48 h", "pass"));
+    let md = stdout(&repo.exc(&["report", "--as-of", "2026-06-30", "--format", "markdown"]).success());
+    assert!(md.contains("| Average approval time | 32.0 h | ≤ 48 h | ✅ pass |"), "{md}");
+    assert!(md.contains("| SLA breaches | 2 | ≤ 0 | ❌ fail |"), "{md}");
+    let text = stdout(&repo.exc(&["report", "--as-of", "2026-06-30"]).success());
+    assert!(text.contains("Average approval time") && text.contains("FAIL"), "{text}");
+}
+
+#[test]
+fn the_dashboard_renders_in_chromium_and_shows_scripts_as_text() {
+    let repo = fixture();
+    let out = repo.path().join("kpis.html");
+    repo.exc(&["report", "--as-of", "2026-06-30", "--format", "html", "--out", out.to_str().unwrap()]).success();
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the title is escaped");
+    assert!(!html.contains("<script"), "no script element at all");
+    assert!(!html.contains("http://") && !html.contains("src=\"http"), "no network references");
+    assert!(html.contains("<svg") && html.contains("Average approval time"));
+
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| which(c)) else {
+        assert!(std::env::var_os("CI").is_none(), "CI must install chromium for the dashboard test");
+        eprintln!("skipping the browser half: no chromium on this machine");
+        return;
+    };
+    let profile = tempfile::TempDir::new().unwrap();
+    let shot = repo.path().join("kpis.png");
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+    ];
+    let url = format!("file://{}", out.display());
+    let dom = std::process::Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
+    assert!(dom.status.success());
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom_text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "shown as text in the rendered DOM");
+    assert!(!dom_text.contains("<script"), "no script element in the rendered DOM");
+    let log = String::from_utf8_lossy(&dom.stderr);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE") || l.contains("Refused to")).collect();
+    assert!(console.is_empty(), "console errors: {console:?}");
+    let status = std::process::Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--window-size=1300,1800", &format!("--screenshot={}", shot.display()), &url])
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "screenshot of {} bytes", png.len());
+}
+
+fn which(cmd: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+}
+
+#[test]
+fn export_register_formats_parse_back_and_csv_is_safe() {
+    let repo = fixture();
+    let mut path = "exceptions/EXC-000A.yaml".to_string();
+    let text = repo.read(&path);
+    repo.write(&path, text.replace("title: A title", "title: \"=HYPERLINK(\\\"http://x\\\")\""));
+    path.clear();
+    let csv_text = stdout(&repo.exc(&["export", "--format", "csv", "--as-of", "2026-06-30"]).success());
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 5);
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let a = rows.iter().find(|r| &r[col("id")] == "EXC-000A").unwrap();
+    assert!(a[col("title")].starts_with("'="), "formula neutralised: {}", &a[col("title")]);
+    assert!(a[col("approvals")].contains("security: approved by Sam Okafor"), "{}", &a[col("approvals")]);
+    assert_eq!(&a[col("active")], "true");
+
+    let json: Value = serde_json::from_str(&stdout(&repo.exc(&["export", "--format", "json"]).success())).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 5);
+    let jsonl = stdout(&repo.exc(&["export", "--format", "jsonl"]).success());
+    assert_eq!(jsonl.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).count(), 5);
+    let yaml = stdout(&repo.exc(&["export", "--format", "yaml"]).success());
+    assert_eq!(exc::yaml::parse(&yaml).unwrap().value.as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn export_with_history_adds_the_trail() {
+    let repo = fixture();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "all"]);
+    let v: Value =
+        serde_json::from_str(&stdout(&repo.exc(&["export", "--format", "json", "--with-history"]).success())).unwrap();
+    let a = v.as_array().unwrap().iter().find(|r| r["id"] == "EXC-000A").unwrap();
+    assert_eq!(a["history"][0]["action"], "add");
+    assert_eq!(a["history"][0]["author"], "Ann Lee <ann@example.com>");
+}
+
+fn deferral_fixture() -> Repo {
+    let repo = Repo::init();
+    repo.write("exc.yaml", POLICY);
+    let vuln = |id: &str, expires: &str, cve: &str| {
+        new(&repo, id, "vulnerability-deferral", "2026-06-01", expires, &["--asset", "web-01", "--finding", cve]);
+    };
+    vuln("EXC-00V1", "2026-08-01", "CVE-2026-0001");
+    repo.exc(&["approve", "EXC-00V1", "--by", SAM, "--as-of", "2026-06-02"]).success();
+    vuln("EXC-00V2", "2026-06-15", "CVE-2026-0002");
+    repo.exc(&["approve", "EXC-00V2", "--by", SAM, "--as-of", "2026-06-02"]).success();
+    vuln("EXC-00V3", "2026-08-01", "CVE-2026-0003");
+    repo.exc(&["reject", "EXC-00V3", "--by", SAM, "--reason", "Patch it", "--as-of", "2026-06-02"]).success();
+    vuln("EXC-00V4", "2026-08-01", "CVE-2026-0004");
+    repo.exc(&["approve", "EXC-00V4", "--by", SAM, "--as-of", "2026-06-02"]).success();
+    repo.exc(&["retire", "EXC-00V4", "--by", SAM, "--reason", "Patched", "--as-of", "2026-06-10"]).success();
+    vuln("EXC-00V5", "2026-08-01", "CVE-2026-0005");
+    repo
+}
+
+#[test]
+fn suppressions_come_only_from_active_deferrals() {
+    let repo = deferral_fixture();
+    let trivy = stdout(&repo.exc(&["export", "--format", "trivyignore", "--as-of", "2026-06-30"]).success());
+    let doc = exc::yaml::parse(&trivy).unwrap().value;
+    let ids: Vec<&str> = doc["vulnerabilities"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["CVE-2026-0001"], "expired, rejected, retired and pending records never suppress");
+    assert_eq!(doc["vulnerabilities"][0]["expired_at"], "2026-08-01");
+    assert!(doc["vulnerabilities"][0]["statement"].as_str().unwrap().starts_with("EXC-00V1"));
+
+    let vex: Value =
+        serde_json::from_str(&stdout(&repo.exc(&["export", "--format", "openvex", "--as-of", "2026-06-30"]).success()))
+            .unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/openvex-0.2.0.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&vex).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let st = vex["statements"].as_array().unwrap();
+    assert_eq!(st.len(), 1);
+    assert_eq!(st[0]["vulnerability"]["name"], "CVE-2026-0001");
+    assert_eq!(st[0]["status"], "affected");
+    assert!(st[0]["action_statement"].as_str().unwrap().contains("EXC-00V1 until 2026-08-01"));
+
+    let later = stdout(&repo.exc(&["export", "--format", "trivyignore", "--as-of", "2026-08-02"]).success());
+    assert!(exc::yaml::parse(&later).unwrap().value["vulnerabilities"].as_array().unwrap().is_empty(), "{later}");
+    repo.exc(&["export", "--format", "openvex", "--as-of", "2026-08-02"]).code(2);
+}
+
+#[test]
+fn trend_replays_history_by_quarter_and_degrades_without_it() {
+    let repo = fixture();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "all", "--date", "2026-06-30T12:00:00Z"]);
+    let out = repo
+        .cmd()
+        .env("GIT_COMMITTER_DATE", "2026-06-30T12:00:00Z")
+        .args(["report", "--trend", "quarterly", "--as-of", "2026-09-30", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let quarters: Vec<&str> = v.as_array().unwrap().iter().map(|q| q["quarter"].as_str().unwrap()).collect();
+    assert!(quarters.ends_with(&["2026-Q3"]), "{quarters:?}");
+    let plain = Repo { dir: tempfile::TempDir::new().unwrap(), home: tempfile::TempDir::new().unwrap() };
+    plain.exc(&["init"]).success();
+    let out = plain.cmd().args(["report", "--trend", "quarterly"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not in a git repository"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

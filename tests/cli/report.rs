@@ -223,10 +223,9 @@ fn which(cmd: &str) -> bool {
 #[test]
 fn export_register_formats_parse_back_and_csv_is_safe() {
     let repo = fixture();
-    let mut path = "exceptions/EXC-000A.yaml".to_string();
-    let text = repo.read(&path);
-    repo.write(&path, text.replace("title: A title", "title: \"=HYPERLINK(\\\"http://x\\\")\""));
-    path.clear();
+    let path = "exceptions/EXC-000A.yaml";
+    let text = repo.read(path);
+    repo.write(path, text.replace("title: A title", "title: \"=HYPERLINK(\\\"http://x\\\")\""));
     let csv_text = stdout(&repo.exc(&["export", "--format", "csv", "--as-of", "2026-06-30"]).success());
     let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
     let headers = rdr.headers().unwrap().clone();
@@ -241,7 +240,9 @@ fn export_register_formats_parse_back_and_csv_is_safe() {
     let json: Value = serde_json::from_str(&stdout(&repo.exc(&["export", "--format", "json"]).success())).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 5);
     let jsonl = stdout(&repo.exc(&["export", "--format", "jsonl"]).success());
-    assert_eq!(jsonl.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).count(), 5);
+    let lines: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["id"], "EXC-000A");
     let yaml = stdout(&repo.exc(&["export", "--format", "yaml"]).success());
     assert_eq!(exc::yaml::parse(&yaml).unwrap().value.as_array().unwrap().len(), 5);
 }

@@ -307,10 +307,12 @@ impl History {
             let touches = c.new_name.as_ref().or(c.old_name.as_ref()).is_some_and(|n| names.contains(n))
                 || c.old_name.as_ref().is_some_and(|n| names.contains(n));
             if touches {
-                if let (Some(old), Some(new)) = (&c.old_name, &c.new_name) {
-                    if old != new && names.contains(new) && !names.contains(old) {
-                        names.push(old.clone());
-                    }
+                if let (Some(old), Some(new)) = (&c.old_name, &c.new_name)
+                    && old != new
+                    && names.contains(new)
+                    && !names.contains(old)
+                {
+                    names.push(old.clone());
                 }
                 out.push(c);
             }

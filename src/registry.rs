@@ -163,6 +163,30 @@ impl Registry {
         }
     }
 
+    /// Replaces a record that was read as `before` with `after`, only if the file
+    /// still holds what was read: a lock file serialises writers, and a record
+    /// changed meanwhile (say, by a second `exc approve`) is refused, not lost.
+    pub fn update_record(&self, before: &Record, after: &Exception) -> Result<PathBuf> {
+        let dir = self.records_dir();
+        let lock_path = dir.join(".exc.lock");
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+        let path = self.record_path(&before.exception.id);
+        let (now, _) = load_one(&path, &before.path, &self.policy);
+        if now.as_ref().map(|r| &r.exception) != Some(&before.exception) {
+            return Err(Error::Usage(format!(
+                "{} changed on disk while this command ran; nothing was written: run it again",
+                before.path
+            )));
+        }
+        self.write_record(after, false)
+    }
+
     /// Writes a record to `exceptions/<id>.yaml` atomically. With `create`,
     /// refuses to replace an existing file.
     pub fn write_record(&self, e: &Exception, create: bool) -> Result<PathBuf> {

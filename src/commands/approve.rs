@@ -70,6 +70,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     } else {
         format!("Approved {} as {role} ({} risk).", after.id, reg.policy.effective_risk(&after))
     };
-    transition::save(ctx, &reg, &args.change, &after, "approve", Some(&role), &summary)?;
+    transition::save(ctx, &reg, &args.change, &record, &after, "approve", Some(&role), &summary)?;
     Ok(Outcome::Clean)
 }

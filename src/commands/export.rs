@@ -169,29 +169,26 @@ fn approved_at(e: &Exception) -> Option<chrono::DateTime<chrono::Utc>> {
     e.approvals.iter().filter(|a| a.decision == Decision::Approved).map(|a| a.at).max()
 }
 
-/// Every record file's trail, from one pass over the history.
+/// Every record file's trail, from one pass over the history; a renamed
+/// record's trail moves with it to its latest name.
 fn trails(root: &std::path::Path) -> Result<HashMap<String, Vec<Trail>>> {
     let history = History::read(root).map_err(|e| Error::Git(format!("--with-history: {e}")))?;
     let mut out: HashMap<String, Vec<Trail>> = HashMap::new();
-    let mut current: HashMap<String, String> = HashMap::new();
     for c in &history.changes {
         let commit = &history.commits[c.commit];
-        let name = c.new_name.clone().or(c.old_name.clone()).unwrap_or_default();
-        // Follow renames forward: the trail is filed under the record's latest name.
-        let key = c.old_name.as_ref().and_then(|o| current.get(o).cloned()).unwrap_or_else(|| name.clone());
-        if let (Some(old), Some(new)) = (&c.old_name, &c.new_name) {
-            if old != new {
-                let trail = out.remove(&key).unwrap_or_default();
-                out.insert(new.clone(), trail);
-                current.insert(new.clone(), new.clone());
-            }
+        if let (Some(old), Some(new)) = (&c.old_name, &c.new_name)
+            && old != new
+        {
+            let trail = out.remove(old).unwrap_or_default();
+            out.insert(new.clone(), trail);
         }
         let action = commit.action.clone().unwrap_or_else(|| match (c.old_blob, c.new_blob) {
             (None, _) => "add".into(),
             (_, None) => "delete".into(),
             _ => "edit".into(),
         });
-        out.entry(c.new_name.clone().unwrap_or(key)).or_default().push(Trail {
+        let name = c.new_name.clone().or(c.old_name.clone()).unwrap_or_default();
+        out.entry(name).or_default().push(Trail {
             commit: commit.id.clone(),
             date: ts(commit.time),
             author: commit.author.clone(),

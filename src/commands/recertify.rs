@@ -175,6 +175,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         ctx,
         &reg,
         &args.change,
+        &record,
         &after,
         "recertify",
         Some(&format!("{:?}", review_decision).to_lowercase()),

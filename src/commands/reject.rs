@@ -33,6 +33,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         ctx,
         &reg,
         &args.change,
+        &record,
         &after,
         "reject",
         Some(&role),

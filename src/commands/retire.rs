@@ -25,6 +25,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let actor = transition::actor(&reg, &args.change)?;
     let after = lifecycle::retire(&record.exception, &Act { actor: &actor, at: ctx.now() }, &args.reason)
         .map_err(|why| transition::refused(&args.id, why))?;
-    transition::save(ctx, &reg, &args.change, &after, "retire", None, &format!("Retired {}.", after.id))?;
+    transition::save(ctx, &reg, &args.change, &record, &after, "retire", None, &format!("Retired {}.", after.id))?;
     Ok(Outcome::Clean)
 }

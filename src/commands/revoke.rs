@@ -24,6 +24,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let actor = transition::actor(&reg, &args.change)?;
     let after = lifecycle::revoke(&record.exception, &reg.policy, &Act { actor: &actor, at: ctx.now() }, &args.reason)
         .map_err(|why| transition::refused(&args.id, why))?;
-    transition::save(ctx, &reg, &args.change, &after, "revoke", None, &format!("Revoked {}.", after.id))?;
+    transition::save(ctx, &reg, &args.change, &record, &after, "revoke", None, &format!("Revoked {}.", after.id))?;
     Ok(Outcome::Clean)
 }

@@ -1,13 +1,12 @@
 //! What every command that changes a record shares: who is acting, writing the
 //! record atomically, committing it when asked, and saying what happened.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::cli::Context;
 use crate::error::{Error, Result};
 use crate::git;
-use crate::model::record::{Exception, Status};
+use crate::model::record::{Exception, Record, Status};
 use crate::model::rules;
 use crate::output::{self, Format};
 use crate::registry::Registry;
@@ -39,11 +38,6 @@ pub fn actor(reg: &Registry, change: &Change) -> Result<String> {
     })
 }
 
-/// The instant an action happens: now, or the start of `--as-of`.
-pub fn now(ctx: &Context) -> DateTime<Utc> {
-    ctx.now()
-}
-
 /// What a changing command reports.
 #[derive(Debug, Serialize)]
 pub struct Changed {
@@ -56,18 +50,21 @@ pub struct Changed {
     pub commit: Option<String>,
 }
 
-/// Writes `after` over its file, commits it if asked, and reports.
+/// Writes `after` over the file `before` was read from (refusing if it changed
+/// meanwhile), commits it if asked, and reports.
+#[allow(clippy::too_many_arguments)]
 pub fn save(
     ctx: &Context,
     reg: &Registry,
     change: &Change,
+    before: &Record,
     after: &Exception,
     action: &str,
     detail: Option<&str>,
     summary: &str,
 ) -> Result<()> {
     let format = Format::pick(ctx.format, &[Format::Text, Format::Json])?;
-    let path = reg.write_record(after, false)?;
+    let path = reg.update_record(before, after)?;
     let shown = reg.display_path(&path);
     let commit = if change.commit || reg.policy.git.commit {
         let msg = git::message(action, &after.id, detail);

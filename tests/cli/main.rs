@@ -7,5 +7,6 @@ mod interactive;
 mod lifecycle;
 mod registry;
 mod report;
+mod safety;
 mod sample;
 mod trail;

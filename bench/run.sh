@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Scale benchmark: exc against the tools a team would otherwise script together.
+#
+#   bench/run.sh                  # 1,000 / 10,000 / 100,000 records, 3 commits each
+#   SIZES="1000 10000" RUNS=5 bench/run.sh
+#
+# For each size it generates a synthetic registry (examples/synth.rs, fixed seed),
+# then times, as the median of RUNS runs, wall time and peak memory (/usr/bin/time -v):
+#   exc validate | check --fail-on-expired | list --format json | report --format json
+#   exc audit | report --trend quarterly
+# and on the same files and history:
+#   check-jsonschema --schemafile schema/exception.schema.json (from PyPI, in a venv)
+#   git log --name-status
+#   cat of every record file (the floor for reading the bytes)
+# It prints a table with the ratios and writes bench/RESULTS.md. Not part of CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SIZES=${SIZES:-"1000 10000 100000"}
+RUNS=${RUNS:-3}
+WORK=${WORK:-/tmp/exc-bench}
+AS_OF=2026-11-27
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if [ ! -x /usr/bin/time ]; then
+  echo "installing GNU time"; apt-get update -qq && apt-get install -y -qq time >/dev/null
+fi
+if [ ! -x "$WORK/venv/bin/check-jsonschema" ]; then
+  echo "installing check-jsonschema into $WORK/venv"
+  mkdir -p "$WORK" && python3 -m venv "$WORK/venv" && "$WORK/venv/bin/pip" install -q check-jsonschema
+fi
+cargo build --release --quiet --bin exc --example synth
+EXC=$ROOT/target/release/exc
+SYNTH=$ROOT/target/release/examples/synth
+CJS=$WORK/venv/bin/check-jsonschema
+RAW=$WORK/raw.tsv
+: > "$RAW"
+
+# measure NAME SIZE RUNS CMD... : appends "size name wall_s rss_kb" per run to $RAW.
+measure() {
+  local name=$1 size=$2 runs=$3; shift 3
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -v -o "$WORK/time.txt" "$@" >/dev/null 2>"$WORK/err.txt" || true
+    local wall rss
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$WORK/time.txt" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")
+    printf '%s\t%s\t%s\t%s\n' "$size" "$name" "$wall" "$rss" >> "$RAW"
+  done
+}
+
+for n in $SIZES; do
+  dir=$WORK/reg-$n
+  if [ ! -d "$dir/.git" ]; then
+    echo "generating $n records"
+    rm -rf "$dir"
+    "$SYNTH" --records "$n" --commits $((n * 3)) "$dir"
+  fi
+  cd "$dir"
+  echo "timing $n records ($(git rev-list --count HEAD) commits)"
+  runs=$RUNS; [ "$n" -ge 100000 ] && runs=1
+  measure "exc validate" "$n" "$runs" "$EXC" validate
+  measure "exc check --fail-on-expired" "$n" "$runs" "$EXC" check --fail-on-expired --as-of $AS_OF
+  measure "exc list --format json" "$n" "$runs" "$EXC" list --format json --as-of $AS_OF
+  measure "exc report --format json" "$n" "$runs" "$EXC" report --format json --as-of $AS_OF
+  measure "exc audit" "$n" "$runs" "$EXC" audit
+  measure "exc report --trend quarterly" "$n" "$runs" "$EXC" report --trend quarterly --as-of $AS_OF
+  measure "git log --name-status" "$n" "$runs" git log --name-status
+  measure "cat records" "$n" "$runs" sh -c 'find exceptions -name "*.yaml" -print0 | xargs -0 cat'
+  cjs_runs=$runs; [ "$n" -ge 100000 ] && cjs_runs=1
+  measure "check-jsonschema" "$n" "$cjs_runs" sh -c "find exceptions -name '*.yaml' -print0 | xargs -0 '$CJS' --schemafile '$ROOT/schema/exception.schema.json'"
+  cd "$ROOT"
+done
+
+python3 - "$RAW" "$ROOT/bench/RESULTS.md" "$RUNS" <<'PY'
+import sys, statistics, subprocess, datetime, collections
+raw, out, runs = sys.argv[1], sys.argv[2], sys.argv[3]
+data = collections.defaultdict(list)
+for line in open(raw):
+    size, name, wall, rss = line.rstrip("\n").split("\t")
+    data[(int(size), name)].append((float(wall or 0), int(rss or 0)))
+med = {k: (statistics.median(w for w, _ in v), max(r for _, r in v)) for k, v in data.items()}
+sizes = sorted({s for s, _ in med})
+names = ["exc validate", "exc check --fail-on-expired", "exc list --format json", "exc report --format json",
+         "exc audit", "exc report --trend quarterly", "check-jsonschema", "git log --name-status", "cat records"]
+mem_kb = int(open("/proc/meminfo").read().split()[1])
+nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+lines = [f"# exc benchmark", "",
+         f"Run on {datetime.date.today()} with `bench/run.sh`: {nproc} cores, {mem_kb // 1024} MiB memory, "
+         f"median of {runs} runs (1 run at 100,000 records). Wall time in seconds, peak RSS in MB.", "",
+         "| records | command | wall s | peak MB | per 1,000 records (s) |", "|---|---|---|---|---|"]
+for s in sizes:
+    for n in names:
+        if (s, n) in med:
+            w, r = med[(s, n)]
+            lines.append(f"| {s:,} | {n} | {w:.3f} | {r / 1024:.1f} | {w / s * 1000:.4f} |")
+lines += ["", "## Ratios", "", "| records | check-jsonschema ÷ exc check | exc audit ÷ git log --name-status | exc check ÷ cat |", "|---|---|---|---|"]
+for s in sizes:
+    g = lambda n: med.get((s, n), (float("nan"), 0))[0]
+    ratio = lambda a, b: f"{a / b:.1f}×" if b > 0 else "n/a"
+    lines.append(f"| {s:,} | {ratio(g('check-jsonschema'), g('exc check --fail-on-expired'))} | "
+                 f"{ratio(g('exc audit'), g('git log --name-status'))} | {ratio(g('exc check --fail-on-expired'), g('cat records'))} |")
+lines += ["", "## Targets (10,000 records, 30,000 commits)", ""]
+s = 10000
+if (s, "exc check --fail-on-expired") in med:
+    c = med[(s, "exc check --fail-on-expired")]; r = med.get((s, "exc report --format json"), (0, 0))
+    a = med.get((s, "exc audit"), (0, 0)); gl = med.get((s, "git log --name-status"), (1, 0))
+    cj = med.get((s, "check-jsonschema"), (0, 0))
+    peak = max(v[1] for k, v in med.items() if k[0] == s and k[1].startswith("exc"))
+    def row(name, ok, got): lines.append(f"| {name} | {'met' if ok else 'MISSED'} | {got} |")
+    lines += ["| target | result | measured |", "|---|---|---|"]
+    row("exc check ≥ 50× faster than check-jsonschema", cj[0] >= 50 * c[0], f"{cj[0] / c[0]:.0f}×" if c[0] else "n/a")
+    row("exc check < 0.5 s", c[0] < 0.5, f"{c[0]:.3f} s")
+    row("exc report < 0.5 s", r[0] < 0.5, f"{r[0]:.3f} s")
+    row("exc audit within 3× of git log --name-status", a[0] <= 3 * gl[0], f"{a[0] / gl[0]:.1f}×" if gl[0] else "n/a")
+    row("peak memory < 150 MB", peak < 150 * 1024, f"{peak / 1024:.0f} MB")
+text = "\n".join(lines) + "\n"
+open(out, "w").write(text)
+print(text)
+PY

@@ -1,0 +1,59 @@
+//! Micro-benchmarks for changes to compare against (`cargo bench`):
+//! parsing and validating one record, and the KPIs over 10,000 records in memory.
+
+use chrono::NaiveDate;
+use exc::model::kpi::{self, Inputs};
+use exc::model::policy::Policy;
+use exc::model::record::{Exception, Record};
+
+const RECORD: &str = include_str!("../exceptions/EXC-0003.yaml");
+const POLICY: &str = include_str!("../exc.yaml");
+
+fn main() {
+    divan::main();
+}
+
+/// YAML with positions, the JSON Schema, the typed record and every rule.
+#[divan::bench]
+fn parse_and_validate_one_record(bencher: divan::Bencher) {
+    let policy = exc::registry::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
+    exc::schema::record();
+    bencher.bench(|| {
+        let doc = exc::yaml::parse(divan::black_box(RECORD)).unwrap();
+        let issues = exc::schema::issues(exc::schema::record(), exc::schema::RECORD_SCHEMA, &doc.value);
+        assert!(issues.is_empty());
+        let exception: Exception = serde_json::from_value(doc.value.clone()).unwrap();
+        let record = Record { path: "exceptions/EXC-0003.yaml".into(), stem: "EXC-0003".into(), doc, exception };
+        exc::model::rules::check_record(&record, &policy)
+    });
+}
+
+/// Every KPI, breakdown and action list over 10,000 records.
+#[divan::bench]
+fn kpis_over_10k_records(bencher: divan::Bencher) {
+    let policy: Policy = exc::registry::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
+    let base: Vec<Exception> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/exceptions"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|t| exc::registry::parse_version(&t).and_then(|v| v.1))
+        .collect();
+    let records: Vec<Exception> = (0..10_000)
+        .map(|i| {
+            let mut e = base[i % base.len()].clone();
+            e.id = format!("EXC-{i:05}");
+            e.assets = vec![format!("host-{}", i % 3000)];
+            e
+        })
+        .collect();
+    let refs: Vec<&Exception> = records.iter().collect();
+    let as_of = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let inputs = Inputs {
+        policy: &policy,
+        inventory: Some(12_000),
+        as_of,
+        since: None,
+        now: as_of.and_hms_opt(12, 0, 0).unwrap().and_utc(),
+    };
+    bencher.bench(|| kpi::report(divan::black_box(&refs), &inputs));
+}

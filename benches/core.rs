@@ -19,11 +19,11 @@ fn parse_and_validate_one_record(bencher: divan::Bencher) {
     let policy = exc::registry::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
     exc::schema::record();
     bencher.bench(|| {
-        let doc = exc::yaml::parse(divan::black_box(RECORD)).unwrap();
-        let issues = exc::schema::issues(exc::schema::record(), exc::schema::RECORD_SCHEMA, &doc.value);
+        let value = exc::yaml::parse_value(divan::black_box(RECORD)).unwrap();
+        let issues = exc::schema::issues(exc::schema::record(), exc::schema::RECORD_SCHEMA, &value);
         assert!(issues.is_empty());
-        let exception: Exception = serde_json::from_value(doc.value.clone()).unwrap();
-        let record = Record { path: "exceptions/EXC-0003.yaml".into(), stem: "EXC-0003".into(), doc, exception };
+        let exception: Exception = serde_json::from_value(value).unwrap();
+        let record = Record::new("exceptions/EXC-0003.yaml".into(), "EXC-0003".into(), exception, RECORD.into());
         exc::model::rules::check_record(&record, &policy)
     });
 }
@@ -56,4 +56,35 @@ fn kpis_over_10k_records(bencher: divan::Bencher) {
         now: as_of.and_hms_opt(12, 0, 0).unwrap().and_utc(),
     };
     bencher.bench(|| kpi::report(divan::black_box(&refs), &inputs));
+}
+
+/// The parts of the one-record path, to see where its time goes.
+mod parts {
+    use super::*;
+
+    #[divan::bench]
+    fn yaml_values_only() -> serde_json::Value {
+        exc::yaml::parse_value(divan::black_box(RECORD)).unwrap()
+    }
+
+    #[divan::bench]
+    fn yaml_with_positions() -> exc::yaml::Document {
+        exc::yaml::parse(divan::black_box(RECORD)).unwrap()
+    }
+
+    #[divan::bench]
+    fn json_schema(bencher: divan::Bencher) {
+        let value = exc::yaml::parse_value(RECORD).unwrap();
+        exc::schema::record();
+        bencher
+            .bench(|| exc::schema::issues(exc::schema::record(), exc::schema::RECORD_SCHEMA, divan::black_box(&value)));
+    }
+
+    #[divan::bench]
+    fn rules(bencher: divan::Bencher) {
+        let policy = exc::registry::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
+        let exception: Exception = serde_json::from_value(exc::yaml::parse_value(RECORD).unwrap()).unwrap();
+        let record = Record::new("exceptions/EXC-0003.yaml".into(), "EXC-0003".into(), exception, RECORD.into());
+        bencher.bench(|| exc::model::rules::check_record(divan::black_box(&record), &policy));
+    }
 }

@@ -94,6 +94,8 @@ enum Step {
     Retire,
     Revoke,
     Expire,
+    /// The nightly `exc expire --apply`: closes the record if it lapsed.
+    Nightly,
 }
 
 fn person(kind: &str, i: usize) -> String {
@@ -151,6 +153,13 @@ fn run(args: &Args) -> Result<(), String> {
             _ => Status::Approved,
         };
         let type_index = rng.below(types.len() as u64) as usize;
+        // Pending requests are recent (older ones were decided long ago), and what is
+        // still approved today was mostly filed in the last few months.
+        let created = match target {
+            Status::Requested => now - Duration::hours(1 + rng.below(24 * 6) as i64),
+            Status::Approved => now - Duration::hours(24 * 7 + rng.below(24 * 150) as i64),
+            _ => created,
+        };
         // Low risk is approved on submit: it is never pending or rejected.
         let target = match (types[type_index].1, target) {
             (Risk::Low, Status::Requested | Status::Rejected) => Status::Approved,
@@ -238,6 +247,18 @@ fn run(args: &Args) -> Result<(), String> {
                     last = Some(role);
                     t += Duration::hours(1 + rng.below(20) as i64);
                 }
+                if e.status == Status::Approved {
+                    let check = e.expires.and_hms_opt(3, 0, 0).unwrap_or_default().and_utc() + Duration::days(1);
+                    if check <= now {
+                        seq += 1;
+                        heap.push(Event {
+                            at: std::cmp::Reverse(check.timestamp()),
+                            seq: std::cmp::Reverse(seq),
+                            record: i,
+                            step: Step::Nightly,
+                        });
+                    }
+                }
                 None
             }
             Step::Reject => {
@@ -279,6 +300,15 @@ fn run(args: &Args) -> Result<(), String> {
                 e.notes = Some(format!("Status update {}: vendor ticket still open", at.date_naive()));
                 Some((e, requester.clone(), format!("Update notes on EXC-{i:06}")))
             }
+            Step::Nightly => {
+                let e = records[i].clone().ok_or("nightly before create")?;
+                if e.status == Status::Approved && e.expires < at.date_naive() {
+                    let e = lifecycle::expire(&e, at, "expired").map_err(|m| format!("EXC-{i:06}: {m}"))?;
+                    Some((e, "exc bot <exc-bot@example.com>".to_string(), format!("exc: expire EXC-{i:06}")))
+                } else {
+                    None
+                }
+            }
             Step::Retire | Step::Revoke | Step::Expire => {
                 let e = records[i].clone().ok_or("close before create")?;
                 if e.status != Status::Approved {
@@ -299,6 +329,21 @@ fn run(args: &Args) -> Result<(), String> {
                 }
             }
         };
+        if let Some((e, _, _)) = &result
+            && e.status == Status::Approved
+        {
+            // The nightly job looks at it the day after it lapses.
+            let check = e.expires.and_hms_opt(3, 0, 0).unwrap_or_default().and_utc() + Duration::days(1);
+            if check <= now {
+                seq += 1;
+                heap.push(Event {
+                    at: std::cmp::Reverse(check.timestamp()),
+                    seq: std::cmp::Reverse(seq),
+                    record: i,
+                    step: Step::Nightly,
+                });
+            }
+        }
         if let Some((e, author, msg)) = result {
             let action = msg.split_whitespace().nth(1).unwrap_or("edit").to_string();
             let msg = if msg.starts_with("exc:") {

@@ -249,20 +249,23 @@ fn load_one(path: &Path, shown: &str, policy: &Policy) -> (Option<Record>, Vec<F
         Ok(t) => t,
         Err((at, msg)) => return fail(Code::Unreadable, at, msg),
     };
-    let doc = match yaml::parse(&text) {
-        Ok(d) => d,
+    // Fast path: values only. Positions are worked out again, with spans, only
+    // for a file that has something to report.
+    let value = match yaml::parse_value(&text) {
+        Ok(v) => v,
         Err(e) => return fail(Code::YamlSyntax, e.position, e.message),
     };
-    if !doc.value.is_object() {
+    if !value.is_object() {
         return fail(
             Code::Schema,
             Position::START,
             "a record is a mapping of fields (`title: …`), not a single value or list".into(),
         );
     }
-    let issues = schema::issues(schema::record(), schema::RECORD_SCHEMA, &doc.value);
+    let issues = schema::issues(schema::record(), schema::RECORD_SCHEMA, &value);
     if !issues.is_empty() {
-        let id = doc.value.get("id").and_then(|v| v.as_str()).map(str::to_string);
+        let doc = yaml::parse(&text).ok();
+        let id = value.get("id").and_then(|v| v.as_str()).map(str::to_string);
         let findings = issues
             .into_iter()
             .map(|i| {
@@ -271,19 +274,20 @@ fn load_one(path: &Path, shown: &str, policy: &Policy) -> (Option<Record>, Vec<F
                     IssueKind::InvalidDate => Code::InvalidDate,
                     IssueKind::Other => Code::Schema,
                 };
-                let mut f = Finding::error(code, shown, doc.position(&i.pointer), i.message);
+                let at = doc.as_ref().map(|d| d.position(&i.pointer)).unwrap_or(Position::START);
+                let mut f = Finding::error(code, shown, at, i.message);
                 f.id = id.clone();
                 f
             })
             .collect();
         return (None, findings);
     }
-    let exception: Exception = match serde_json::from_value(doc.value.clone()) {
+    let exception: Exception = match serde_json::from_value(value) {
         Ok(e) => e,
         Err(e) => return fail(Code::Schema, Position::START, format!("cannot read the record: {e}")),
     };
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let record = Record { path: shown.to_string(), stem, doc, exception };
+    let record = Record::new(shown.to_string(), stem, exception, text.into());
     let findings = rules::check_record(&record, policy);
     (Some(record), findings)
 }
@@ -362,9 +366,9 @@ pub fn parse_policy(bytes: &[u8], shown: &str) -> Result<Policy> {
 /// Parses one historical version of a record leniently: the YAML as values,
 /// and the typed record when it still reads as one. `None` when not YAML at all.
 pub fn parse_version(text: &str) -> Option<(serde_json::Value, Option<Exception>)> {
-    let doc = yaml::parse(text).ok()?;
-    let typed = serde_json::from_value(doc.value.clone()).ok();
-    Some((doc.value, typed))
+    let value = yaml::parse_value(text).ok()?;
+    let typed = serde_json::from_value(value.clone()).ok();
+    Some((value, typed))
 }
 
 #[cfg(test)]

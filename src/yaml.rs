@@ -94,8 +94,31 @@ fn options() -> serde_saphyr::Options {
 
 /// Parses one YAML document into JSON values with positions.
 pub fn parse(text: &str) -> Result<Document, SyntaxError> {
+    let text = precheck(text)?;
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options()).map_err(syntax_error)?;
+    let mut positions = HashMap::new();
+    let value = flatten(root, String::new(), None, &mut positions);
+    Ok(Document { value, positions })
+}
+
+/// Parses one YAML document into JSON values only: the fast path for the many
+/// files that turn out fine. The same rules and limits as [`parse`], which is
+/// only needed once a finding must say where it is.
+pub fn parse_value(text: &str) -> Result<Value, SyntaxError> {
+    let text = precheck(text)?;
+    let Plain(value) = serde_saphyr::from_str_with_options(text, options()).map_err(syntax_error)?;
+    Ok(value)
+}
+
+/// What YAML itself allows but records do not: a BOM is dropped; an empty file
+/// and tab indentation are refused with a clear message.
+fn precheck(text: &str) -> Result<&str, SyntaxError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    let blank = |l: &str| {
+        let l = l.trim_start();
+        l.is_empty() || l.starts_with('#')
+    };
+    if text.lines().all(blank) {
         return Err(SyntaxError { position: Position::START, message: "the file is empty".into() });
     }
     if let Some(line) = first_tab_indent(text) {
@@ -104,16 +127,17 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
             message: "tab used for indentation; YAML indents with spaces".into(),
         });
     }
-    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options()).map_err(syntax_error)?;
-    let mut positions = HashMap::new();
-    let value = flatten(root, String::new(), None, &mut positions);
-    Ok(Document { value, positions })
+    Ok(text)
 }
 
+/// The first line indented with a tab, outside block scalars (where tabs are content).
 fn first_tab_indent(text: &str) -> Option<u32> {
+    if !text.contains('\t') {
+        return None;
+    }
     let mut in_block_scalar = false;
     for (i, line) in text.lines().enumerate() {
-        let indent: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let indent = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
         if indent.contains('\t') && !line.trim().is_empty() && !in_block_scalar {
             return Some(i as u32 + 1);
         }
@@ -247,6 +271,76 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
+/// A YAML value without positions: the same scalars and keys as [`Node`].
+struct Plain(Value);
+
+impl<'de> Deserialize<'de> for Plain {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PlainVisitor)
+    }
+}
+
+struct PlainVisitor;
+
+impl<'de> Visitor<'de> for PlainVisitor {
+    type Value = Plain;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Plain, E> {
+        Ok(Plain(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Plain, E> {
+        Ok(Plain(Value::Number(v.into())))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Plain, E> {
+        Ok(Plain(Value::Number(v.into())))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Plain, E> {
+        Ok(Plain(Value::String(v.to_string())))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Plain, E> {
+        Ok(Plain(Value::String(v.to_string())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Plain, E> {
+        Number::from_f64(v).map(|n| Plain(Value::Number(n))).ok_or_else(|| E::custom("numbers must be finite"))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Plain, E> {
+        Ok(Plain(Value::String(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Plain, E> {
+        Ok(Plain(Value::String(v)))
+    }
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Plain, E> {
+        Err(E::custom("binary values are not allowed"))
+    }
+    fn visit_unit<E>(self) -> Result<Plain, E> {
+        Ok(Plain(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Plain, E> {
+        Ok(Plain(Value::Null))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Plain, D::Error> {
+        Plain::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Plain, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(Plain(item)) = seq.next_element::<Plain>()? {
+            items.push(item);
+        }
+        Ok(Plain(Value::Array(items)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Plain, A::Error> {
+        let mut out = Map::new();
+        while let Some(Key(k)) = map.next_key::<Key>()? {
+            let Plain(v) = map.next_value::<Plain>()?;
+            out.insert(k, v);
+        }
+        Ok(Plain(Value::Object(out)))
+    }
+}
+
 /// A mapping key: any scalar, kept as its text.
 struct Key(String);
 
@@ -319,6 +413,23 @@ mod tests {
     fn empty_and_tab_indented_files_are_named() {
         assert_eq!(parse("\n# only a comment\n").unwrap_err().message, "the file is empty");
         assert_eq!(parse("a:\n\t- b\n").unwrap_err().position.line, 2);
+    }
+
+    #[test]
+    fn both_paths_read_the_same_values_and_refuse_the_same_input() {
+        for text in [
+            "a: no\nb: [1, 2.5, x]\nc: {d: ~, 3: t}\n",
+            include_str!("../exceptions/EXC-0006.yaml"),
+            "a: 1\na: 2\n",
+            "a: !!python/object x\n",
+            "---\na: 1\n---\nb: 2\n",
+        ] {
+            match (parse(text), parse_value(text)) {
+                (Ok(d), Ok(v)) => assert_eq!(d.value, v),
+                (Err(a), Err(b)) => assert_eq!(a, b),
+                (a, b) => panic!("paths disagree on {text:?}: {a:?} vs {b:?}"),
+            }
+        }
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         current_files.push(file.clone());
         let record = loaded.records.iter().find(|r| r.path == shown);
         let after = match record {
-            Some(r) => Some(r.doc.value.clone()),
+            Some(r) => registry::parse_version(r.source()).map(|v| v.0),
             None => std::fs::read_to_string(&path).ok().and_then(|t| registry::parse_version(&t)).map(|v| v.0),
         };
         let old = before.get(&file);

@@ -520,11 +520,11 @@ fn rebuild_approvals(policy: &Policy, mut e: Exception) -> Exception {
 /// flag gets the same message a bad file would.
 fn check(reg: &Registry, e: &Exception) -> Result<()> {
     let text = yaml::to_string(e).map_err(Error::Usage)?;
-    let doc = yaml::parse(&text).map_err(|err| Error::Usage(err.message))?;
+    let value = yaml::parse_value(&text).map_err(|err| Error::Usage(err.message))?;
     let mut problems: Vec<String> =
-        schema::issues(schema::record(), schema::RECORD_SCHEMA, &doc.value).into_iter().map(|i| i.message).collect();
+        schema::issues(schema::record(), schema::RECORD_SCHEMA, &value).into_iter().map(|i| i.message).collect();
     if problems.is_empty() {
-        let record = Record { path: String::new(), stem: e.id.clone(), doc, exception: e.clone() };
+        let record = Record::new(String::new(), e.id.clone(), e.clone(), text.into());
         problems.extend(rules::check_record(&record, &reg.policy).into_iter().map(|f: Finding| f.message));
     }
     if reg

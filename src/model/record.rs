@@ -289,20 +289,43 @@ mod tests {
 }
 
 /// A record as loaded from its file: the typed exception, where it came from,
-/// and the parsed document (for positions).
+/// and its text, from which positions are worked out only when a finding needs one.
 #[derive(Clone, Debug)]
 pub struct Record {
     /// The file path as shown to users (relative to the registry root where possible).
     pub path: String,
     /// The file name without its extension: what the id must equal.
     pub stem: String,
-    pub doc: crate::yaml::Document,
     pub exception: Exception,
+    source: std::sync::Arc<str>,
+    positions: std::sync::OnceLock<Option<crate::yaml::Document>>,
 }
 
 impl Record {
-    /// Where the field at a JSON pointer is in the file.
+    pub fn new(path: String, stem: String, exception: Exception, source: std::sync::Arc<str>) -> Record {
+        Record { path, stem, exception, source, positions: std::sync::OnceLock::new() }
+    }
+
+    /// Where the field at a JSON pointer is in the file. A top-level field in
+    /// block style (`expires: …` at the start of a line) is found by a scan of
+    /// the text; anything else parses the file again with positions, once.
     pub fn at(&self, pointer: &str) -> crate::yaml::Position {
-        self.doc.position(pointer)
+        if let Some(key) = pointer.strip_prefix('/').filter(|k| !k.contains(['/', '~'])) {
+            for (i, line) in self.source.lines().enumerate() {
+                if line.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')) {
+                    return crate::yaml::Position { line: i as u32 + 1, col: 1 };
+                }
+            }
+        }
+        self.positions
+            .get_or_init(|| crate::yaml::parse(&self.source).ok())
+            .as_ref()
+            .map(|d| d.position(pointer))
+            .unwrap_or(crate::yaml::Position::START)
+    }
+
+    /// The file's text as it was read.
+    pub fn source(&self) -> &str {
+        &self.source
     }
 }

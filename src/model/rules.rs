@@ -163,7 +163,7 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
     }
 
     if e.status == Status::Approved {
-        let missing = missing_roles(e, policy);
+        let missing = missing_roles_for(e, policy, &current);
         if !missing.is_empty() {
             add(
                 Code::ApprovalsMissing,
@@ -178,8 +178,12 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
 /// The roles the record's tier requires that have no valid approval yet
 /// (one whose digest matches the current request fields).
 pub fn missing_roles(e: &Exception, policy: &Policy) -> Vec<String> {
-    let current = digest::digest(e);
-    policy.required_roles(policy.effective_risk(e)).iter().filter(|r| !role_covered(e, r, &current)).cloned().collect()
+    missing_roles_for(e, policy, &digest::digest(e))
+}
+
+/// [`missing_roles`] when the current digest is already known.
+fn missing_roles_for(e: &Exception, policy: &Policy, current: &str) -> Vec<String> {
+    policy.required_roles(policy.effective_risk(e)).iter().filter(|r| !role_covered(e, r, current)).cloned().collect()
 }
 
 /// Whether `role` approved exactly the current content: its own approval carries

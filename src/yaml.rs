@@ -121,6 +121,15 @@ fn precheck(text: &str) -> Result<&str, SyntaxError> {
     if text.lines().all(blank) {
         return Err(SyntaxError { position: Position::START, message: "the file is empty".into() });
     }
+    if let Some(line) = text
+        .lines()
+        .position(|l| l.starts_with("<<<<<<< ") || l == "<<<<<<<" || l.starts_with(">>>>>>> ") || l == "=======")
+    {
+        return Err(SyntaxError {
+            position: Position { line: line as u32 + 1, col: 1 },
+            message: "unresolved merge conflict (conflict markers); resolve it, then validate again".into(),
+        });
+    }
     if let Some(line) = first_tab_indent(text) {
         return Err(SyntaxError {
             position: Position { line, col: 1 },

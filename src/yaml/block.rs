@@ -1,0 +1,273 @@
+//! A fast reader for the plain block-style YAML that exc itself writes: block
+//! mappings and sequences, quoted and plain string scalars, and simple block
+//! scalars. Anything outside that small subset (anchors, aliases, tags, flow
+//! collections, numbers, booleans, nulls, escapes, inline comments, several
+//! documents, …) makes it give up and return `None`, and the full parser
+//! (serde-saphyr) reads the file instead. So it never decides what a hostile
+//! file means: it only speeds up the common, boring case.
+//!
+//! Debug builds check every answer against the full parser (`super::parse_value`).
+
+use serde_json::{Map, Value};
+
+/// Deeper than this is not something exc writes: give up.
+const MAX_DEPTH: usize = 8;
+
+struct Line<'a> {
+    indent: usize,
+    text: &'a str,
+}
+
+/// Reads `text` if it is in the simple subset; `None` means "use the full parser".
+pub fn parse(text: &str) -> Option<Value> {
+    let mut lines = Vec::new();
+    for raw in text.split('\n') {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        if raw.contains(['\r', '\t']) || raw.starts_with("---") || raw.starts_with("...") || raw.starts_with('%') {
+            return None;
+        }
+        let body = raw.trim_start_matches(' ');
+        lines.push(Line { indent: raw.len() - body.len(), text: body });
+    }
+    let mut p = Parser { lines, i: 0 };
+    p.skip_blank();
+    let first = p.lines.get(p.i)?;
+    if first.indent != 0 {
+        return None;
+    }
+    let map = p.mapping(0, 0)?;
+    p.skip_blank();
+    (p.i == p.lines.len()).then_some(Value::Object(map))
+}
+
+struct Parser<'a> {
+    lines: Vec<Line<'a>>,
+    i: usize,
+}
+
+fn is_blank(l: &Line) -> bool {
+    l.text.is_empty() || l.text.starts_with('#')
+}
+
+impl<'a> Parser<'a> {
+    fn skip_blank(&mut self) {
+        while self.lines.get(self.i).is_some_and(is_blank) {
+            self.i += 1;
+        }
+    }
+
+    /// A block mapping whose keys sit at `indent`.
+    fn mapping(&mut self, indent: usize, depth: usize) -> Option<Map<String, Value>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let mut map = Map::new();
+        loop {
+            self.skip_blank();
+            let Some(line) = self.lines.get(self.i) else { break };
+            if line.indent < indent {
+                break;
+            }
+            if line.indent > indent {
+                return None;
+            }
+            let (key, rest) = split_key(line.text)?;
+            if map.contains_key(key) {
+                return None;
+            }
+            self.i += 1;
+            let value = self.value(indent, rest, depth)?;
+            map.insert(key.to_string(), value);
+        }
+        Some(map)
+    }
+
+    /// The value after `key:` on a line at `indent`; `rest` is what follows the colon.
+    fn value(&mut self, indent: usize, rest: &str, depth: usize) -> Option<Value> {
+        if rest.is_empty() {
+            self.skip_blank();
+            let Some(next) = self.lines.get(self.i) else { return None };
+            if is_item(next.text) && next.indent >= indent {
+                let at = next.indent;
+                return self.sequence(at, depth + 1).map(Value::Array);
+            }
+            if next.indent > indent {
+                let at = next.indent;
+                return self.mapping(at, depth + 1).map(Value::Object);
+            }
+            return None; // an empty value is null: leave it to the full parser
+        }
+        if rest.starts_with('>') || rest.starts_with('|') {
+            return self.block_scalar(indent, rest).map(Value::String);
+        }
+        scalar(rest)
+    }
+
+    /// A block sequence whose dashes sit at `indent`.
+    fn sequence(&mut self, indent: usize, depth: usize) -> Option<Vec<Value>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let mut items = Vec::new();
+        loop {
+            self.skip_blank();
+            let Some(line) = self.lines.get(self.i) else { break };
+            if line.indent != indent || !is_item(line.text) {
+                if line.indent > indent {
+                    return None;
+                }
+                break;
+            }
+            let content = line.text[1..].trim_start_matches(' ');
+            if content.is_empty() || content.starts_with('-') || content.starts_with('#') {
+                return None;
+            }
+            let item_indent = indent + (line.text.len() - content.len());
+            if split_key(content).is_some() {
+                // `- key: value` opens a mapping whose keys sit under `key`.
+                self.lines[self.i] = Line { indent: item_indent, text: content };
+                items.push(Value::Object(self.mapping(item_indent, depth + 1)?));
+            } else {
+                if content.starts_with('>') || content.starts_with('|') {
+                    return None;
+                }
+                self.i += 1;
+                items.push(scalar(content)?);
+            }
+        }
+        Some(items)
+    }
+
+    /// `>`, `>-`, `|` or `|-` and the more-indented lines after it.
+    fn block_scalar(&mut self, parent: usize, header: &str) -> Option<String> {
+        let (folded, strip) = match header {
+            ">" => (true, false),
+            ">-" => (true, true),
+            "|" => (false, false),
+            "|-" => (false, true),
+            _ => return None,
+        };
+        let mut body: Vec<&str> = Vec::new();
+        let mut block_indent = None;
+        while let Some(line) = self.lines.get(self.i) {
+            if line.text.is_empty() {
+                // Trailing blank lines end the scalar; blank lines inside it change
+                // folding: leave those to the full parser.
+                let next = self.lines[self.i..].iter().find(|l| !l.text.is_empty());
+                if next.is_none_or(|l| l.indent <= parent) {
+                    break;
+                }
+                return None;
+            }
+            if line.indent <= parent {
+                break;
+            }
+            let at = *block_indent.get_or_insert(line.indent);
+            if line.indent != at {
+                return None; // more-indented lines keep their breaks: full parser
+            }
+            body.push(line.text);
+            self.i += 1;
+        }
+        if body.is_empty() {
+            return None;
+        }
+        let mut out = body.join(if folded { " " } else { "\n" });
+        if !strip {
+            out.push('\n');
+        }
+        Some(out)
+    }
+}
+
+fn is_item(text: &str) -> bool {
+    text == "-" || text.starts_with("- ")
+}
+
+/// `key: rest` or `key:` with a plain, simple key.
+fn split_key(text: &str) -> Option<(&str, &str)> {
+    let colon = text.find(':')?;
+    let key = &text[..colon];
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return None;
+    }
+    if key.as_bytes()[0].is_ascii_digit() || key.starts_with('-') {
+        return None;
+    }
+    let after = &text[colon + 1..];
+    if after.is_empty() {
+        return Some((key, ""));
+    }
+    let rest = after.strip_prefix(' ')?.trim_start_matches(' ');
+    Some((key, rest))
+}
+
+/// A one-line scalar that is surely a string (or an empty list/map); else `None`.
+fn scalar(s: &str) -> Option<Value> {
+    let s = s.trim_end_matches(' ');
+    match s {
+        "[]" => return Some(Value::Array(Vec::new())),
+        "{}" => return Some(Value::Object(Map::new())),
+        _ => {}
+    }
+    if let Some(inner) = s.strip_prefix('"') {
+        let inner = inner.strip_suffix('"')?;
+        return (!inner.contains(['"', '\\'])).then(|| Value::String(inner.to_string()));
+    }
+    if let Some(inner) = s.strip_prefix('\'') {
+        let inner = inner.strip_suffix('\'')?;
+        let unescaped = inner.replace("''", "'");
+        return (!unescaped.contains('\'') || inner.matches("''").count() * 2 == inner.matches('\'').count())
+            .then_some(Value::String(unescaped));
+    }
+    let first = s.chars().next()?;
+    if first.is_ascii_digit() || "-?:,[]{}#&*!|>'\"%@`+.~=".contains(first) {
+        return None;
+    }
+    if s.contains(": ") || s.ends_with(':') || s.contains(" #") || s.contains(['\u{feff}']) {
+        return None;
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return None;
+    }
+    const RESERVED: &[&str] = &[
+        "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n",
+        "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "inf", "nan", "NaN",
+    ];
+    if RESERVED.contains(&s) {
+        return None;
+    }
+    Some(Value::String(s.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_exc_writes_and_gives_up_on_the_rest() {
+        let v =
+            parse("id: EXC-1\ntitle: \"a: b\"\nassets:\n  - a\n  - 'it''s'\nempty: []\nj: >-\n  one\n  two\n").unwrap();
+        assert_eq!(v["title"], "a: b");
+        assert_eq!(v["assets"][1], "it's");
+        assert_eq!(v["j"], "one two");
+        for hard in [
+            "a: 1\n",
+            "a: true\n",
+            "a: &x b\nc: *x\n",
+            "a: !!str b\n",
+            "a: [b]\n",
+            "a: b # c\n",
+            "a: \"b\\n\"\n",
+            "a: b\na: c\n",
+            "---\na: b\n",
+            "a:\n",
+            "a: >\n  x\n\n  y\n",
+            " a: b\n",
+            "a: 2026-01-01\n",
+            "a: no\n",
+        ] {
+            assert_eq!(parse(hard), None, "{hard:?}");
+        }
+    }
+}

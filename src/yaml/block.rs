@@ -86,7 +86,7 @@ impl<'a> Parser<'a> {
     fn value(&mut self, indent: usize, rest: &str, depth: usize) -> Option<Value> {
         if rest.is_empty() {
             self.skip_blank();
-            let Some(next) = self.lines.get(self.i) else { return None };
+            let next = self.lines.get(self.i)?;
             if is_item(next.text) && next.indent >= indent {
                 let at = next.indent;
                 return self.sequence(at, depth + 1).map(Value::Array);

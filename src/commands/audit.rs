@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::{Context, Outcome};
 use crate::error::{Error, Result};
-use crate::git::History;
+use crate::git::{History, Oid};
 use crate::model::audit::{Audit, AuditFinding, CommitRef, Step};
 use crate::model::policy::Policy;
 use crate::model::record::Exception;
@@ -41,21 +41,8 @@ pub fn run(ctx: &Context, _args: Args) -> Result<Outcome> {
     let git_err = |e: crate::git::HistoryError| Error::Git(e.to_string());
     let history = History::read(&reg.root).map_err(git_err)?;
 
-    // Read every version once, then parse them in parallel.
-    let mut blobs: Vec<crate::git::Oid> =
-        history.changes.iter().flat_map(|c| [c.old_blob, c.new_blob]).flatten().collect();
-    blobs.sort();
-    blobs.dedup();
-    let texts: Vec<(crate::git::Oid, String)> = blobs
-        .into_iter()
-        .map(|b| history.text(b).map(|t| (b, t)))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(git_err)?;
-    let parsed: HashMap<crate::git::Oid, Option<Exception>> =
-        texts.into_par_iter().map(|(b, t)| (b, registry::parse_version(&t).and_then(|v| v.1))).collect();
-
-    let mut policies: HashMap<Option<crate::git::Oid>, Policy> = HashMap::new();
-    let mut policy_of_commit: Vec<Option<crate::git::Oid>> = Vec::with_capacity(history.commits.len());
+    let mut policies: HashMap<Option<Oid>, Policy> = HashMap::new();
+    let mut policy_of_commit: Vec<Option<Oid>> = Vec::with_capacity(history.commits.len());
     for i in 0..history.commits.len() {
         let found = history.policy_text(i).map_err(git_err)?;
         let key = found.as_ref().map(|(oid, _)| *oid);
@@ -69,17 +56,32 @@ pub fn run(ctx: &Context, _args: Args) -> Result<Outcome> {
         policy_of_commit.push(key);
     }
 
+    // Walk the changes in order, a chunk at a time: read the versions a chunk
+    // needs, parse them in parallel, check the chunk, and let them go, so memory
+    // stays flat however long the history is.
     let mut audit = Audit::default();
-    for c in &history.changes {
-        let commit = &history.commits[c.commit];
-        let version = |b: Option<crate::git::Oid>| b.map(|b| parsed.get(&b).and_then(|e| e.as_ref()));
-        audit.step(&Step {
-            commit: CommitRef { id: &commit.id, author: &commit.author, time: commit.time },
-            file: c.new_name.as_deref().or(c.old_name.as_deref()).unwrap_or(""),
-            before: version(c.old_blob),
-            after: version(c.new_blob),
-            policy: &policies[&policy_of_commit[c.commit]],
-        });
+    for chunk in history.changes.chunks(4096) {
+        let mut blobs: Vec<Oid> = chunk.iter().flat_map(|c| [c.old_blob, c.new_blob]).flatten().collect();
+        blobs.sort();
+        blobs.dedup();
+        let texts: Vec<(Oid, String)> = blobs
+            .iter()
+            .map(|b| history.text(*b).map(|t| (*b, t)))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(git_err)?;
+        let parsed: HashMap<Oid, Option<Exception>> =
+            texts.into_par_iter().map(|(b, t)| (b, registry::parse_version(&t).and_then(|v| v.1))).collect();
+        for c in chunk {
+            let commit = &history.commits[c.commit];
+            let version = |b: Option<Oid>| b.map(|b| parsed.get(&b).and_then(|e| e.as_ref()));
+            audit.step(&Step {
+                commit: CommitRef { id: &commit.id, author: &commit.author, time: commit.time },
+                file: c.new_name.as_deref().or(c.old_name.as_deref()).unwrap_or(""),
+                before: version(c.old_blob),
+                after: version(c.new_blob),
+                policy: &policies[&policy_of_commit[c.commit]],
+            });
+        }
     }
     let findings = audit.finish();
 

@@ -297,9 +297,11 @@ fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>, format: Format) 
     })
 }
 
+/// The KPIs as of a quarter end; flow KPIs (volume, approval time) count that quarter only.
 fn snapshot(reg: &Registry, inventory: Option<u64>, as_of: NaiveDate, records: &[&Exception]) -> Quarter {
     let now = as_of.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
-    let r = kpi::report(records, &Inputs { policy: &reg.policy, inventory, as_of, since: None, now });
+    let since = NaiveDate::from_ymd_opt(as_of.year(), (as_of.month() - 1) / 3 * 3 + 1, 1);
+    let r = kpi::report(records, &Inputs { policy: &reg.policy, inventory, as_of, since, now });
     Quarter {
         quarter: quarter_name(as_of),
         as_of,

@@ -305,6 +305,21 @@ fn ask_line(
         .map_err(prompt_error)
 }
 
+/// The form never asks more than this many questions.
+const MAX_QUESTIONS: usize = 7;
+
+/// [`ask_line`], counting the question.
+fn ask_line_counted(
+    asked: &mut usize,
+    prompt: &str,
+    default: Option<String>,
+    allow_empty: bool,
+    check: fn(&str) -> Option<String>,
+) -> Result<String> {
+    *asked += 1;
+    ask_line(prompt, default, allow_empty, check)
+}
+
 fn one_line(s: &str) -> Option<String> {
     if s.is_empty() {
         Some("please write something".into())
@@ -331,9 +346,14 @@ fn anything(_: &str) -> Option<String> {
 fn ask(ctx: &Context, policy: &Policy, args: Args) -> Result<Draft> {
     let theme = theme();
     eprintln!("New security exception (Ctrl-C cancels; nothing is written until you submit)");
+    // At most seven questions: the form's six, then what the type requires, then
+    // the evidence the risk tier requires if a question is left (else the next
+    // step says to add it before approval).
+    let mut asked = 0usize;
     let kind = match non_empty(args.kind.clone()) {
         Some(k) => k,
         None => {
+            asked += 1;
             let items: Vec<String> = policy
                 .types
                 .iter()
@@ -356,23 +376,31 @@ fn ask(ctx: &Context, policy: &Policy, args: Args) -> Result<Draft> {
     })?;
     let title = match non_empty(args.title) {
         Some(t) => t,
-        None => ask_line("Title (one line: what is excepted)", None, false, one_line)?,
+        None => ask_line_counted(&mut asked, "Title (one line: what is excepted)", None, false, one_line)?,
     };
     let justification = match non_empty(args.justification) {
         Some(t) => t,
-        None => ask_line("Justification (business need and impact)", None, false, one_line)?,
+        None => ask_line_counted(&mut asked, "Justification (business need and impact)", None, false, one_line)?,
     };
     let risk_owner = match non_empty(args.risk_owner) {
         Some(t) => t,
-        None => ask_line("Risk owner (Name <email>, accountable for the risk)", None, false, person)?,
+        None => {
+            ask_line_counted(&mut asked, "Risk owner (Name <email>, accountable for the risk)", None, false, person)?
+        }
     };
     let assets = if args.assets.is_empty() {
-        split_list(&ask_line("Assets affected (comma-separated)", None, false, at_least_one)?)
+        split_list(&ask_line_counted(&mut asked, "Assets affected (comma-separated)", None, false, at_least_one)?)
     } else {
         clean(args.assets)
     };
-    let compensating_controls = if args.compensating_controls.is_empty() {
-        split_list(&ask_line("Compensating controls (comma-separated; empty if none)", None, true, anything)?)
+    let mut compensating_controls = if args.compensating_controls.is_empty() {
+        split_list(&ask_line_counted(
+            &mut asked,
+            "Compensating controls (comma-separated; empty if none)",
+            None,
+            true,
+            anything,
+        )?)
     } else {
         clean(args.compensating_controls)
     };
@@ -381,24 +409,55 @@ fn ask(ctx: &Context, policy: &Policy, args: Args) -> Result<Draft> {
     let mut attachments = clean(args.attachments);
     let mut tickets = clean(args.tickets);
     let mut controls = clean(args.controls);
-    for f in &rule.require {
+    let tier = policy.required_fields(&kind, rule.default_risk.max(rule.min_risk.unwrap_or(rule.default_risk)));
+    for f in tier.iter().filter(|f| rule.require.contains(f)).chain(tier.iter().filter(|f| !rule.require.contains(f))) {
+        let by_type = rule.require.contains(f);
+        if !by_type && asked >= MAX_QUESTIONS {
+            break;
+        }
+        let a = &mut asked;
         match f {
             RequiredField::Findings if findings.is_empty() => {
-                findings =
-                    split_list(&ask_line("Findings (CVE or scanner ids, comma-separated)", None, false, at_least_one)?);
+                findings = split_list(&ask_line_counted(
+                    a,
+                    "Findings (CVE or scanner ids, comma-separated)",
+                    None,
+                    false,
+                    at_least_one,
+                )?);
             }
             RequiredField::MigrationPlan if migration_plan.is_none() => {
-                migration_plan = Some(ask_line("Migration plan (how and when this goes away)", None, false, one_line)?);
+                migration_plan =
+                    Some(ask_line_counted(a, "Migration plan (how and when this goes away)", None, false, one_line)?);
             }
             RequiredField::Attachments if attachments.is_empty() => {
-                attachments =
-                    split_list(&ask_line("Evidence (paths or URLs, comma-separated)", None, false, at_least_one)?);
+                let prompt = if by_type {
+                    "Evidence (paths or URLs, comma-separated)"
+                } else {
+                    "Evidence for the approvers (paths or URLs, comma-separated)"
+                };
+                attachments = split_list(&ask_line_counted(a, prompt, None, false, at_least_one)?);
             }
             RequiredField::Tickets if tickets.is_empty() => {
-                tickets = split_list(&ask_line("Tickets (comma-separated)", None, false, at_least_one)?);
+                tickets = split_list(&ask_line_counted(a, "Tickets (comma-separated)", None, false, at_least_one)?);
             }
             RequiredField::Controls if controls.is_empty() => {
-                controls = split_list(&ask_line("Controls deviated from (e.g. CIS:6.5)", None, false, at_least_one)?);
+                controls = split_list(&ask_line_counted(
+                    a,
+                    "Controls deviated from (e.g. CIS:6.5)",
+                    None,
+                    false,
+                    at_least_one,
+                )?);
+            }
+            RequiredField::CompensatingControls if compensating_controls.is_empty() && by_type => {
+                compensating_controls = split_list(&ask_line_counted(
+                    a,
+                    "Compensating controls (this type needs at least one)",
+                    None,
+                    false,
+                    at_least_one,
+                )?);
             }
             _ => {}
         }

@@ -102,3 +102,25 @@ fn cancelling_writes_nothing() {
     p.expect(expectrl::Eof).unwrap();
     assert!(repo.records().is_empty());
 }
+
+#[test]
+fn the_form_asks_for_evidence_a_high_risk_type_needs() {
+    let repo = Repo::init();
+    let mut cmd = repo.cmd();
+    cmd.args([
+        "new", "--type", "mfa-bypass", "--title", "t", "--justification", "j", "--risk-owner", "Dana Ops <dana@example.com>",
+        "--asset", "crm-01", "--compensating-control", "IP allow-list", "--as-of", "2026-11-27",
+    ])
+    .env("TERM", "xterm");
+    let mut p = Session::spawn(cmd).expect("spawn exc in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(20)));
+    p.expect("Evidence for the approvers").unwrap();
+    p.send("evidence/vendor-letter.pdf\r").unwrap();
+    p.expect("Submit this exception?").unwrap();
+    p.send("\r").unwrap();
+    p.expect("Created exceptions/EXC-").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    let files = repo.records();
+    let text = repo.read(&format!("exceptions/{}", files[0]));
+    assert!(text.contains("  - evidence/vendor-letter.pdf"), "{text}");
+}

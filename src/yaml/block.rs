@@ -1,7 +1,7 @@
 //! A fast reader for the plain block-style YAML that exc itself writes: block
 //! mappings and sequences, quoted and plain string scalars, and simple block
 //! scalars. Anything outside that small subset (anchors, aliases, tags, flow
-//! collections, numbers, booleans, nulls, escapes, inline comments, several
+//! collections, numbers, nulls, escapes, inline comments, several
 //! documents, …) makes it give up and return `None`, and the full parser
 //! (serde-saphyr) reads the file instead. So it never decides what a hostile
 //! file means: it only speeds up the common, boring case.
@@ -208,6 +208,8 @@ fn scalar(s: &str) -> Option<Value> {
     match s {
         "[]" => return Some(Value::Array(Vec::new())),
         "{}" => return Some(Value::Object(Map::new())),
+        "true" => return Some(Value::Bool(true)),
+        "false" => return Some(Value::Bool(false)),
         _ => {}
     }
     if let Some(inner) = s.strip_prefix('"') {
@@ -251,9 +253,10 @@ mod tests {
         assert_eq!(v["title"], "a: b");
         assert_eq!(v["assets"][1], "it's");
         assert_eq!(v["j"], "one two");
+        assert_eq!(parse("a: true\nb: false\n").unwrap()["b"], false);
         for hard in [
             "a: 1\n",
-            "a: true\n",
+            "a: True\n",
             "a: &x b\nc: *x\n",
             "a: !!str b\n",
             "a: [b]\n",

@@ -108,8 +108,21 @@ fn the_form_asks_for_evidence_a_high_risk_type_needs() {
     let repo = Repo::init();
     let mut cmd = repo.cmd();
     cmd.args([
-        "new", "--type", "mfa-bypass", "--title", "t", "--justification", "j", "--risk-owner", "Dana Ops <dana@example.com>",
-        "--asset", "crm-01", "--compensating-control", "IP allow-list", "--as-of", "2026-11-27",
+        "new",
+        "--type",
+        "mfa-bypass",
+        "--title",
+        "t",
+        "--justification",
+        "j",
+        "--risk-owner",
+        "Dana Ops <dana@example.com>",
+        "--asset",
+        "crm-01",
+        "--compensating-control",
+        "IP allow-list",
+        "--as-of",
+        "2026-11-27",
     ])
     .env("TERM", "xterm");
     let mut p = Session::spawn(cmd).expect("spawn exc in a pty");

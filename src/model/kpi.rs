@@ -97,7 +97,8 @@ pub fn report(records: &[&Exception], inp: &Inputs) -> Report {
     let policy = inp.policy;
     let as_of = inp.as_of;
     let all: Vec<&Exception> = records.iter().copied().filter(|e| e.created_date() <= as_of).collect();
-    let flow: Vec<&Exception> = all.iter().copied().filter(|e| inp.since.is_none_or(|s| e.created_date() >= s)).collect();
+    let flow: Vec<&Exception> =
+        all.iter().copied().filter(|e| inp.since.is_none_or(|s| e.created_date() >= s)).collect();
     let open: Vec<&Exception> = all.iter().copied().filter(|e| e.status == Status::Approved).collect();
     let active: Vec<&Exception> = open.iter().copied().filter(|e| e.expires >= as_of).collect();
 
@@ -126,9 +127,13 @@ pub fn report(records: &[&Exception], inp: &Inputs) -> Report {
         hours_kpi("approval_hours_median", "Median approval time", percentile(&hours, 50.0)),
         hours_kpi("approval_hours_p90", "90th percentile approval time", percentile(&hours, 90.0)),
         count_kpi("sla_breaches", "SLA breaches", breaches, Some(t.sla_breaches_max as usize)),
-        pct_kpi("overdue_pct", "Overdue (% of open)", ratio(overdue, open.len()), format!("≤ {} %", t.overdue_max_pct), |v| {
-            v <= t.overdue_max_pct
-        }),
+        pct_kpi(
+            "overdue_pct",
+            "Overdue (% of open)",
+            ratio(overdue, open.len()),
+            format!("≤ {} %", t.overdue_max_pct),
+            |v| v <= t.overdue_max_pct,
+        ),
         pct_kpi(
             "compensating_controls_pct",
             "Compensating-controls coverage (% of active)",
@@ -229,7 +234,12 @@ pub fn approval_hours(e: &Exception, _policy: &Policy) -> Option<f64> {
     if !matches!(e.status, Status::Approved | Status::Retired | Status::Revoked | Status::Expired) {
         return None;
     }
-    let decided = e.approvals.iter().filter(|a| a.decision == Decision::Approved && a.by != POLICY_APPROVER).map(|a| a.at).max()?;
+    let decided = e
+        .approvals
+        .iter()
+        .filter(|a| a.decision == Decision::Approved && a.by != POLICY_APPROVER)
+        .map(|a| a.at)
+        .max()?;
     Some(((decided - e.created).num_minutes().max(0)) as f64 / 60.0)
 }
 
@@ -284,8 +294,12 @@ fn needs_action(all: &[&Exception], policy: &Policy, as_of: NaiveDate, now: Date
     let mut out = Vec::new();
     for e in all {
         let why = match e.status {
-            Status::Approved if e.expires < as_of => Some(format!("expired {} ago, still approved", time::days((as_of - e.expires).num_days()))),
-            Status::Approved if lifecycle::review_due(e, policy).is_some_and(|d| d < as_of) => Some("review overdue".into()),
+            Status::Approved if e.expires < as_of => {
+                Some(format!("expired {} ago, still approved", time::days((as_of - e.expires).num_days())))
+            }
+            Status::Approved if lifecycle::review_due(e, policy).is_some_and(|d| d < as_of) => {
+                Some("review overdue".into())
+            }
             Status::Approved if e.days_to_expiry(as_of) <= i64::from(policy.review.remind_before_days) => {
                 Some(format!("expires in {}", time::days(e.days_to_expiry(as_of))))
             }
@@ -319,7 +333,16 @@ mod tests {
     fn empty_registry_has_no_division_by_zero() {
         let policy = Policy::default();
         let as_of = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
-        let r = report(&[], &Inputs { policy: &policy, inventory: None, as_of, since: None, now: as_of.and_hms_opt(0, 0, 0).unwrap().and_utc() });
+        let r = report(
+            &[],
+            &Inputs {
+                policy: &policy,
+                inventory: None,
+                as_of,
+                since: None,
+                now: as_of.and_hms_opt(0, 0, 0).unwrap().and_utc(),
+            },
+        );
         assert_eq!(r.records, 0);
         assert_eq!(r.volume.len(), 12);
         assert_eq!(r.volume[11].month, "2026-11");

@@ -250,16 +250,7 @@ fn run(args: &Args) -> Result<(), String> {
                     t += Duration::hours(1 + rng.below(20) as i64);
                 }
                 if e.status == Status::Approved {
-                    let check = e.expires.and_hms_opt(3, 0, 0).unwrap_or_default().and_utc() + Duration::days(1);
-                    if check <= now {
-                        seq += 1;
-                        heap.push(Event {
-                            at: std::cmp::Reverse(check.timestamp()),
-                            seq: std::cmp::Reverse(seq),
-                            record: i,
-                            step: Step::Nightly,
-                        });
-                    }
+                    schedule_nightly(&mut heap, &mut seq, i, &e, now);
                 }
                 None
             }
@@ -334,17 +325,7 @@ fn run(args: &Args) -> Result<(), String> {
         if let Some((e, _, _)) = &result
             && e.status == Status::Approved
         {
-            // The nightly job looks at it the day after it lapses.
-            let check = e.expires.and_hms_opt(3, 0, 0).unwrap_or_default().and_utc() + Duration::days(1);
-            if check <= now {
-                seq += 1;
-                heap.push(Event {
-                    at: std::cmp::Reverse(check.timestamp()),
-                    seq: std::cmp::Reverse(seq),
-                    record: i,
-                    step: Step::Nightly,
-                });
-            }
+            schedule_nightly(&mut heap, &mut seq, i, e, now);
         }
         if let Some((e, author, msg)) = result {
             let action = msg.split_whitespace().nth(1).unwrap_or("edit").to_string();
@@ -369,6 +350,20 @@ fn run(args: &Args) -> Result<(), String> {
     }
     eprintln!("synth: {} records, {commits} commits in {}", args.records, args.dir.display());
     Ok(())
+}
+
+/// The nightly `exc expire --apply` looks at an approved record the day after it lapses.
+fn schedule_nightly(heap: &mut BinaryHeap<Event>, seq: &mut u64, i: usize, e: &Exception, now: DateTime<Utc>) {
+    let check = e.expires.and_hms_opt(3, 0, 0).unwrap_or_default().and_utc() + Duration::days(1);
+    if check <= now {
+        *seq += 1;
+        heap.push(Event {
+            at: std::cmp::Reverse(check.timestamp()),
+            seq: std::cmp::Reverse(*seq),
+            record: i,
+            step: Step::Nightly,
+        });
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

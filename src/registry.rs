@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use sha2::Digest;
 
 use crate::error::{Error, Result};
 use crate::model::finding::{self, Code, Finding};
@@ -166,9 +167,14 @@ impl Registry {
     /// Replaces a record that was read as `before` with `after`, only if the file
     /// still holds what was read: a lock file serialises writers, and a record
     /// changed meanwhile (say, by a second `exc approve`) is refused, not lost.
+    /// The lock lives in the system's temp directory, keyed by the registry's
+    /// path, so it never shows up in `git status` or a commit.
     pub fn update_record(&self, before: &Record, after: &Exception) -> Result<PathBuf> {
         let dir = self.records_dir();
-        let lock_path = dir.join(".exc.lock");
+        let key = fs::canonicalize(&dir).unwrap_or(dir);
+        let hash = sha2::Sha256::digest(key.as_os_str().as_encoded_bytes());
+        let name: String = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        let lock_path = std::env::temp_dir().join(format!("exc-{name}.lock"));
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)

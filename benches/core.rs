@@ -81,6 +81,18 @@ mod parts {
     }
 
     #[divan::bench]
+    fn typed_record(bencher: divan::Bencher) {
+        let value = exc::yaml::parse_value(RECORD).unwrap();
+        bencher.with_inputs(|| value.clone()).bench_values(|v| serde_json::from_value::<Exception>(v).unwrap());
+    }
+
+    #[divan::bench]
+    fn digest(bencher: divan::Bencher) {
+        let exception: Exception = serde_json::from_value(exc::yaml::parse_value(RECORD).unwrap()).unwrap();
+        bencher.bench(|| exc::model::digest::digest(divan::black_box(&exception)));
+    }
+
+    #[divan::bench]
     fn rules(bencher: divan::Bencher) {
         let policy = exc::registry::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
         let exception: Exception = serde_json::from_value(exc::yaml::parse_value(RECORD).unwrap()).unwrap();

@@ -3,6 +3,7 @@
 //! SARIF or JUnit. Needs no git history: it runs in shallow clones and plain
 //! directories.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::cli::{Context, Outcome};
@@ -57,13 +58,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     }
     finding::sort(&mut loaded.findings);
 
+    // Every file checked, with its id where it loaded (JUnit and SARIF list them all).
     let mut files: Vec<(String, Option<String>)> =
         loaded.records.iter().map(|r| (r.path.clone(), Some(r.exception.id.clone()))).collect();
-    for f in &loaded.findings {
-        if !files.iter().any(|(p, _)| p == &f.path) {
-            files.push((f.path.clone(), None));
-        }
-    }
+    let listed: HashSet<&str> = loaded.records.iter().map(|r| r.path.as_str()).collect();
+    let mut unloaded: Vec<&str> =
+        loaded.findings.iter().map(|f| f.path.as_str()).filter(|p| !listed.contains(p)).collect();
+    unloaded.sort_unstable();
+    unloaded.dedup();
+    files.extend(unloaded.into_iter().map(|p| (p.to_string(), None)));
     files.sort();
     let errors = loaded.findings.iter().filter(|f| f.severity == Severity::Error).count();
     let warnings = loaded.findings.len() - errors;

@@ -20,14 +20,25 @@ struct Line<'a> {
 
 /// Reads `text` if it is in the simple subset; `None` means "use the full parser".
 pub fn parse(text: &str) -> Option<Value> {
-    let mut lines = Vec::new();
-    for raw in text.split('\n') {
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        if raw.contains(['\r', '\t']) || raw.starts_with("---") || raw.starts_with("...") || raw.starts_with('%') {
+    // Tabs and carriage returns (CRLF files) are rare: the full parser has them.
+    if text.as_bytes().contains(&b'\t') || text.as_bytes().contains(&b'\r') {
+        return None;
+    }
+    let mut lines = Vec::with_capacity(text.len() / 32 + 1);
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    loop {
+        let end = bytes[start..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| start + i);
+        let raw = &text[start..end];
+        if raw.starts_with("---") || raw.starts_with("...") || raw.starts_with('%') {
             return None;
         }
         let body = raw.trim_start_matches(' ');
         lines.push(Line { indent: raw.len() - body.len(), text: body });
+        if end == bytes.len() {
+            break;
+        }
+        start = end + 1;
     }
     let mut p = Parser { lines, i: 0 };
     p.skip_blank();
@@ -61,7 +72,8 @@ impl<'a> Parser<'a> {
         if depth > MAX_DEPTH {
             return None;
         }
-        let mut map = Map::new();
+        // Records have about twenty top-level fields and small nested mappings.
+        let mut map = Map::with_capacity(if depth == 0 { 32 } else { 4 });
         loop {
             self.skip_blank();
             let Some(line) = self.lines.get(self.i) else { break };
@@ -72,12 +84,11 @@ impl<'a> Parser<'a> {
                 return None;
             }
             let (key, rest) = split_key(line.text)?;
-            if map.contains_key(key) {
-                return None;
-            }
             self.i += 1;
             let value = self.value(indent, rest, depth)?;
-            map.insert(key.to_string(), value);
+            if map.insert(key.to_string(), value).is_some() {
+                return None; // a duplicate key: the full parser names it
+            }
         }
         Some(map)
     }
@@ -184,23 +195,35 @@ fn is_item(text: &str) -> bool {
     text == "-" || text.starts_with("- ")
 }
 
-/// `key: rest` or `key:` with a plain, simple key.
+/// `key: rest` or `key:` with a plain, simple key (a letter or `_`, then
+/// letters, digits, `_` and `-`).
 fn split_key(text: &str) -> Option<(&str, &str)> {
-    let colon = text.find(':')?;
-    let key = &text[..colon];
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    let bytes = text.as_bytes();
+    if !bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
         return None;
     }
-    if key.as_bytes()[0].is_ascii_digit() || key.starts_with('-') {
+    let colon = bytes.iter().position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))?;
+    if bytes[colon] != b':' {
         return None;
     }
-    let after = &text[colon + 1..];
+    let (key, after) = (&text[..colon], &text[colon + 1..]);
     if after.is_empty() {
         return Some((key, ""));
     }
     let rest = after.strip_prefix(' ')?.trim_start_matches(' ');
     Some((key, rest))
 }
+
+/// The bytes [`scalar`] looks at twice: the rest are plain content.
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b < 0x20 || matches!(b as u8, b':' | b' ' | 0x7f | 0xc2 | 0xef);
+        b += 1;
+    }
+    table
+};
 
 /// A one-line scalar that is surely a string (or an empty list/map); else `None`.
 fn scalar(s: &str) -> Option<Value> {
@@ -222,21 +245,36 @@ fn scalar(s: &str) -> Option<Value> {
         return (!unescaped.contains('\'') || inner.matches("''").count() * 2 == inner.matches('\'').count())
             .then_some(Value::String(unescaped));
     }
-    let first = s.chars().next()?;
-    if first.is_ascii_digit() || "-?:,[]{}#&*!|>'\"%@`+.~=".contains(first) {
+    let bytes = s.as_bytes();
+    let first = *bytes.first()?;
+    if first.is_ascii_digit() || b"-?:,[]{}#&*!|>'\"%@`+.~=".contains(&first) || s.ends_with(':') {
         return None;
     }
-    if s.contains(": ") || s.ends_with(':') || s.contains(" #") || s.contains(['\u{feff}']) {
-        return None;
-    }
-    if s.chars().any(|c| c.is_control()) {
-        return None;
+    // One pass over the bytes: `: ` and ` #` change the meaning of a plain scalar;
+    // control characters (C0, DEL, C1 as UTF-8 `C2 80..9F`) and a BOM (`EF BB BF`)
+    // are left to the full parser.
+    for (i, &b) in bytes.iter().enumerate() {
+        if !SPECIAL[usize::from(b)] {
+            continue;
+        }
+        let next = bytes.get(i + 1).copied();
+        let bad = match b {
+            b':' => next == Some(b' '),
+            b' ' => next == Some(b'#'),
+            0..=0x1f | 0x7f => true,
+            0xc2 => next.is_some_and(|n| (0x80..=0x9f).contains(&n)),
+            0xef => next == Some(0xbb) && bytes.get(i + 2) == Some(&0xbf),
+            _ => false,
+        };
+        if bad {
+            return None;
+        }
     }
     const RESERVED: &[&str] = &[
         "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n",
         "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "inf", "nan", "NaN",
     ];
-    if RESERVED.contains(&s) {
+    if s.len() <= 5 && RESERVED.contains(&s) {
         return None;
     }
     Some(Value::String(s.to_string()))
@@ -254,6 +292,9 @@ mod tests {
         assert_eq!(v["assets"][1], "it's");
         assert_eq!(v["j"], "one two");
         assert_eq!(parse("a: true\nb: false\n").unwrap()["b"], false);
+        let v = parse("_k: v\nk-1: a:b c\u{e9}\nurl: https://x.example/a#b\n").unwrap();
+        assert_eq!(v["k-1"], "a:b c\u{e9}");
+        assert_eq!(v["url"], "https://x.example/a#b");
         for hard in [
             "a: 1\n",
             "a: True\n",
@@ -269,6 +310,18 @@ mod tests {
             " a: b\n",
             "a: 2026-01-01\n",
             "a: no\n",
+            "a:b\n",
+            "1a: b\n",
+            "-a: b\n",
+            "a: b: c\n",
+            "a: b:\n",
+            "a: x\u{85}y\n",
+            "a: x\u{feff}y\n",
+            "a: x\u{7f}\n",
+            "a: b\r\n",
+            "a: b\n<<<<<<< HEAD\n",
+            "a: b\n=======\n",
+            "\n# only a comment\n",
         ] {
             assert_eq!(parse(hard), None, "{hard:?}");
         }

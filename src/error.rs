@@ -25,6 +25,9 @@ pub enum Error {
     /// A file or directory could not be read or written.
     #[error("{}: {source}", .path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    /// A file could not be written; the old one, if any, is untouched.
+    #[error("cannot write {}: {reason}; nothing was changed", .path.display())]
+    Write { path: PathBuf, reason: String },
     /// Git could not answer.
     #[error("git: {0}")]
     Git(String),
@@ -36,6 +39,21 @@ pub enum Error {
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io { path: path.into(), source }
+    }
+
+    /// A failed write of `path`, said in words (without the temp file's name).
+    pub fn write(path: impl Into<PathBuf>, source: &std::io::Error) -> Error {
+        use std::io::ErrorKind;
+        let reason = match source.kind() {
+            ErrorKind::ReadOnlyFilesystem => "the file system is read-only".to_string(),
+            ErrorKind::PermissionDenied => "permission denied (this user cannot write to the registry)".to_string(),
+            ErrorKind::StorageFull => "the disk is full".to_string(),
+            kind => source
+                .raw_os_error()
+                .map(|c| std::io::Error::from_raw_os_error(c).to_string())
+                .unwrap_or_else(|| kind.to_string()),
+        };
+        Error::Write { path: path.into(), reason }
     }
 
     /// Every error exits with 2, keeping 1 for findings.

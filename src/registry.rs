@@ -235,14 +235,14 @@ fn render_plain(f: &Finding) -> String {
 /// a rename, so readers see the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, bytes: &[u8], create: bool) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp =
-        tempfile::Builder::new().prefix(".exc-").suffix(".tmp").tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    let failed = |e: &std::io::Error| Error::write(path, e);
+    let mut tmp = tempfile::Builder::new().prefix(".exc-").suffix(".tmp").tempfile_in(dir).map_err(|e| failed(&e))?;
+    tmp.write_all(bytes).map_err(|e| failed(&e))?;
+    tmp.as_file().sync_all().map_err(|e| failed(&e))?;
     if create {
-        tmp.persist_noclobber(path).map_err(|e| Error::io(path, e.error))?;
+        tmp.persist_noclobber(path).map_err(|e| failed(&e.error))?;
     } else {
-        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+        tmp.persist(path).map_err(|e| failed(&e.error))?;
     }
     if let Ok(d) = fs::File::open(dir) {
         let _ = d.sync_all();

@@ -25,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(fast.is_err(), "the fast path accepted what the full parser refuses");
         return;
     };
+    assert_eq!(fast.as_ref().ok(), Some(&doc.value), "the fast path and the full parser read different values");
     let issues = exc::schema::issues(exc::schema::record(), exc::schema::RECORD_SCHEMA, &doc.value);
     for issue in &issues {
         let _ = doc.position(&issue.pointer);

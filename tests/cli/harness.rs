@@ -53,7 +53,13 @@ impl Repo {
 
     /// The `exc` binary with a clean environment, run in the repository.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(assert_cmd::cargo_bin!("exc"));
+        self.wrapped(assert_cmd::cargo_bin!("exc"))
+    }
+
+    /// `program` (exc, or a wrapper that runs it) with exc's clean environment,
+    /// run in the repository.
+    pub fn wrapped(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
         c.current_dir(self.path())
             .env_remove("EXC_DIR")
             .env("NO_COLOR", "1")

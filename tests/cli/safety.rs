@@ -1,5 +1,6 @@
 //! Nothing lost: interrupted writes leave the old file, concurrent decisions
-//! never lose an approval, and hostile strings never break machine output.
+//! never lose an approval, a read-only registry is refused clearly, and hostile
+//! strings never break machine output.
 
 use serde_json::Value;
 
@@ -62,6 +63,68 @@ fn an_interrupted_write_leaves_the_old_file_intact() {
     assert_eq!(repo.read("exceptions/EXC-0001.yaml"), before, "the old record is intact");
     repo.exc(&["validate"]).success();
     assert_eq!(repo.records(), ["EXC-0001.yaml"], "a leftover temp file is hidden, not a record");
+}
+
+/// Runs exc with the repository read-only. Root ignores file modes, so as root
+/// the repository is bind-mounted read-only in a private mount namespace; other
+/// users get the write bits taken off. `None` when neither can be arranged.
+fn exc_read_only(repo: &Repo, args: &[&str]) -> Option<std::process::Output> {
+    let exe = assert_cmd::cargo::cargo_bin!("exc");
+    let uid = std::process::Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() == "0" {
+        let can = std::process::Command::new("unshare").args(["--mount", "true"]).status();
+        if !can.is_ok_and(|s| s.success()) {
+            return None;
+        }
+        let dir = repo.path().to_str()?;
+        let mut c = repo.wrapped("unshare");
+        c.args(["--mount", "sh", "-c", r#"mount --bind -o ro "$0" "$0" && shift && exec "$@""#, dir, "_"]);
+        c.arg(exe).args(args);
+        return c.output().ok();
+    }
+    let chmod = |mode: &str| {
+        for p in [repo.path().join("exceptions/EXC-0001.yaml"), repo.path().join("exceptions"), repo.path().into()] {
+            std::process::Command::new("chmod").arg(mode).arg(p).status().unwrap();
+        }
+    };
+    chmod("a-w");
+    let out = repo.cmd().args(args).output();
+    chmod("u+w");
+    out.ok()
+}
+
+#[test]
+fn a_read_only_registry_is_refused_clearly_and_still_checks() {
+    let repo = Repo::init();
+    high_risk_request(&repo);
+    let before = repo.read("exceptions/EXC-0001.yaml");
+    let approve = ["approve", "EXC-0001", "--by", "Sam <sam@example.com>", "--as-of", "2026-06-02"];
+    let Some(out) = exc_read_only(&repo, &approve) else {
+        eprintln!("skipped: cannot make a read-only mount or drop write bits here");
+        return;
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot write") && err.contains("EXC-0001.yaml"), "{err}");
+    assert!(err.contains("read-only") || err.contains("permission denied"), "{err}");
+    assert!(err.contains("nothing was changed") && !err.contains("panicked") && !err.contains(".exc-"), "{err}");
+
+    let new = ["new", "--yes", "--id", "EXC-0002", "--as-of", "2026-06-01", "--type", "other", "--title", "T"];
+    let out = exc_read_only(
+        &repo,
+        &[&new[..], &["--justification", "J", "--risk-owner", "Dana <dana@example.com>", "--asset", "a1"]].concat(),
+    )
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot write") && err.contains("EXC-0002.yaml"), "{err}");
+
+    // Reading needs no write access: CI may check a read-only checkout.
+    let out = exc_read_only(&repo, &["check", "--fail-on-expired", "--as-of", "2026-06-02"]).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    assert_eq!(repo.read("exceptions/EXC-0001.yaml"), before, "the record is untouched");
+    assert_eq!(repo.records(), ["EXC-0001.yaml"], "nothing was created");
 }
 
 #[test]

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
+mod tree;
+
 use git2::{Delta, DiffFindOptions, ObjectType, Repository, Sort};
 
 /// The id of a stored version of a file.
@@ -154,7 +156,7 @@ fn walk(repo: &Repository, records_path: &Path) -> Result<(Vec<CommitInfo>, Vec<
     // commit's parent's, so each tree is read once.
     let odb = repo.odb().map_err(broken)?;
     let read_tree = |t: Oid| odb.read(t).map_err(broken);
-    let mut previous: Option<(Oid, git2::OdbObject)> = None;
+    let mut previous: Option<tree::Indexed> = None;
     let mut walk = repo.revwalk().map_err(broken)?;
     walk.push(head).map_err(broken)?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(broken)?;
@@ -183,17 +185,14 @@ fn walk(repo: &Repository, records_path: &Path) -> Result<(Vec<CommitInfo>, Vec<
                 other_subs.push(repo.find_tree(t).map_err(broken)?);
             }
         }
+        let damaged = || HistoryError::Broken(format!("tree {} is damaged", new_sub.or(first_sub).unwrap_or(oid)));
         let old_tree = match (first_sub, previous.take()) {
-            (Some(t), Some(prev)) if prev.0 == t => Some(prev),
-            (Some(t), _) => Some((t, read_tree(t)?)),
+            (Some(t), Some(prev)) if prev.id == t => Some(prev),
+            (Some(t), _) => Some(tree::Indexed::new(t, read_tree(t)?).ok_or_else(damaged)?),
             (None, _) => None,
         };
         let new_tree = new_sub.map(|t| read_tree(t).map(|o| (t, o))).transpose()?;
-        fn raw<'t>(t: &'t Option<(Oid, git2::OdbObject)>) -> &'t [u8] {
-            t.as_ref().map_or(&[], |(_, o)| o.data())
-        }
-        let mut deltas = tree_delta(raw(&old_tree), raw(&new_tree))
-            .ok_or_else(|| HistoryError::Broken(format!("tree {} is damaged", new_sub.or(first_sub).unwrap_or(oid))))?;
+        let (mut deltas, new_tree) = tree::delta(old_tree.as_ref(), new_tree).ok_or_else(damaged)?;
         if deltas.iter().any(|d| d.old_blob.is_none()) && deltas.iter().any(|d| d.new_blob.is_none()) {
             // Renames need similarity: let libgit2 work those out.
             deltas = renames(repo, first_sub, new_sub)?;
@@ -231,103 +230,6 @@ fn walk(repo: &Repository, records_path: &Path) -> Result<(Vec<CommitInfo>, Vec<
         }
     }
     Ok((commits, changes))
-}
-
-/// One entry of a raw tree object: `<mode> <name>\0<20-byte id>`.
-struct RawEntry<'a> {
-    /// The whole entry, to compare with its counterpart in one go.
-    bytes: &'a [u8],
-    name: &'a [u8],
-    is_file: bool,
-    id: &'a [u8],
-}
-
-/// The entry of raw tree `data` that starts at `at`: `Some(None)` at the end,
-/// `None` when the tree is malformed.
-fn raw_entry(data: &[u8], at: usize) -> Option<Option<RawEntry<'_>>> {
-    let rest = data.get(at..)?;
-    if rest.is_empty() {
-        return Some(None);
-    }
-    let space = rest.iter().take(8).position(|&b| b == b' ')?;
-    let nul = space + 1 + rest[space + 1..].iter().position(|&b| b == 0)?;
-    let end = nul + 1 + 20;
-    let bytes = rest.get(..end)?;
-    let mode = &rest[..space];
-    Some(Some(RawEntry {
-        bytes,
-        name: &rest[space + 1..nul],
-        // Blobs: regular and executable files and symbolic links; not trees
-        // (40000) or submodules (160000).
-        is_file: mode != b"40000" && mode != b"160000",
-        id: &bytes[nul + 1..],
-    }))
-}
-
-/// The record files that differ between two raw records trees: one merge walk
-/// over entries in git's order, straight over the objects' bytes (a flat
-/// directory of 10,000 records is a 10,000-entry tree in every commit, and most
-/// entries are equal: they are compared whole and skipped). `None` when a tree
-/// is malformed.
-fn tree_delta(old: &[u8], new: &[u8]) -> Option<Vec<FileChange>> {
-    use std::cmp::Ordering;
-    // Git sorts a subtree as if its name ended in '/'.
-    fn key<'e>(e: &RawEntry<'e>) -> impl Iterator<Item = u8> + 'e {
-        e.name.iter().chain(if e.is_file { &b""[..] } else { &b"/"[..] }).copied()
-    }
-    let name = |e: &RawEntry| String::from_utf8_lossy(e.name).into_owned();
-    let id = |e: &RawEntry| Oid::from_bytes(e.id).ok();
-    let change = |o: Option<&RawEntry>, n: Option<&RawEntry>| FileChange {
-        commit: 0,
-        old_name: o.map(name),
-        new_name: n.map(name),
-        old_blob: o.and_then(id),
-        new_blob: n.and_then(id),
-    };
-    let wanted = |e: &RawEntry| e.is_file && std::str::from_utf8(e.name).is_ok_and(is_record);
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    loop {
-        let a = raw_entry(old, i)?;
-        if let Some(a) = &a
-            && new.get(j..j + a.bytes.len()) == Some(a.bytes)
-        {
-            // The same name, mode and id: nothing changed here.
-            i += a.bytes.len();
-            j += a.bytes.len();
-            continue;
-        }
-        let b = raw_entry(new, j)?;
-        let ord = match (&a, &b) {
-            (Some(a), Some(b)) => key(a).cmp(key(b)),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => break,
-        };
-        match (ord, a, b) {
-            (Ordering::Equal, Some(a), Some(b)) => {
-                if a.id != b.id && wanted(&b) {
-                    out.push(change(Some(&a), Some(&b)));
-                }
-                i += a.bytes.len();
-                j += b.bytes.len();
-            }
-            (Ordering::Less, Some(a), _) => {
-                if wanted(&a) {
-                    out.push(change(Some(&a), None));
-                }
-                i += a.bytes.len();
-            }
-            (_, _, Some(b)) => {
-                if wanted(&b) {
-                    out.push(change(None, Some(&b)));
-                }
-                j += b.bytes.len();
-            }
-            _ => return None,
-        }
-    }
-    Some(out)
 }
 
 /// The changes between two records trees with renames detected (libgit2's similarity).
@@ -513,52 +415,4 @@ pub fn records_at(root: &Path, commit: Oid) -> Result<Vec<(String, String)>, Str
         out.push((name.to_string(), String::from_utf8_lossy(blob.content()).into_owned()));
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A raw tree object from (mode, name, id byte) entries, in the order given.
-    fn tree(entries: &[(&str, &str, u8)]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (mode, name, id) in entries {
-            out.extend_from_slice(format!("{mode} {name}\0").as_bytes());
-            out.extend_from_slice(&[*id; 20]);
-        }
-        out
-    }
-
-    fn summary(changes: &[FileChange]) -> Vec<String> {
-        changes
-            .iter()
-            .map(|c| format!("{}>{}", c.old_name.as_deref().unwrap_or("-"), c.new_name.as_deref().unwrap_or("-")))
-            .collect()
-    }
-
-    #[test]
-    fn tree_delta_finds_added_changed_and_removed_records_in_git_order() {
-        // Git's order puts the directory `a` (as `a/`) after the file `a.yaml`.
-        let old = tree(&[("100644", "a.yaml", 1), ("40000", "a", 2), ("100644", "b.yaml", 3), ("100644", "c.yaml", 4)]);
-        let new = tree(&[
-            ("100644", "a.yaml", 1),
-            ("40000", "a", 9),
-            ("100644", "b.yaml", 5),
-            ("100644", "bb.yaml", 6),
-            ("100644", "notes.txt", 7),
-        ]);
-        let changes = tree_delta(&old, &new).unwrap();
-        assert_eq!(summary(&changes), ["b.yaml>b.yaml", "->bb.yaml", "c.yaml>-"]);
-        assert_eq!(changes[0].new_blob, Oid::from_bytes(&[5; 20]).ok());
-        assert_eq!(summary(&tree_delta(&[], &old).unwrap()), ["->a.yaml", "->b.yaml", "->c.yaml"]);
-        assert!(tree_delta(&new, &new).unwrap().is_empty());
-    }
-
-    #[test]
-    fn tree_delta_refuses_a_malformed_tree() {
-        let good = tree(&[("100644", "a.yaml", 1)]);
-        assert!(tree_delta(&good, &good[..good.len() - 1]).is_none());
-        assert!(tree_delta(b"100644 a.yaml", &good).is_none());
-        assert!(tree_delta(b"no-space-in-the-first-eight-bytes\0", &[]).is_none());
-    }
 }

@@ -214,16 +214,17 @@ fn split_key(text: &str) -> Option<(&str, &str)> {
     Some((key, rest))
 }
 
-/// The bytes [`scalar`] looks at twice: the rest are plain content.
-const SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = b < 0x20 || matches!(b as u8, b':' | b' ' | 0x7f | 0xc2 | 0xef);
-        b += 1;
-    }
-    table
-};
+/// Whether `bytes` hold a control character (C0, DEL, or C1 as UTF-8 `C2 80..9F`)
+/// or a BOM (`EF BB BF`): quoting rules differ for those, so the full parser
+/// decides. One pass; most bytes are looked at once.
+fn has_control(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| match b {
+        0..=0x1f | 0x7f => true,
+        0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
+        0xef => bytes.get(i + 1) == Some(&0xbb) && bytes.get(i + 2) == Some(&0xbf),
+        _ => false,
+    })
+}
 
 /// A one-line scalar that is surely a string (or an empty list/map); else `None`.
 fn scalar(s: &str) -> Option<Value> {
@@ -234,6 +235,9 @@ fn scalar(s: &str) -> Option<Value> {
         "true" => return Some(Value::Bool(true)),
         "false" => return Some(Value::Bool(false)),
         _ => {}
+    }
+    if has_control(s.as_bytes()) {
+        return None;
     }
     if let Some(inner) = s.strip_prefix('"') {
         let inner = inner.strip_suffix('"')?;
@@ -250,25 +254,10 @@ fn scalar(s: &str) -> Option<Value> {
     if first.is_ascii_digit() || b"-?:,[]{}#&*!|>'\"%@`+.~=".contains(&first) || s.ends_with(':') {
         return None;
     }
-    // One pass over the bytes: `: ` and ` #` change the meaning of a plain scalar;
-    // control characters (C0, DEL, C1 as UTF-8 `C2 80..9F`) and a BOM (`EF BB BF`)
-    // are left to the full parser.
-    for (i, &b) in bytes.iter().enumerate() {
-        if !SPECIAL[usize::from(b)] {
-            continue;
-        }
-        let next = bytes.get(i + 1).copied();
-        let bad = match b {
-            b':' => next == Some(b' '),
-            b' ' => next == Some(b'#'),
-            0..=0x1f | 0x7f => true,
-            0xc2 => next.is_some_and(|n| (0x80..=0x9f).contains(&n)),
-            0xef => next == Some(0xbb) && bytes.get(i + 2) == Some(&0xbf),
-            _ => false,
-        };
-        if bad {
-            return None;
-        }
+    // `: ` and ` #` change the meaning of a plain scalar.
+    let colon_or_comment = bytes.windows(2).any(|w| matches!(w, [b':', b' '] | [b' ', b'#']));
+    if colon_or_comment {
+        return None;
     }
     const RESERVED: &[&str] = &[
         "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n",
@@ -318,6 +307,9 @@ mod tests {
             "a: x\u{85}y\n",
             "a: x\u{feff}y\n",
             "a: x\u{7f}\n",
+            "a: \"2021\0\0-06-02\"\n",
+            "a: \"x\u{1}y\"\n",
+            "a: 'x\u{85}y'\n",
             "a: b\r\n",
             "a: b\n<<<<<<< HEAD\n",
             "a: b\n=======\n",

@@ -20,8 +20,10 @@ struct Line<'a> {
 
 /// Reads `text` if it is in the simple subset; `None` means "use the full parser".
 pub fn parse(text: &str) -> Option<Value> {
-    // Tabs and carriage returns (CRLF files) are rare: the full parser has them.
-    if text.as_bytes().contains(&b'\t') || text.as_bytes().contains(&b'\r') {
+    // Tabs, carriage returns (CRLF files), other control characters (which YAML
+    // forbids anywhere, comments included) and a BOM inside the text are rare:
+    // the full parser has them.
+    if has_control(text.as_bytes()) {
         return None;
     }
     let mut lines = Vec::with_capacity(text.len() / 32 + 1);
@@ -203,7 +205,8 @@ fn split_key(text: &str) -> Option<(&str, &str)> {
         return None;
     }
     let colon = bytes.iter().position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))?;
-    if bytes[colon] != b':' {
+    // YAML caps implicit keys at 1,024 characters; record keys are far shorter.
+    if bytes[colon] != b':' || colon > 128 {
         return None;
     }
     let (key, after) = (&text[..colon], &text[colon + 1..]);
@@ -214,14 +217,17 @@ fn split_key(text: &str) -> Option<(&str, &str)> {
     Some((key, rest))
 }
 
-/// Whether `bytes` hold a control character (C0, DEL, or C1 as UTF-8 `C2 80..9F`)
-/// or a BOM (`EF BB BF`): quoting rules differ for those, so the full parser
-/// decides. One pass; most bytes are looked at once.
+/// Whether `bytes` hold a control character other than a line feed (C0, DEL,
+/// or C1 as UTF-8 `C2 80..9F`), a BOM or a noncharacter. One pass.
 fn has_control(bytes: &[u8]) -> bool {
     bytes.iter().enumerate().any(|(i, &b)| match b {
+        b'\n' => false,
         0..=0x1f | 0x7f => true,
         0xc2 => bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)),
-        0xef => bytes.get(i + 1) == Some(&0xbb) && bytes.get(i + 2) == Some(&0xbf),
+        // A BOM (U+FEFF), and the noncharacters U+FFFE and U+FFFF.
+        0xef => {
+            matches!((bytes.get(i + 1), bytes.get(i + 2)), (Some(0xbb), Some(0xbf)) | (Some(0xbf), Some(0xbe | 0xbf)))
+        }
         _ => false,
     })
 }
@@ -235,9 +241,6 @@ fn scalar(s: &str) -> Option<Value> {
         "true" => return Some(Value::Bool(true)),
         "false" => return Some(Value::Bool(false)),
         _ => {}
-    }
-    if has_control(s.as_bytes()) {
-        return None;
     }
     if let Some(inner) = s.strip_prefix('"') {
         let inner = inner.strip_suffix('"')?;
@@ -310,6 +313,9 @@ mod tests {
             "a: \"2021\0\0-06-02\"\n",
             "a: \"x\u{1}y\"\n",
             "a: 'x\u{85}y'\n",
+            "# a comment\0\na: b\n",
+            "a: x\u{fffe}\n",
+            &format!("{}: v\n", "k".repeat(1100)),
             "a: b\r\n",
             "a: b\n<<<<<<< HEAD\n",
             "a: b\n=======\n",

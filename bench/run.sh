@@ -132,6 +132,14 @@ if (s, "exc check --fail-on-expired") in med:
     row("exc audit within 3× of git log --name-status", a[0] <= 3 * gl[0], f"{a[0] / gl[0]:.1f}×" if gl[0] else "n/a")
     row("peak memory < 150 MB", peak < 150 * 1024, f"{peak / 1024:.0f} MB")
 text = "\n".join(lines) + "\n"
+# Hand-written notes (profiles, what changed) below the marker survive a re-run.
+marker = "<!-- notes: kept by bench/run.sh -->"
+try:
+    old = open(out).read()
+    if marker in old:
+        text += "\n" + old[old.index(marker):]
+except FileNotFoundError:
+    pass
 open(out, "w").write(text)
 print(text)
 PY

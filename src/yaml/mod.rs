@@ -109,17 +109,19 @@ pub fn parse(text: &str) -> Result<Document, SyntaxError> {
 pub fn parse_value(text: &str) -> Result<Value, SyntaxError> {
     // The fast reader accepts nothing that `precheck` refuses (an empty file, tab
     // indentation, conflict markers at the start of a line), so it goes first.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if let Some(value) = block::parse(text) {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(value) = block::parse(body) {
         // Every test and fuzz run (debug builds) proves the fast reader agrees.
         #[cfg(debug_assertions)]
         {
-            assert!(precheck(text).is_ok(), "the fast YAML reader accepted what precheck refuses: {text:?}");
-            let full: Result<Plain, _> = serde_saphyr::from_str_with_options(text, options());
+            assert_eq!(precheck(text), Ok(body), "the fast YAML reader accepted what precheck refuses");
+            let full: Result<Plain, _> = serde_saphyr::from_str_with_options(body, options());
             assert_eq!(full.ok().map(|p| p.0).as_ref(), Some(&value), "the fast YAML reader disagrees on {text:?}");
         }
         return Ok(value);
     }
+    // Not the plain block style: the pre-checks (on the text as given: a BOM is
+    // dropped once), then the full parser.
     let text = precheck(text)?;
     let Plain(value) = serde_saphyr::from_str_with_options(text, options()).map_err(syntax_error)?;
     Ok(value)
@@ -453,6 +455,7 @@ mod tests {
             "a:\n\t- b\n",
             "\n# only a comment\n",
             "\u{feff}a: b\n",
+            "\u{feff}\u{feff}# two byte order marks\n",
         ] {
             match (parse(text), parse_value(text)) {
                 (Ok(d), Ok(v)) => assert_eq!(d.value, v),

@@ -210,12 +210,23 @@ fn split_key(text: &str) -> Option<(&str, &str)> {
         return None;
     }
     let (key, after) = (&text[..colon], &text[colon + 1..]);
+    if key.len() <= 5 && RESERVED.contains(&key) {
+        return None; // `FALSE:` is the key "false" to the full parser
+    }
     if after.is_empty() {
         return Some((key, ""));
     }
     let rest = after.strip_prefix(' ')?.trim_start_matches(' ');
     Some((key, rest))
 }
+
+/// Plain words YAML may read as something other than a string (null, booleans
+/// in YAML 1.1 and 1.2, special floats): values and keys spelled so go to the
+/// full parser.
+const RESERVED: &[&str] = &[
+    "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n", "N",
+    "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "inf", "nan", "NaN",
+];
 
 /// Whether `bytes` hold a control character other than a line feed (C0, DEL,
 /// or C1 as UTF-8 `C2 80..9F`), a BOM or a noncharacter. One pass.
@@ -262,10 +273,7 @@ fn scalar(s: &str) -> Option<Value> {
     if colon_or_comment {
         return None;
     }
-    const RESERVED: &[&str] = &[
-        "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n",
-        "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "inf", "nan", "NaN",
-    ];
+
     if s.len() <= 5 && RESERVED.contains(&s) {
         return None;
     }
@@ -315,6 +323,8 @@ mod tests {
             "a: 'x\u{85}y'\n",
             "# a comment\0\na: b\n",
             "a: x\u{fffe}\n",
+            "FALSE: x\n",
+            "a:\n  Null: x\n",
             &format!("{}: v\n", "k".repeat(1100)),
             "a: b\r\n",
             "a: b\n<<<<<<< HEAD\n",

@@ -43,8 +43,12 @@ pub fn delta<'repo>(
     new: Option<(Oid, OdbObject<'repo>)>,
 ) -> Option<(Vec<FileChange>, Option<Indexed<'repo>>)> {
     let Some((id, object)) = new else {
-        let gone = old.map(|o| scan(o.data(), &[])).unwrap_or(Some((Vec::new(), Vec::new())))?;
-        return Some((gone.0, None));
+        // The directory is gone: every record in `old` was removed.
+        let gone = match old {
+            Some(old) => scan(old.data(), &[])?.0,
+            None => Vec::new(),
+        };
+        return Some((gone, None));
     };
     let (changes, starts) = match old {
         Some(old) => between(old, object.data()).or_else(|| scan(old.data(), object.data()))?,

@@ -2,19 +2,29 @@
 
 use std::time::Duration;
 
+use expectrl::session::OsSession;
 use expectrl::{Expect, Session};
 
 use crate::harness::Repo;
 
 const DOWN: &str = "\x1b[B";
 
+/// `exc new ARGS` in a pseudo-terminal, with a timeout so a stuck prompt fails the test.
+fn form(repo: &Repo, args: &[&str]) -> OsSession {
+    let mut cmd = repo.cmd();
+    cmd.arg("new").args(args).env("TERM", "xterm");
+    let mut p = Session::spawn(cmd).expect("spawn exc in a pty");
+    p.set_expect_timeout(Some(Duration::from_secs(20)));
+    p
+}
+
+/// Flags that answer the form's title, justification and risk-owner questions.
+const ANSWERED: &[&str] = &["--title", "t", "--justification", "j", "--risk-owner", "Dana Ops <dana@example.com>"];
+
 #[test]
 fn the_form_asks_validates_previews_and_writes() {
     let repo = Repo::init();
-    let mut cmd = repo.cmd();
-    cmd.args(["new", "--as-of", "2026-11-27"]).env("TERM", "xterm");
-    let mut p = Session::spawn(cmd).expect("spawn exc in a pty");
-    p.set_expect_timeout(Some(Duration::from_secs(20)));
+    let mut p = form(&repo, &["--as-of", "2026-11-27"]);
 
     p.expect("Type of exception").unwrap();
     // mfa-bypass, firewall-rule, vulnerability-deferral: two down.
@@ -75,25 +85,8 @@ fn the_form_asks_validates_previews_and_writes() {
 #[test]
 fn cancelling_writes_nothing() {
     let repo = Repo::init();
-    let mut cmd = repo.cmd();
-    cmd.args([
-        "new",
-        "--type",
-        "other",
-        "--title",
-        "t",
-        "--justification",
-        "j",
-        "--risk-owner",
-        "Dana Ops <dana@example.com>",
-        "--asset",
-        "a",
-        "--compensating-control",
-        "c",
-    ])
-    .env("TERM", "xterm");
-    let mut p = Session::spawn(cmd).expect("spawn exc in a pty");
-    p.set_expect_timeout(Some(Duration::from_secs(20)));
+    let flags = ["--type", "other", "--asset", "a", "--compensating-control", "c"];
+    let mut p = form(&repo, &[&flags[..], ANSWERED].concat());
     p.expect("Submit this exception?").unwrap();
     p.send(DOWN).unwrap();
     p.send(DOWN).unwrap();
@@ -106,27 +99,17 @@ fn cancelling_writes_nothing() {
 #[test]
 fn the_form_asks_for_evidence_a_high_risk_type_needs() {
     let repo = Repo::init();
-    let mut cmd = repo.cmd();
-    cmd.args([
-        "new",
+    let flags = [
         "--type",
         "mfa-bypass",
-        "--title",
-        "t",
-        "--justification",
-        "j",
-        "--risk-owner",
-        "Dana Ops <dana@example.com>",
         "--asset",
         "crm-01",
         "--compensating-control",
         "IP allow-list",
         "--as-of",
         "2026-11-27",
-    ])
-    .env("TERM", "xterm");
-    let mut p = Session::spawn(cmd).expect("spawn exc in a pty");
-    p.set_expect_timeout(Some(Duration::from_secs(20)));
+    ];
+    let mut p = form(&repo, &[&flags[..], ANSWERED].concat());
     p.expect("Evidence for the approvers").unwrap();
     p.send("evidence/vendor-letter.pdf\r").unwrap();
     p.expect("Submit this exception?").unwrap();

@@ -23,7 +23,12 @@ fn parse_and_validate_one_record(bencher: divan::Bencher) {
         let issues = exc::schema::issues(exc::schema::record(), exc::schema::RECORD_SCHEMA, &value);
         assert!(issues.is_empty());
         let exception: Exception = serde_json::from_value(value).unwrap();
-        let record = Record::new("exceptions/EXC-0003.yaml".into(), "EXC-0003".into(), exception, RECORD.into());
+        let record = Record {
+            path: "exceptions/EXC-0003.yaml".into(),
+            stem: "EXC-0003".into(),
+            exception,
+            source: RECORD.into(),
+        };
         exc::model::rules::check_record(&record, &policy)
     });
 }
@@ -96,7 +101,12 @@ mod parts {
     fn rules(bencher: divan::Bencher) {
         let policy = exc::registry::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
         let exception: Exception = serde_json::from_value(exc::yaml::parse_value(RECORD).unwrap()).unwrap();
-        let record = Record::new("exceptions/EXC-0003.yaml".into(), "EXC-0003".into(), exception, RECORD.into());
+        let record = Record {
+            path: "exceptions/EXC-0003.yaml".into(),
+            stem: "EXC-0003".into(),
+            exception,
+            source: RECORD.into(),
+        };
         bencher.bench(|| exc::model::rules::check_record(divan::black_box(&record), &policy));
     }
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use exc::model::lifecycle::{self, Act, Checklist};
+use exc::model::lifecycle::{self, Act, Action, Checklist};
 use exc::model::policy::Policy;
 use exc::model::record::{Exception, ReviewDecision, Risk, Status, Urgency};
 
@@ -102,6 +102,14 @@ enum Step {
 
 fn person(kind: &str, i: usize) -> String {
     format!("{} {i:04} <{}{i:04}@example.com>", kind.to_uppercase(), kind.to_lowercase())
+}
+
+/// Who closes records as expired (the policy).
+const BOT: &str = "policy";
+
+/// One lifecycle step, as exc itself would take it.
+fn apply(e: &Exception, policy: &Policy, act: &Act, action: Action) -> Result<Exception, String> {
+    lifecycle::apply(e, policy, act, action).map(|t| t.after)
 }
 
 fn main() {
@@ -224,14 +232,15 @@ fn run(args: &Args) -> Result<(), String> {
                 let mut t = at;
                 let mut last = None;
                 // Each required role approves in its own commit.
-                for role in exc::model::rules::missing_roles(&e, &policy) {
+                for role in exc::model::routing::missing_roles(&e, &policy) {
                     let actor = match role.as_str() {
                         "risk_owner" => owner.clone(),
                         "ciso" => rng.pick(&ciso).clone(),
                         _ => rng.pick(&security).clone(),
                     };
                     let risk_arg = if last.is_none() { Some(*risk) } else { None };
-                    e = lifecycle::approve(&e, &policy, &Act { actor: &actor, at: t }, Some(&role), risk_arg, None)
+                    let action = Action::Approve { role: Some(role.clone()), risk: risk_arg, note: None };
+                    e = apply(&e, &policy, &Act { actor: &actor, at: t }, action)
                         .map_err(|m| format!("EXC-{i:06}: {m}"))?;
                     if e.status == Status::Approved {
                         // Plan what follows approval.
@@ -257,9 +266,9 @@ fn run(args: &Args) -> Result<(), String> {
             Step::Reject => {
                 let e = records[i].clone().ok_or("reject before create")?;
                 let actor = rng.pick(&security).clone();
+                let action = Action::Reject { role: Some("security".into()), reason: "A fix is available".into() };
                 let e =
-                    lifecycle::reject(&e, &policy, &Act { actor: &actor, at }, Some("security"), "A fix is available")
-                        .map_err(|m| format!("EXC-{i:06}: {m}"))?;
+                    apply(&e, &policy, &Act { actor: &actor, at }, action).map_err(|m| format!("EXC-{i:06}: {m}"))?;
                 Some((e, actor, format!("exc: reject EXC-{i:06}")))
             }
             Step::Recertify(_) => {
@@ -275,16 +284,14 @@ fn run(args: &Args) -> Result<(), String> {
                     };
                     let expires =
                         exc::model::time::add_days(at.date_naive(), i64::from(*max_days) - rng.below(10) as i64);
-                    let e = lifecycle::recertify(
-                        &e,
-                        &policy,
-                        &Act { actor: &actor, at },
+                    let action = Action::Recertify {
                         answers,
-                        ReviewDecision::Extend,
-                        Some(expires),
-                        None,
-                    )
-                    .map_err(|m| format!("EXC-{i:06}: {m}"))?;
+                        decision: ReviewDecision::Extend,
+                        expires: Some(expires),
+                        note: None,
+                    };
+                    let e = apply(&e, &policy, &Act { actor: &actor, at }, action)
+                        .map_err(|m| format!("EXC-{i:06}: {m}"))?;
                     Some((e, actor, format!("exc: recertify EXC-{i:06}")))
                 }
             }
@@ -296,7 +303,8 @@ fn run(args: &Args) -> Result<(), String> {
             Step::Nightly => {
                 let e = records[i].clone().ok_or("nightly before create")?;
                 if e.status == Status::Approved && e.expires < at.date_naive() {
-                    let e = lifecycle::expire(&e, at, "expired").map_err(|m| format!("EXC-{i:06}: {m}"))?;
+                    let e = apply(&e, &policy, &Act { actor: BOT, at }, Action::Expire { reason: "expired".into() })
+                        .map_err(|m| format!("EXC-{i:06}: {m}"))?;
                     Some((e, "exc bot <exc-bot@example.com>".to_string(), format!("exc: expire EXC-{i:06}")))
                 } else {
                     None
@@ -308,14 +316,24 @@ fn run(args: &Args) -> Result<(), String> {
                     None
                 } else {
                     let (e, who) = match ev.step {
-                        Step::Retire => {
-                            (lifecycle::retire(&e, &Act { actor: &owner, at }, "Root cause fixed"), owner.clone())
-                        }
+                        Step::Retire => (
+                            apply(
+                                &e,
+                                &policy,
+                                &Act { actor: &owner, at },
+                                Action::Retire { reason: "Root cause fixed".into() },
+                            ),
+                            owner.clone(),
+                        ),
                         Step::Revoke => {
                             let actor = rng.pick(&security).clone();
-                            (lifecycle::revoke(&e, &policy, &Act { actor: &actor, at }, "Control failed"), actor)
+                            let action = Action::Revoke { reason: "Control failed".into() };
+                            (apply(&e, &policy, &Act { actor: &actor, at }, action), actor)
                         }
-                        _ => (lifecycle::expire(&e, at, "expired"), "exc bot <exc-bot@example.com>".to_string()),
+                        _ => (
+                            apply(&e, &policy, &Act { actor: BOT, at }, Action::Expire { reason: "expired".into() }),
+                            "exc bot <exc-bot@example.com>".to_string(),
+                        ),
                     };
                     let e = e.map_err(|m| format!("EXC-{i:06}: {m}"))?;
                     Some((e, who, format!("exc: close EXC-{i:06}")))

@@ -1,47 +1,44 @@
-//! The command line: global options, the subcommand list, and the context every
-//! command runs in. Each subcommand owns its arguments in `crate::commands`.
+//! The command line: global options and the subcommand list. Each subcommand
+//! owns its arguments (and its output formats) in `crate::commands`.
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Timelike, Utc};
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use crate::commands;
+use crate::context::{Context, Outcome};
 use crate::error::Result;
 use crate::model::time;
-use crate::output::{ColorChoice, Format};
-use crate::registry::{self, Registry};
+use crate::output::ColorChoice;
 
 const EXAMPLES: &str = "\
 Examples:
   exc init                                   create exc.yaml and exceptions/ here
   exc new                                    file an exception (interactive form)
-  exc validate                               check every record against schema and policy
+  exc check --fail-on-expired                the CI gate
   exc list --status approved --expiring-within 30d
   exc show EXC-7K3Q --format json
   exc --as-of 2027-01-01 list                evaluate as of a date
+  exc explain changed-after-approval         what a finding means and how to fix it
 
-Exit codes: 0 all good, 1 findings (invalid records), 2 usage, configuration or I/O error.";
+Exit codes: 0 all good, 1 findings, 2 usage, configuration or I/O error, or a refused action.";
 
 /// Security exceptions as code: a git-backed registry of exceptions with
-/// routing, expiry and an audit trail.
+/// routing, signed approvals, expiry and an audit trail.
 #[derive(Debug, Parser)]
 #[command(name = "exc", version, about, after_help = EXAMPLES, propagate_version = true)]
 pub struct Cli {
-    /// The registry directory (default: the nearest parent holding exc.yaml or exceptions/).
-    #[arg(long, global = true, env = "EXC_DIR", value_name = "PATH")]
+    /// The registry directory (default: the nearest parent holding exc.yaml).
+    #[arg(long, global = true, env = "EXC_DIR", value_name = "PATH", help_heading = "Global options")]
     pub dir: Option<PathBuf>,
 
     /// Evaluate dates as of this day (YYYY-MM-DD, UTC) instead of today.
-    #[arg(long, global = true, value_name = "DATE", value_parser = time::parse_date)]
+    #[arg(long, global = true, value_name = "DATE", value_parser = time::parse_date, help_heading = "Global options")]
     pub as_of: Option<NaiveDate>,
 
-    /// Output format (each command lists the ones it offers).
-    #[arg(long, global = true, value_enum)]
-    pub format: Option<Format>,
-
     /// Colour: auto (a terminal without NO_COLOR), always or never.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
     pub color: ColorChoice,
 
     #[command(subcommand)]
@@ -68,45 +65,9 @@ pub enum Command {
     Audit(commands::audit::Args),
     Report(commands::report::Args),
     Export(commands::export::Args),
+    Explain(commands::explain::Args),
     Schema(commands::schema::Args),
     Completions(commands::completions::Args),
-}
-
-/// What every command needs besides its own arguments.
-#[derive(Debug, Clone)]
-pub struct Context {
-    pub dir: Option<PathBuf>,
-    pub as_of: NaiveDate,
-    /// Whether `--as-of` was given (then "now" is that day at 00:00 UTC).
-    pub as_of_given: bool,
-    pub format: Option<Format>,
-    pub color: bool,
-}
-
-impl Context {
-    /// The current instant, pinned to the start of `--as-of` when given.
-    pub fn now(&self) -> DateTime<Utc> {
-        if self.as_of_given {
-            self.as_of.and_time(NaiveTime::MIN).and_utc()
-        } else {
-            let now = Utc::now();
-            now.with_nanosecond(0).unwrap_or(now)
-        }
-    }
-
-    /// Finds and opens the registry (policy included).
-    pub fn registry(&self) -> Result<Registry> {
-        Registry::open(registry::discover(self.dir.as_deref())?)
-    }
-}
-
-/// How a command ended when it could do its job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Nothing to report (exit 0).
-    Clean,
-    /// Findings were reported (exit 1).
-    Findings,
 }
 
 impl Cli {
@@ -116,7 +77,6 @@ impl Cli {
             dir: self.dir,
             as_of: self.as_of.unwrap_or_else(time::today_utc),
             as_of_given: self.as_of.is_some(),
-            format: self.format,
             color: self.color.enabled(),
         };
         match self.command {
@@ -138,8 +98,9 @@ impl Cli {
             Command::Audit(a) => commands::audit::run(&ctx, a),
             Command::Report(a) => commands::report::run(&ctx, a),
             Command::Export(a) => commands::export::run(&ctx, a),
+            Command::Explain(a) => commands::explain::run(&ctx, a),
             Command::Schema(a) => commands::schema::run(&ctx, a),
-            Command::Completions(a) => commands::completions::run(a),
+            Command::Completions(a) => commands::completions::run::<Cli>(a),
         }
     }
 }

@@ -3,19 +3,23 @@
 //! Each exception is one YAML file in `exceptions/`, checked against a JSON
 //! Schema and the policy in `exc.yaml`; git history is the audit trail.
 //!
-//! Layout: `model` is the pure domain (records, policy, rules); `yaml` and
-//! `schema` parse and check files; `registry` reads and writes the registry;
-//! `git` talks to git; `output` renders; `commands` holds one file per
-//! subcommand; `cli` ties them together.
+//! Layers, from the bottom: `model` is the pure domain (records, policy,
+//! routing, rules, findings); `yaml` and `schema` parse and check text;
+//! `registry` reads and writes the registry (the one write path); `git` is the
+//! one place that talks to git; `output` is the one place that renders;
+//! `commands` holds one thin file per subcommand; `cli` parses the command
+//! line and dispatches; `context` is what every command runs in.
 
 #![warn(clippy::print_stdout)]
 
 pub mod cli;
 pub mod commands;
+pub mod context;
 pub mod error;
 pub mod git;
 pub mod model;
 pub mod output;
+pub mod prompt;
 pub mod registry;
 pub mod schema;
 pub mod yaml;
@@ -27,13 +31,10 @@ use clap::Parser;
 pub fn main_exit_code() -> u8 {
     let cli = cli::Cli::parse();
     match cli.run() {
-        Ok(cli::Outcome::Clean) => 0,
-        Ok(cli::Outcome::Findings) => 1,
+        Ok(context::Outcome::Clean) => 0,
+        Ok(context::Outcome::Findings) => 1,
         Err(e) => {
-            for (i, line) in e.to_string().lines().enumerate() {
-                let prefix = if i == 0 { "exc: error: " } else { "  " };
-                eprintln!("{prefix}{}", output::terminal_safe(line));
-            }
+            eprint!("{}", output::error_text(&e));
             e.exit_code()
         }
     }

@@ -1,122 +1,92 @@
-//! `exc audit`: verifies the whole history in one pass: approvals committed by
-//! the person they name, approvers who held the role as of that commit, no
-//! self-approval, no request change left unapproved, no deleted record, no
-//! skipped lifecycle step.
+//! `exc audit`: verifies the whole history in one pass (approvals by people
+//! who held the role, no self-approval, no request change left unapproved, no
+//! deleted record, no skipped lifecycle step), with the findings in every
+//! finding format, so a pull request can be annotated with them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
-use rayon::prelude::*;
-use serde::Serialize;
+use serde_json::json;
 
-use crate::cli::{Context, Outcome};
-use crate::error::{Error, Result};
+use crate::context::{Context, Outcome};
+use crate::error::Result;
 use crate::git::{History, Oid};
-use crate::model::audit::{Audit, AuditFinding, CommitRef, Step};
+use crate::model::audit::{Audit, CommitRef, Step};
+use crate::model::finding::counts;
 use crate::model::policy::Policy;
-use crate::model::record::Exception;
-use crate::output::{self, Format, Paint, paint, terminal_safe};
-use crate::registry;
+use crate::output::findings::{self, FindingsFormat, Run};
+use crate::registry::{self, RECORDS_DIR};
 
 /// Verify the history of every record.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
   exc audit
+  exc audit --format github                 annotations on the pull request
   exc audit --format json > audit.json
 
 Exit codes: 0 the history is clean, 1 findings, 2 no usable history (no git, a shallow clone).")]
-pub struct Args {}
-
-/// The JSON shape of an audit.
-#[derive(Debug, Serialize)]
-pub struct Report<'a> {
-    pub commits: usize,
-    pub changes: usize,
-    pub findings: &'a [AuditFinding],
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: FindingsFormat,
 }
 
-pub fn run(ctx: &Context, _args: Args) -> Result<Outcome> {
-    let format = Format::pick(ctx.format, &[Format::Text, Format::Json])?;
+pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let git_err = |e: crate::git::HistoryError| Error::Git(e.to_string());
-    let history = History::read(&reg.root).map_err(git_err)?;
+    let history = History::read(&reg.root)?;
 
+    // The policy as of each commit, parsed once per version.
     let mut policies: HashMap<Option<Oid>, Policy> = HashMap::new();
     let mut policy_of_commit: Vec<Option<Oid>> = Vec::with_capacity(history.commits.len());
     for i in 0..history.commits.len() {
-        let found = history.policy_text(i).map_err(git_err)?;
+        let found = history.policy_text(i)?;
         let key = found.as_ref().map(|(oid, _)| *oid);
-        if let std::collections::hash_map::Entry::Vacant(v) = policies.entry(key) {
-            let policy = match &found {
-                Some((_, text)) => registry::parse_policy(text.as_bytes(), "exc.yaml").unwrap_or_default(),
-                None => Policy::default(),
-            };
-            v.insert(policy);
-        }
+        policies.entry(key).or_insert_with(|| match &found {
+            Some((_, text)) => registry::parse_policy(text.as_bytes(), registry::POLICY_FILE).unwrap_or_default(),
+            None => Policy::default(),
+        });
         policy_of_commit.push(key);
     }
 
-    // Walk the changes in order, a chunk at a time: read the versions a chunk
-    // needs, parse them in parallel, check the chunk, and let them go, so memory
-    // stays flat however long the history is.
     let mut audit = Audit::default();
-    for chunk in history.changes.chunks(4096) {
-        let mut blobs: Vec<Oid> = chunk.iter().flat_map(|c| [c.old_blob, c.new_blob]).flatten().collect();
-        blobs.sort();
-        blobs.dedup();
-        let texts: Vec<(Oid, String)> = blobs
-            .iter()
-            .map(|b| history.text(*b).map(|t| (*b, t)))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(git_err)?;
-        let parsed: HashMap<Oid, Option<Exception>> =
-            texts.into_par_iter().map(|(b, t)| (b, registry::parse_version(&t).and_then(|v| v.1))).collect();
-        for c in chunk {
-            let commit = &history.commits[c.commit];
-            let version = |b: Option<Oid>| b.map(|b| parsed.get(&b).and_then(|e| e.as_ref()));
+    let mut files = BTreeSet::new();
+    history.replay(
+        &history.changes,
+        |text| registry::parse_version(text).and_then(|v| v.1),
+        |commit, change, before, after| {
+            let name = change.new_name.as_deref().or(change.old_name.as_deref()).unwrap_or("");
+            let path = format!("{RECORDS_DIR}/{name}");
             audit.step(&Step {
                 commit: CommitRef { id: &commit.id, author: &commit.author, time: commit.time },
-                file: c.new_name.as_deref().or(c.old_name.as_deref()).unwrap_or(""),
-                before: version(c.old_blob),
-                after: version(c.new_blob),
-                policy: &policies[&policy_of_commit[c.commit]],
+                file: &path,
+                before: change.old_blob.map(|_| before.and_then(|e| e.as_ref())),
+                after: change.new_blob.map(|_| after.and_then(|e| e.as_ref())),
+                policy: &policies[&policy_of_commit[change.commit]],
             });
-        }
-    }
-    let findings = audit.finish();
+            files.insert(path);
+            Ok(())
+        },
+    )?;
+    let mut found = audit.finish();
+    reg.policy.severity.apply(&mut found);
 
-    if format == Format::Json {
-        output::emit(&output::json(&Report {
-            commits: history.commits.len(),
-            changes: history.changes.len(),
-            findings: &findings,
-        })?)?;
-    } else {
-        let mut o = String::new();
-        for f in &findings {
-            o.push_str(&format!(
-                "{} {} {}: {}[{}]: {}\n",
-                paint(&f.commit[..10], Paint::Yellow, ctx.color),
-                f.time.format("%Y-%m-%d"),
-                terminal_safe(&f.file),
-                paint("error", Paint::Red, ctx.color),
-                f.code,
-                terminal_safe(&f.message)
-            ));
+    let (errors, _) = counts(&found);
+    let summary = format!(
+        "{} commit(s) touching records, {} change(s) checked: {}",
+        history.commits.len(),
+        history.changes.len(),
+        if errors == 0 && found.is_empty() {
+            "the history is clean".to_string()
+        } else {
+            format!("{} finding(s)", found.len())
         }
-        let summary = format!(
-            "{} commit(s) touching records, {} change(s) checked: {}",
-            history.commits.len(),
-            history.changes.len(),
-            if findings.is_empty() {
-                "the history is clean".to_string()
-            } else {
-                format!("{} finding(s)", findings.len())
-            }
-        );
-        o.push_str(&summary);
-        o.push('\n');
-        output::emit(&o)?;
-    }
-    Ok(if findings.is_empty() { Outcome::Clean } else { Outcome::Findings })
+    );
+    let files: Vec<(String, Option<String>)> = files.into_iter().map(|p| (p, None)).collect();
+    let sources = reg.sources(&[]);
+    let mut extra = serde_json::Map::new();
+    extra.insert("commits".into(), json!(history.commits.len()));
+    extra.insert("changes".into(), json!(history.changes.len()));
+    let run = Run { tool: "exc audit", files: &files, findings: &found, summary, locate: &sources, extra };
+    findings::print(&run, args.format, ctx.color)?;
+    Ok(Outcome::from_findings(&found))
 }

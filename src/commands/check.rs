@@ -3,16 +3,13 @@
 //! SARIF or JUnit. Needs no git history: it runs in shallow clones and plain
 //! directories.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
-use crate::cli::{Context, Outcome};
-use crate::commands::validate;
+use crate::context::{Context, Outcome};
 use crate::error::Result;
-use crate::model::finding::{self, Severity};
+use crate::model::finding::{self, counts};
 use crate::model::gate::{self, Gate};
-use crate::output::findings::{self as report, Run};
-use crate::output::{self, Format};
+use crate::output::findings::{self as report, FindingsFormat, Run};
 
 /// The CI gate.
 #[derive(Debug, clap::Args)]
@@ -40,12 +37,14 @@ pub struct Args {
     /// Warn (without failing) about expiries and reviews due within DAYS.
     #[arg(long, value_name = "DAYS")]
     pub warn_within: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: FindingsFormat,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    let format = Format::pick(ctx.format, &[Format::Text, Format::Json, Format::Github, Format::Sarif, Format::Junit])?;
     let reg = ctx.registry()?;
-    let mut loaded = validate::load(&reg, &args.files)?;
+    let mut loaded = reg.load_files(&args.files)?;
     let g = Gate {
         fail_on_expired: args.fail_on_expired,
         fail_on_review_overdue: args.fail_on_review_overdue,
@@ -56,27 +55,25 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     for r in &loaded.records {
         loaded.findings.extend(gate::check(r, &reg.policy, g, ctx.as_of, now));
     }
+    loaded.findings.retain(|f| f.severity != finding::Severity::Allow);
     finding::sort(&mut loaded.findings);
-
-    // Every file checked, with its id where it loaded (JUnit and SARIF list them all).
-    let mut files: Vec<(String, Option<String>)> =
-        loaded.records.iter().map(|r| (r.path.clone(), Some(r.exception.id.clone()))).collect();
-    let listed: HashSet<&str> = loaded.records.iter().map(|r| r.path.as_str()).collect();
-    let mut unloaded: Vec<&str> =
-        loaded.findings.iter().map(|f| f.path.as_str()).filter(|p| !listed.contains(p)).collect();
-    unloaded.sort_unstable();
-    unloaded.dedup();
-    files.extend(unloaded.into_iter().map(|p| (p.to_string(), None)));
-    files.sort();
-    let errors = loaded.findings.iter().filter(|f| f.severity == Severity::Error).count();
-    let warnings = loaded.findings.len() - errors;
+    let files = loaded.files();
+    let (errors, warnings) = counts(&loaded.findings);
     let summary = format!(
-        "exc check: {} record(s) as of {}: {errors} error(s), {warnings} warning(s){}",
-        loaded.files,
+        "exc check: {} record(s) as of {}: {errors} error(s), {warnings} warning(s); {}",
+        files.len(),
         ctx.as_of,
-        if errors == 0 { "; passed" } else { "; failed" }
+        if errors == 0 { "passed" } else { "failed" }
     );
-    let run = Run { tool: "exc check", files: &files, findings: &loaded.findings, summary };
-    output::emit(&report::render(&run, format, ctx.color)?)?;
-    Ok(if errors > 0 { Outcome::Findings } else { Outcome::Clean })
+    let sources = reg.sources(&loaded.records);
+    let run = Run {
+        tool: "exc check",
+        files: &files,
+        findings: &loaded.findings,
+        summary,
+        locate: &sources,
+        extra: Default::default(),
+    };
+    report::print(&run, args.format, ctx.color)?;
+    Ok(Outcome::from_findings(&loaded.findings))
 }

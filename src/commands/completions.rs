@@ -3,7 +3,7 @@
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::{Cli, Outcome};
+use crate::context::Outcome;
 use crate::error::Result;
 
 /// Print a shell completion script.
@@ -15,9 +15,10 @@ pub struct Args {
     shell: Shell,
 }
 
-pub fn run(args: Args) -> Result<Outcome> {
+/// Prints the completions for the command line `C` (the top-level parser).
+pub fn run<C: CommandFactory>(args: Args) -> Result<Outcome> {
     let mut out = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "exc", &mut out);
+    clap_complete::generate(args.shell, &mut C::command(), "exc", &mut out);
     crate::output::emit(&String::from_utf8_lossy(&out))?;
     Ok(Outcome::Clean)
 }

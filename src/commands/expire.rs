@@ -4,13 +4,12 @@
 
 use serde::Serialize;
 
-use crate::cli::{Context, Outcome};
-use crate::commands::transition::Change;
-use crate::error::{Error, Result};
-use crate::git;
-use crate::model::lifecycle;
-use crate::model::record::email_of;
-use crate::output::{self, Format};
+use crate::context::{Context, Outcome};
+use crate::error::Result;
+use crate::model::identity::email_of;
+use crate::model::lifecycle::{self, Act, Action};
+use crate::model::routing::POLICY_APPROVER;
+use crate::output::{self, TextOrJson};
 
 /// Close what is past expiry or a missed review.
 #[derive(Debug, clap::Args)]
@@ -22,8 +21,12 @@ pub struct Args {
     /// Close them (default: only list).
     #[arg(long)]
     pub apply: bool,
-    #[command(flatten)]
-    pub change: Change,
+    /// Commit each closed record (also on with `git: { commit: true }`).
+    #[arg(long)]
+    pub commit: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TextOrJson,
 }
 
 /// One record due to close.
@@ -34,45 +37,44 @@ pub struct Due {
     pub risk_owner: String,
     pub reason: String,
     pub closed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    let format = Format::pick(ctx.format, &[Format::Text, Format::Json])?;
     let reg = ctx.registry()?;
     let loaded = reg.load_all()?;
-    let now = ctx.now();
+    let commit = args.commit || reg.policy.git.commit;
+    let act = Act { actor: POLICY_APPROVER, at: ctx.now() };
     let mut due = Vec::new();
     for r in &loaded.records {
         let Some(reason) = lifecycle::expiry_due(&r.exception, &reg.policy, ctx.as_of) else { continue };
-        let mut closed = false;
-        if args.apply {
-            let after = lifecycle::expire(&r.exception, now, &reason).map_err(Error::Usage)?;
-            let path = reg.write_record(&after, false)?;
-            if args.change.commit || reg.policy.git.commit {
-                git::commit_file(&reg.root, &path, &git::message("expire", &after.id, None))
-                    .map_err(|m| Error::Git(format!("{m} ({} was written, not committed)", r.path)))?;
-            }
-            closed = true;
-        }
-        due.push(Due {
+        let mut item = Due {
             id: r.exception.id.clone(),
             path: r.path.clone(),
             risk_owner: r.exception.risk_owner.clone(),
-            reason,
-            closed,
-        });
+            reason: reason.clone(),
+            closed: false,
+            commit: None,
+        };
+        if args.apply {
+            let (_, saved) = reg.transition(r, &act, Action::Expire { reason }, commit)?;
+            item.closed = true;
+            item.commit = saved.commit;
+        }
+        due.push(item);
     }
-    if format == Format::Json {
+    if args.format == TextOrJson::Json {
         output::emit(&output::json(&due)?)?;
         return Ok(Outcome::Clean);
     }
     if due.is_empty() {
-        output::emit(&format!("Nothing to expire as of {}.\n", ctx.as_of))?;
+        output::emit_text(&format!("Nothing to expire as of {}.\n", ctx.as_of))?;
         return Ok(Outcome::Clean);
     }
     let rows = due.iter().map(|d| vec![d.id.clone(), email_of(&d.risk_owner).to_string(), d.reason.clone()]).collect();
     let verb = if args.apply { "Closed as expired" } else { "Would close (run with --apply)" };
-    output::emit(&format!(
+    output::emit_text(&format!(
         "{verb}:\n{}\n{} exception(s) as of {}\n",
         output::table(&["ID", "Risk owner", "Why"], rows),
         due.len(),

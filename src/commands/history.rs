@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use crate::cli::{Context, Outcome};
+use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::git::History;
 use crate::model::diff::{self, FieldChange};
-use crate::output::{self, Format, Paint, paint, terminal_safe};
+use crate::output::{self, Paint, TextOrJson, escape, paint};
 use crate::registry;
 
 /// Show every change to one exception.
@@ -21,6 +21,9 @@ Needs the full git history: in CI, fetch it (`fetch-depth: 0`).")]
 pub struct Args {
     /// The exception id.
     pub id: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: TextOrJson,
 }
 
 /// One commit in a record's trail.
@@ -36,12 +39,11 @@ pub struct Entry {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    let format = Format::pick(ctx.format, &[Format::Text, Format::Json])?;
     let reg = ctx.registry()?;
     if !registry::is_plain_id(&args.id) {
         return Err(Error::Usage(format!("`{}` is not an exception id (like EXC-7K3Q)", args.id)));
     }
-    let history = History::read(&reg.root).map_err(|e| Error::Git(e.to_string()))?;
+    let history = History::read(&reg.root)?;
     let id = args.id.to_uppercase();
     let file = reg
         .record_files()?
@@ -54,40 +56,32 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         return Err(Error::UnknownId { id: format!("{id} in the git history"), dir: reg.records_dir() });
     }
     let mut entries = Vec::new();
-    for c in changes {
-        let value = |blob| -> Result<Option<serde_json::Value>> {
-            Ok(match blob {
-                Some(b) => {
-                    registry::parse_version(&history.text(b).map_err(|e| Error::Git(e.to_string()))?).map(|v| v.0)
-                }
-                None => None,
-            })
-        };
-        let (before, after) = (value(c.old_blob)?, value(c.new_blob)?);
-        let commit = &history.commits[c.commit];
-        let mut changes = diff::diff(before.as_ref(), after.as_ref());
-        if c.new_blob.is_none() {
-            changes = vec![FieldChange { field: "file".into(), before: c.old_name.clone(), after: None }];
-        } else if c.old_name.is_some() && c.old_name != c.new_name {
-            changes
-                .insert(0, FieldChange { field: "file".into(), before: c.old_name.clone(), after: c.new_name.clone() });
-        }
-        let action = commit.action.clone().unwrap_or_else(|| match (c.old_blob, c.new_blob) {
-            (None, _) => "add".into(),
-            (_, None) => "delete".into(),
-            _ => "edit".into(),
-        });
-        entries.push(Entry {
-            commit: commit.id.clone(),
-            author: commit.author.clone(),
-            committer: commit.committer.clone(),
-            date: commit.time,
-            action,
-            file: c.new_name.clone().or(c.old_name.clone()).unwrap_or_default(),
-            changes,
-        });
-    }
-    if format == Format::Json {
+    history.replay(
+        changes,
+        |text| registry::parse_version(text).map(|v| v.0),
+        |commit, c, before, after| {
+            let mut changes = diff::diff(before.and_then(|v| v.as_ref()), after.and_then(|v| v.as_ref()));
+            if c.new_blob.is_none() {
+                changes = vec![FieldChange { field: "file".into(), before: c.old_name.clone(), after: None }];
+            } else if c.old_name.is_some() && c.old_name != c.new_name {
+                changes.insert(
+                    0,
+                    FieldChange { field: "file".into(), before: c.old_name.clone(), after: c.new_name.clone() },
+                );
+            }
+            entries.push(Entry {
+                commit: commit.id.clone(),
+                author: commit.author.clone(),
+                committer: commit.committer.clone(),
+                date: commit.time,
+                action: history.action(c),
+                file: c.new_name.clone().or(c.old_name.clone()).unwrap_or_default(),
+                changes,
+            });
+            Ok(())
+        },
+    )?;
+    if args.format == TextOrJson::Json {
         output::emit(&output::json(&entries)?)?;
         return Ok(Outcome::Clean);
     }
@@ -98,16 +92,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             "\n{}  {}  {}  {}\n",
             paint(&e.date.format("%Y-%m-%d %H:%M").to_string(), Paint::Bold, c),
             paint(&e.commit[..10], Paint::Yellow, c),
-            terminal_safe(&e.action),
-            terminal_safe(&e.author)
+            escape::text(&e.action),
+            escape::text(&e.author)
         ));
         if e.changes.is_empty() {
             o.push_str("    (no field changed: formatting only)\n");
         }
         for ch in &e.changes {
-            o.push_str(&format!("    {}\n", terminal_safe(&ch.to_string())));
+            o.push_str(&format!("    {}\n", escape::text(&ch.to_string())));
         }
     }
-    output::emit(&o)?;
+    output::emit_text(&o)?;
     Ok(Outcome::Clean)
 }

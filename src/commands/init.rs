@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::cli::{Context, Outcome};
+use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::registry::{self, POLICY_FILE, RECORDS_DIR};
 use crate::schema::{POLICY_SCHEMA, RECORD_SCHEMA};
@@ -130,14 +130,14 @@ pub fn run(ctx: &Context, _args: Args) -> Result<Outcome> {
 
     let shown = display(&root);
     if created.is_empty() {
-        crate::output::emit(&format!("{shown} is already an exc registry; nothing changed.\n"))?;
+        crate::output::emit_text(&format!("{shown} is already an exc registry; nothing changed.\n"))?;
     } else {
         let mut msg = format!("Initialised an exc registry in {shown}:\n");
         for c in &created {
             msg.push_str(&format!("  created {c}\n"));
         }
         msg.push_str("Next: add people to `roles` in exc.yaml, then file an exception with `exc new`.\n");
-        crate::output::emit(&msg)?;
+        crate::output::emit_text(&msg)?;
     }
     Ok(Outcome::Clean)
 }

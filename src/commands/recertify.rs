@@ -6,10 +6,10 @@ use std::io::IsTerminal;
 
 use dialoguer::{Confirm, Input, Select};
 
-use crate::cli::{Context, Outcome};
-use crate::commands::transition::{self, Change};
+use crate::commands::{ChangeArgs, transition};
+use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
-use crate::model::lifecycle::{self, Act, Checklist};
+use crate::model::lifecycle::{self, Action, Checklist};
 use crate::model::record::ReviewDecision;
 use crate::model::time;
 
@@ -36,9 +36,9 @@ pub struct Args {
     /// Is a better option (a fix) available now?
     #[arg(long, value_name = "yes|no", value_parser = yes_no)]
     pub better_option: Option<bool>,
-    /// What the review decides.
+    /// What the review decides (default: extend, unless the answers say retire or revoke).
     #[arg(long, value_enum)]
-    pub decision: Option<DecisionArg>,
+    pub decision: Option<ReviewDecision>,
     /// New expiry for an extension: a date or a span from today (default: the type's maximum).
     #[arg(long, value_name = "DATE|SPAN")]
     pub expires: Option<String>,
@@ -46,14 +46,7 @@ pub struct Args {
     #[arg(long)]
     pub note: Option<String>,
     #[command(flatten)]
-    pub change: Change,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum DecisionArg {
-    Extend,
-    Retire,
-    Revoke,
+    pub change: ChangeArgs,
 }
 
 fn yes_no(s: &str) -> std::result::Result<bool, String> {
@@ -71,9 +64,7 @@ fn prompt_error(e: dialoguer::Error) -> Error {
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
     let (record, _) = reg.find(&args.id)?;
-    let actor = transition::actor(&reg, &args.change)?;
-    let now = ctx.now();
-    let today = now.date_naive();
+    let today = ctx.now().date_naive();
     let e = &record.exception;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let ask = |flag: Option<bool>, question: &str, default: bool| -> Result<bool> {
@@ -89,7 +80,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         eprintln!(
             "Recertifying {}: {} (expires {}, {} extension(s) so far)",
             e.id,
-            e.title,
+            crate::output::escape::text(&e.title),
             e.expires,
             lifecycle::extensions(e)
         );
@@ -99,37 +90,23 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         justification_valid: ask(args.justification_valid, "Is the justification still valid?", true)?,
         better_option: ask(args.better_option, "Is a better option (a fix) available now?", false)?,
     };
-    let default_decision = if !answers.justification_valid {
-        DecisionArg::Retire
-    } else if !answers.controls_effective {
-        DecisionArg::Revoke
-    } else {
-        DecisionArg::Extend
-    };
+    let suggested = lifecycle::suggested_decision(&answers);
     let decision = match args.decision {
         Some(d) => d,
         None if interactive => {
             let items = ["Extend", "Retire (no longer needed)", "Revoke (withdraw for cause)"];
-            let default = default_decision as usize;
-            match Select::new()
-                .with_prompt("Decision")
-                .items(items)
-                .default(default)
-                .interact()
-                .map_err(prompt_error)?
-            {
-                0 => DecisionArg::Extend,
-                1 => DecisionArg::Retire,
-                _ => DecisionArg::Revoke,
-            }
+            let choices = [ReviewDecision::Extend, ReviewDecision::Retire, ReviewDecision::Revoke];
+            let default = choices.iter().position(|c| *c == suggested).unwrap_or(0);
+            let i =
+                Select::new().with_prompt("Decision").items(items).default(default).interact().map_err(prompt_error)?;
+            choices[i]
         }
-        None => default_decision,
+        None => suggested,
     };
-    let max_days = reg.policy.types.get(&e.kind).map(|t| t.max_days).unwrap_or(90);
-    let cap = time::add_days(today, max_days.into());
+    let cap = lifecycle::extension_cap(e, &reg.policy, today);
     let expires = match (&args.expires, decision) {
         (Some(s), _) => Some(time::parse_date_or_span(s, today).map_err(Error::Usage)?),
-        (None, DecisionArg::Extend) if interactive => {
+        (None, ReviewDecision::Extend) if interactive => {
             let answer: String = Input::new()
                 .with_prompt(format!("New expiry (at most {cap})"))
                 .default(cap.to_string())
@@ -141,7 +118,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     };
     let note = match (&args.note, decision) {
         (Some(n), _) => Some(n.clone()),
-        (None, DecisionArg::Retire | DecisionArg::Revoke) if !interactive => {
+        (None, ReviewDecision::Retire | ReviewDecision::Revoke) if !interactive => {
             return Err(Error::Usage("give the reason with --note".into()));
         }
         (None, _) if interactive => {
@@ -150,36 +127,5 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         }
         _ => None,
     };
-    let review_decision = match decision {
-        DecisionArg::Extend => ReviewDecision::Extend,
-        DecisionArg::Retire => ReviewDecision::Retire,
-        DecisionArg::Revoke => ReviewDecision::Revoke,
-    };
-    let after =
-        lifecycle::recertify(e, &reg.policy, &Act { actor: &actor, at: now }, answers, review_decision, expires, note)
-            .map_err(|why| transition::refused(&e.id, why))?;
-    let summary = match review_decision {
-        ReviewDecision::Extend => {
-            let n = lifecycle::extensions(&after);
-            let chronic = if lifecycle::is_chronic(&after, &reg.policy) {
-                format!(" It has now been extended {n} times and is chronic: escalate it to engineering.")
-            } else {
-                String::new()
-            };
-            format!("Recertified {}: extended to {} (extension {n}).{chronic}", after.id, after.expires)
-        }
-        ReviewDecision::Retire => format!("Recertification retired {}.", after.id),
-        ReviewDecision::Revoke => format!("Recertification revoked {}.", after.id),
-    };
-    transition::save(
-        ctx,
-        &reg,
-        &args.change,
-        &record,
-        &after,
-        "recertify",
-        Some(&format!("{:?}", review_decision).to_lowercase()),
-        &summary,
-    )?;
-    Ok(Outcome::Clean)
+    transition(ctx, &args.change, &args.id, Action::Recertify { answers, decision, expires, note })
 }

@@ -1,9 +1,9 @@
 //! `exc reject ID --reason`: a required approver turns a request down; it closes.
 
-use crate::cli::{Context, Outcome};
-use crate::commands::transition::{self, Change};
+use crate::commands::{ChangeArgs, transition};
+use crate::context::{Context, Outcome};
 use crate::error::Result;
-use crate::model::lifecycle::{self, Act};
+use crate::model::lifecycle::Action;
 
 /// Reject a request.
 #[derive(Debug, clap::Args)]
@@ -18,26 +18,9 @@ pub struct Args {
     #[arg(long)]
     pub role: Option<String>,
     #[command(flatten)]
-    pub change: Change,
+    pub change: ChangeArgs,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    let reg = ctx.registry()?;
-    let (record, _) = reg.find(&args.id)?;
-    let actor = transition::actor(&reg, &args.change)?;
-    let act = Act { actor: &actor, at: ctx.now() };
-    let after = lifecycle::reject(&record.exception, &reg.policy, &act, args.role.as_deref(), &args.reason)
-        .map_err(|why| transition::refused(&args.id, why))?;
-    let role = after.approvals.last().map(|a| a.role.clone()).unwrap_or_default();
-    transition::save(
-        ctx,
-        &reg,
-        &args.change,
-        &record,
-        &after,
-        "reject",
-        Some(&role),
-        &format!("Rejected {} as {role}.", after.id),
-    )?;
-    Ok(Outcome::Clean)
+    transition(ctx, &args.change, &args.id, Action::Reject { role: args.role, reason: args.reason })
 }

@@ -2,13 +2,14 @@
 //! lifetime, pending approvals against their SLA, chronic records), grouped by
 //! the person or role who must act. The JSON feeds a mail or chat step in CI.
 
+use clap::ValueEnum;
 use serde::Serialize;
 
-use crate::cli::{Context, Outcome};
+use crate::context::{Context, Outcome};
 use crate::error::Result;
 use crate::model::remind::{self, Group};
 use crate::model::time::Span;
-use crate::output::{self, Format, Paint, markdown as md, paint, terminal_safe};
+use crate::output::{self, remind as view};
 
 /// List what needs action, by who must act.
 #[derive(Debug, clap::Args)]
@@ -25,6 +26,17 @@ pub struct Args {
     /// Lead time (default: review.remind_before_days from exc.yaml, 14 days).
     #[arg(long, value_name = "SPAN", value_parser = Span::parse)]
     pub within: Option<Span>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: RemindFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum RemindFormat {
+    #[default]
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Serialize)]
@@ -35,7 +47,6 @@ struct Report<'a> {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    let format = Format::pick(ctx.format, &[Format::Text, Format::Json, Format::Markdown])?;
     let reg = ctx.registry()?;
     let loaded = reg.load_all()?;
     let within = match args.within {
@@ -43,57 +54,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         None => i64::from(reg.policy.review.remind_before_days),
     };
     let groups = remind::reminders(&loaded.records, &reg.policy, within, ctx.as_of, ctx.now());
-    let text = match format {
-        Format::Json => output::json(&Report { as_of: ctx.as_of, within_days: within, groups: &groups })?,
-        Format::Markdown => markdown(&groups, ctx.as_of, within),
-        _ => text(&groups, ctx.as_of, within, ctx.color),
-    };
-    output::emit(&text)?;
+    match args.format {
+        RemindFormat::Json => {
+            output::emit(&output::json(&Report { as_of: ctx.as_of, within_days: within, groups: &groups })?)?
+        }
+        RemindFormat::Markdown => output::emit_text(&view::markdown(&groups, ctx.as_of, within))?,
+        RemindFormat::Text => output::emit_text(&view::text(&groups, ctx.as_of, within, ctx.color))?,
+    }
     Ok(Outcome::Clean)
-}
-
-fn heading(g: &Group) -> String {
-    if g.kind == "role" {
-        format!(
-            "role {} ({})",
-            g.to,
-            if g.emails.is_empty() { "nobody holds it".to_string() } else { g.emails.join(", ") }
-        )
-    } else {
-        g.to.clone()
-    }
-}
-
-fn text(groups: &[Group], as_of: chrono::NaiveDate, within: i64, color: bool) -> String {
-    if groups.is_empty() {
-        return format!("Nothing needs action as of {as_of} (lead time {within} days).\n");
-    }
-    let mut o = String::new();
-    for g in groups {
-        o.push_str(&format!("{}\n", paint(&terminal_safe(&heading(g)), Paint::Bold, color)));
-        for i in &g.items {
-            o.push_str(&format!("  {}  {}: {}\n", i.id, terminal_safe(&i.title), terminal_safe(&i.message)));
-        }
-        o.push('\n');
-    }
-    let n: usize = groups.iter().map(|g| g.items.len()).sum();
-    o.push_str(&format!("{n} reminder(s) for {} recipient(s) as of {as_of} (lead time {within} days)\n", groups.len()));
-    o
-}
-
-/// Markdown for a wiki page, an issue or a chat message.
-fn markdown(groups: &[Group], as_of: chrono::NaiveDate, within: i64) -> String {
-    let mut o = format!("## Security exceptions needing action ({as_of})\n\n");
-    if groups.is_empty() {
-        o.push_str(&format!("Nothing needs action (lead time {within} days).\n"));
-        return o;
-    }
-    for g in groups {
-        o.push_str(&format!("### {}\n\n", md(&heading(g))));
-        for i in &g.items {
-            o.push_str(&format!("- **{}** {}: {}\n", md(&i.id), md(&i.title), md(&i.message)));
-        }
-        o.push('\n');
-    }
-    o
 }

@@ -1,10 +1,10 @@
 //! `exc retire ID --reason`: closes an exception that is no longer needed
 //! (the root cause is fixed), or withdraws a request.
 
-use crate::cli::{Context, Outcome};
-use crate::commands::transition::{self, Change};
+use crate::commands::{ChangeArgs, transition};
+use crate::context::{Context, Outcome};
 use crate::error::Result;
-use crate::model::lifecycle::{self, Act};
+use crate::model::lifecycle::Action;
 
 /// Close an exception that is no longer needed.
 #[derive(Debug, clap::Args)]
@@ -16,15 +16,9 @@ pub struct Args {
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
-    pub change: Change,
+    pub change: ChangeArgs,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    let reg = ctx.registry()?;
-    let (record, _) = reg.find(&args.id)?;
-    let actor = transition::actor(&reg, &args.change)?;
-    let after = lifecycle::retire(&record.exception, &Act { actor: &actor, at: ctx.now() }, &args.reason)
-        .map_err(|why| transition::refused(&args.id, why))?;
-    transition::save(ctx, &reg, &args.change, &record, &after, "retire", None, &format!("Retired {}.", after.id))?;
-    Ok(Outcome::Clean)
+    transition(ctx, &args.change, &args.id, Action::Retire { reason: args.reason })
 }

@@ -1,11 +1,12 @@
-//! `exc revoke ID --reason`: withdraws an approved exception for cause.
+//! `exc revoke ID --reason`: withdraws an approved exception for cause
+//! (security, the CISO or the risk owner).
 
-use crate::cli::{Context, Outcome};
-use crate::commands::transition::{self, Change};
+use crate::commands::{ChangeArgs, transition};
+use crate::context::{Context, Outcome};
 use crate::error::Result;
-use crate::model::lifecycle::{self, Act};
+use crate::model::lifecycle::Action;
 
-/// Withdraw an approved exception.
+/// Withdraw an approved exception for cause.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  exc revoke EXC-7K3Q --reason 'Compensating control failed the audit'")]
 pub struct Args {
@@ -15,15 +16,9 @@ pub struct Args {
     #[arg(long)]
     pub reason: String,
     #[command(flatten)]
-    pub change: Change,
+    pub change: ChangeArgs,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    let reg = ctx.registry()?;
-    let (record, _) = reg.find(&args.id)?;
-    let actor = transition::actor(&reg, &args.change)?;
-    let after = lifecycle::revoke(&record.exception, &reg.policy, &Act { actor: &actor, at: ctx.now() }, &args.reason)
-        .map_err(|why| transition::refused(&args.id, why))?;
-    transition::save(ctx, &reg, &args.change, &record, &after, "revoke", None, &format!("Revoked {}.", after.id))?;
-    Ok(Outcome::Clean)
+    transition(ctx, &args.change, &args.id, Action::Revoke { reason: args.reason })
 }

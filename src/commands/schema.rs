@@ -3,30 +3,36 @@
 
 use clap::ValueEnum;
 
-use crate::cli::{Context, Outcome};
+use crate::context::{Context, Outcome};
 use crate::error::Result;
-use crate::output::{self, Format};
-use crate::schema::{POLICY_SCHEMA, RECORD_SCHEMA};
+use crate::output;
+use crate::schema::{FINDINGS_SCHEMA, POLICY_SCHEMA, RECORD_SCHEMA};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Which {
+    /// A record in exceptions/.
     Record,
+    /// exc.yaml.
     Policy,
+    /// The JSON that validate, check, audit and diff write with --format json.
+    Findings,
 }
 
-/// Print the JSON Schema for records (default) or for exc.yaml.
+/// Print a JSON Schema: for records (default), for exc.yaml, or for findings reports.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  exc schema > schema/exception.schema.json\n  exc schema policy")]
+#[command(
+    after_help = "Examples:\n  exc schema > schema/exception.schema.json\n  exc schema policy\n  exc schema findings"
+)]
 pub struct Args {
     #[arg(value_enum, default_value = "record")]
     which: Which,
 }
 
-pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    Format::pick(ctx.format, &[Format::Json, Format::Text])?;
+pub fn run(_ctx: &Context, args: Args) -> Result<Outcome> {
     output::emit(match args.which {
         Which::Record => RECORD_SCHEMA,
         Which::Policy => POLICY_SCHEMA,
+        Which::Findings => FINDINGS_SCHEMA,
     })?;
     Ok(Outcome::Clean)
 }

@@ -10,7 +10,8 @@
 
 use git2::{OdbObject, Oid};
 
-use super::{FileChange, is_record};
+use super::history::FileChange;
+use super::is_record;
 
 /// A raw tree object and where each of its entries starts.
 pub struct Indexed<'repo> {

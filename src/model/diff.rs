@@ -5,10 +5,14 @@
 //! Works on parsed YAML (JSON values), so it can describe versions that no
 //! longer pass the schema. Pure and bounded: nesting is cut off at a fixed depth.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
+
+use super::policy::Policy;
+use super::record::{Exception, Status};
+use super::routing;
 
 /// One changed field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -30,6 +34,107 @@ impl std::fmt::Display for FieldChange {
             (None, None) => write!(f, "{}", self.field),
         }
     }
+}
+
+/// How a record changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Added,
+    Changed,
+    Closed,
+    Deleted,
+}
+
+impl Kind {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Kind::Added => "added",
+            Kind::Changed => "changed",
+            Kind::Closed => "closed",
+            Kind::Deleted => "deleted",
+        }
+    }
+}
+
+/// One changed record (or the policy).
+#[derive(Debug, Serialize)]
+pub struct Entry {
+    pub kind: Kind,
+    pub id: String,
+    pub file: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    pub changes: Vec<FieldChange>,
+    /// Roles whose approval is still needed.
+    pub awaiting: Vec<String>,
+    /// The same roles with who holds them: `security (sam@…, priya@…)`.
+    pub approvers: Vec<String>,
+}
+
+/// A record file as it is now: its parsed YAML, and the typed record if it reads.
+pub struct Current<'a> {
+    pub file: String,
+    pub shown: String,
+    pub value: Option<Value>,
+    pub record: Option<&'a Exception>,
+}
+
+/// The records a branch adds, changes, closes or deletes against the base
+/// (`before`: file name → parsed YAML), in a stable order: by kind, then id.
+pub fn compare(before: &BTreeMap<String, Value>, now: &[Current], policy: &Policy, records_dir: &str) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for c in now {
+        let old = before.get(&c.file);
+        let changes = diff(old, c.value.as_ref());
+        if old.is_some() && changes.is_empty() {
+            continue;
+        }
+        let was_closed = old
+            .and_then(|v| v.get("status"))
+            .and_then(Value::as_str)
+            .is_some_and(|s| matches!(s, "rejected" | "retired" | "revoked" | "expired"));
+        let (id, title, status) = match c.record {
+            Some(e) => (e.id.clone(), e.title.clone(), Some(e.status)),
+            None => (c.file.trim_end_matches(".yaml").trim_end_matches(".yml").to_string(), String::new(), None),
+        };
+        let kind = match (old, status) {
+            (None, _) => Kind::Added,
+            (Some(_), Some(s)) if s.is_closed() && !was_closed => Kind::Closed,
+            _ => Kind::Changed,
+        };
+        let open = c.record.filter(|e| !e.status.is_closed());
+        let awaiting = open.map(|e| routing::missing_roles(e, policy)).unwrap_or_default();
+        let approvers = match open {
+            Some(e) => awaiting
+                .iter()
+                .map(|r| {
+                    let people = routing::people(r, e, policy);
+                    if people.is_empty() { r.clone() } else { format!("{r} ({})", people.join(", ")) }
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        entries.push(Entry { kind, id, file: c.shown.clone(), title, status, changes, awaiting, approvers });
+    }
+    let files: HashSet<&str> = now.iter().map(|c| c.file.as_str()).collect();
+    for (file, value) in before {
+        if !files.contains(file.as_str()) {
+            entries.push(Entry {
+                kind: Kind::Deleted,
+                id: value.get("id").and_then(Value::as_str).unwrap_or(file).to_string(),
+                file: format!("{records_dir}/{file}"),
+                title: value.get("title").and_then(Value::as_str).unwrap_or("").to_string(),
+                status: None,
+                changes: Vec::new(),
+                awaiting: Vec::new(),
+                approvers: Vec::new(),
+            });
+        }
+    }
+    entries.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    entries
 }
 
 const MAX_DEPTH: usize = 8;

@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::finding::{Code, Finding};
+use super::finding::{Code, Finding, Severity};
 use super::lifecycle;
 use super::policy::Policy;
 use super::record::{Record, Status, Urgency};
-use super::rules;
+use super::routing;
 use super::time;
 
 /// Which time rules fail the gate, and how far ahead to warn.
@@ -26,9 +26,11 @@ pub fn check(r: &Record, policy: &Policy, gate: Gate, as_of: NaiveDate, now: Dat
     let e = &r.exception;
     let mut out = Vec::new();
     let owner = format!("risk owner {}", e.risk_owner);
+    // The policy may raise or lower a time rule; a --fail-on-* flag makes it an error.
     let mut add = |code: Code, pointer: &str, fail: bool, msg: String| {
-        let f = Finding::error(code, &r.path, r.at(pointer), msg).with_id(&e.id);
-        out.push(if fail { f } else { f.warning() });
+        let base = policy.severity.severity(code, code.default_severity());
+        let severity = if fail { Severity::Error } else { base };
+        out.push(Finding::new(code, &r.path, pointer, msg).with_id(&e.id).with_severity(severity));
     };
     if e.status == Status::Approved {
         let left = e.days_to_expiry(as_of);
@@ -76,7 +78,7 @@ pub fn check(r: &Record, policy: &Policy, gate: Gate, as_of: NaiveDate, now: Dat
         let waited = (now - e.created).num_hours();
         if waited > i64::from(sla) {
             let over = waited - i64::from(sla);
-            let awaiting = rules::missing_roles(e, policy);
+            let awaiting = routing::missing_roles(e, policy);
             add(
                 Code::SlaBreach,
                 "/created",

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::lifecycle;
 use super::policy::Policy;
 use super::record::{Decision, Exception, ReviewDecision, Status, Urgency};
-use super::rules::POLICY_APPROVER;
+use super::routing::POLICY_APPROVER;
 use super::time;
 
 /// One KPI and how it stands against its target.
@@ -314,6 +314,40 @@ fn needs_action(all: &[&Exception], policy: &Policy, as_of: NaiveDate, now: Date
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
+}
+
+/// The last day of `d`'s quarter.
+pub fn quarter_end(d: NaiveDate) -> NaiveDate {
+    let q_last_month = ((d.month() - 1) / 3 + 1) * 3;
+    let first_next = if q_last_month == 12 {
+        NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(d.year(), q_last_month + 1, 1)
+    };
+    first_next.and_then(|n| n.pred_opt()).unwrap_or(d)
+}
+
+/// The first day of `d`'s quarter.
+pub fn quarter_start(d: NaiveDate) -> NaiveDate {
+    NaiveDate::from_ymd_opt(d.year(), (d.month() - 1) / 3 * 3 + 1, 1).unwrap_or(d)
+}
+
+/// `2026-Q3`.
+pub fn quarter_name(d: NaiveDate) -> String {
+    format!("{}-Q{}", d.year(), (d.month() - 1) / 3 + 1)
+}
+
+/// The quarter ends from `first`'s quarter up to `as_of` (which ends the
+/// last, partial one), at most the last `keep`.
+pub fn quarter_ends(first: NaiveDate, as_of: NaiveDate, keep: usize) -> Vec<NaiveDate> {
+    let mut ends = Vec::new();
+    let mut q = quarter_end(first);
+    while q < as_of {
+        ends.push(q);
+        q = quarter_end(time::add_days(q, 1));
+    }
+    ends.push(as_of);
+    ends.split_off(ends.len().saturating_sub(keep))
 }
 
 #[cfg(test)]

@@ -1,19 +1,94 @@
 //! The lifecycle: approve, reject, recertify, retire, revoke, expire.
 //!
-//! Each transition is a pure function from a record (and the policy, the actor
-//! and the time) to the changed record, or a refusal saying why not. Commands
-//! do the I/O around them.
+//! One transition, [`apply`], takes a record, the policy, who acts and when,
+//! and an [`Action`], and gives the changed record or a refusal saying why
+//! not. It is pure: commands read and write the file around it.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::digest;
-use super::policy::{Policy, RISK_OWNER};
-use super::record::{Approval, Closure, Decision, Exception, Review, ReviewDecision, Risk, Status, same_person};
-use super::rules::{self, POLICY_APPROVER};
+use super::identity::same_person;
+use super::policy::Policy;
+use super::record::{Approval, Closure, Decision, Exception, Review, ReviewDecision, Risk, Status};
+use super::routing::{self, POLICY_APPROVER, holders};
 use super::time;
 
 /// Why a transition was refused, in words for the person who asked.
 pub type Refusal = String;
+
+/// What someone does to a record.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Approve as one role (default: the first still-needed role the actor
+    /// holds), optionally assessing the risk tier first.
+    Approve { role: Option<String>, risk: Option<Risk>, note: Option<String> },
+    /// Turn a request down; it closes.
+    Reject { role: Option<String>, reason: String },
+    /// The periodic review: extend (within the cap), retire or revoke.
+    Recertify { answers: Checklist, decision: ReviewDecision, expires: Option<NaiveDate>, note: Option<String> },
+    /// Close: no longer needed, or a request withdrawn.
+    Retire { reason: String },
+    /// Close: withdrawn for cause.
+    Revoke { reason: String },
+    /// Close: past expiry or a missed review (by the policy).
+    Expire { reason: String },
+}
+
+impl Action {
+    /// The verb, as in commit trailers (`Exc-Action: approve`).
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Action::Approve { .. } => "approve",
+            Action::Reject { .. } => "reject",
+            Action::Recertify { .. } => "recertify",
+            Action::Retire { .. } => "retire",
+            Action::Revoke { .. } => "revoke",
+            Action::Expire { .. } => "expire",
+        }
+    }
+}
+
+/// What a transition did.
+#[derive(Clone, Debug)]
+pub struct Transition {
+    pub after: Exception,
+    /// The verb (`approve`, …).
+    pub action: &'static str,
+    /// The role that decided, or the review's decision, for messages and commit subjects.
+    pub detail: Option<String>,
+    /// The roles still needed when the record is still requested.
+    pub awaiting: Vec<String>,
+}
+
+/// Applies `action` to `e` as `act.actor` at `act.at`.
+pub fn apply(e: &Exception, policy: &Policy, act: &Act, action: Action) -> Result<Transition, Refusal> {
+    let verb = action.verb();
+    let (after, detail) = match action {
+        Action::Approve { role, risk, note } => {
+            let after = approve(e, policy, act, role.as_deref(), risk, note)?;
+            let role = after.approvals.last().map(|a| a.role.clone());
+            (after, role)
+        }
+        Action::Reject { role, reason } => {
+            let after = reject(e, policy, act, role.as_deref(), &reason)?;
+            let role = after.approvals.last().map(|a| a.role.clone());
+            (after, role)
+        }
+        Action::Recertify { answers, decision, expires, note } => {
+            let word = match decision {
+                ReviewDecision::Extend => "extend",
+                ReviewDecision::Retire => "retire",
+                ReviewDecision::Revoke => "revoke",
+            };
+            (recertify(e, policy, act, answers, decision, expires, note)?, Some(word.to_string()))
+        }
+        Action::Retire { reason } => (retire(e, act, &reason)?, None),
+        Action::Revoke { reason } => (revoke(e, policy, act, &reason)?, None),
+        Action::Expire { reason } => (expire(e, act.at, &reason)?, None),
+    };
+    let awaiting = if after.status == Status::Requested { routing::missing_roles(&after, policy) } else { Vec::new() };
+    Ok(Transition { after, action: verb, detail, awaiting })
+}
 
 /// Who is acting and when.
 #[derive(Clone, Debug)]
@@ -24,7 +99,7 @@ pub struct Act<'a> {
 
 /// Approves `e` as one role. With `role` unset, picks the first still-needed
 /// role the actor holds. With `risk`, records the assessed tier first.
-pub fn approve(
+fn approve(
     e: &Exception,
     policy: &Policy,
     act: &Act,
@@ -34,7 +109,7 @@ pub fn approve(
 ) -> Result<Exception, Refusal> {
     let mut e = e.clone();
     // An approved record whose request fields changed needs approving again.
-    let reapproval = e.status == Status::Approved && !rules::missing_roles(&e, policy).is_empty();
+    let reapproval = e.status == Status::Approved && !routing::missing_roles(&e, policy).is_empty();
     if !reapproval {
         require_status(&e, Status::Requested, "approved")?;
     }
@@ -49,7 +124,7 @@ pub fn approve(
         e.risk = Some(r);
     }
     let tier = policy.effective_risk(&e);
-    let missing = rules::missing_roles(&e, policy);
+    let missing = routing::missing_roles(&e, policy);
     let role = match role {
         Some(r) => {
             if !policy.required_roles(tier).iter().any(|x| x == r) {
@@ -103,7 +178,7 @@ pub fn approve(
         note,
         digest: current,
     });
-    if rules::missing_roles(&e, policy).is_empty() {
+    if routing::missing_roles(&e, policy).is_empty() {
         e.status = Status::Approved;
         e.risk = Some(tier);
     }
@@ -111,13 +186,7 @@ pub fn approve(
 }
 
 /// Rejects a request, closing it.
-pub fn reject(
-    e: &Exception,
-    policy: &Policy,
-    act: &Act,
-    role: Option<&str>,
-    reason: &str,
-) -> Result<Exception, Refusal> {
+fn reject(e: &Exception, policy: &Policy, act: &Act, role: Option<&str>, reason: &str) -> Result<Exception, Refusal> {
     let mut e = e.clone();
     require_status(&e, Status::Requested, "rejected")?;
     if same_person(act.actor, &e.requester) {
@@ -157,9 +226,27 @@ pub struct Checklist {
     pub better_option: bool,
 }
 
+/// The decision the checklist's answers point to: retire when the
+/// justification no longer holds, revoke when the controls failed, else extend.
+pub fn suggested_decision(answers: &Checklist) -> ReviewDecision {
+    if !answers.justification_valid {
+        ReviewDecision::Retire
+    } else if !answers.controls_effective {
+        ReviewDecision::Revoke
+    } else {
+        ReviewDecision::Extend
+    }
+}
+
+/// The latest expiry an extension made on `today` may set: the type's cap from today.
+pub fn extension_cap(e: &Exception, policy: &Policy, today: NaiveDate) -> NaiveDate {
+    let max_days = policy.types.get(&e.kind).map(|t| t.max_days).unwrap_or(90);
+    time::add_days(today, max_days.into())
+}
+
 /// Recertifies an approved record: logs the review and, for an extension, sets
 /// the new expiry (within the type's cap from today). Retire and revoke close it.
-pub fn recertify(
+fn recertify(
     e: &Exception,
     policy: &Policy,
     act: &Act,
@@ -173,7 +260,7 @@ pub fn recertify(
     if same_person(act.actor, &e.requester) {
         return Err(format!("{} requested {}; someone else must recertify it", act.actor, e.id));
     }
-    if !can_review(act.actor, &e, policy) {
+    if !routing::can_review(act.actor, &e, policy) {
         return Err(format!(
             "{} may not recertify {}: reviews are done by the risk owner ({}) or a `security` role holder",
             act.actor, e.id, e.risk_owner
@@ -227,16 +314,13 @@ pub fn recertify(
 }
 
 /// Closes an approved (or still requested) exception early because it is no longer needed.
-pub fn retire(e: &Exception, act: &Act, reason: &str) -> Result<Exception, Refusal> {
+fn retire(e: &Exception, act: &Act, reason: &str) -> Result<Exception, Refusal> {
     close(e, act, reason, Status::Retired, &[Status::Approved, Status::Requested])
 }
 
 /// Withdraws an approved exception for cause.
-pub fn revoke(e: &Exception, policy: &Policy, act: &Act, reason: &str) -> Result<Exception, Refusal> {
-    let may = policy.holds_role(act.actor, "security", e)
-        || policy.holds_role(act.actor, "ciso", e)
-        || same_person(act.actor, &e.risk_owner);
-    if !may {
+fn revoke(e: &Exception, policy: &Policy, act: &Act, reason: &str) -> Result<Exception, Refusal> {
+    if !routing::can_revoke(act.actor, e, policy) {
         return Err(format!("{} may not revoke {}: security, the CISO or the risk owner can", act.actor, e.id));
     }
     close(e, act, reason, Status::Revoked, &[Status::Approved])
@@ -257,7 +341,7 @@ pub fn expiry_due(e: &Exception, policy: &Policy, as_of: NaiveDate) -> Option<St
 }
 
 /// Closes a record as expired (by the policy).
-pub fn expire(e: &Exception, at: DateTime<Utc>, reason: &str) -> Result<Exception, Refusal> {
+fn expire(e: &Exception, at: DateTime<Utc>, reason: &str) -> Result<Exception, Refusal> {
     close(e, &Act { actor: POLICY_APPROVER, at }, reason, Status::Expired, &[Status::Approved])
 }
 
@@ -310,21 +394,6 @@ fn require_status(e: &Exception, want: Status, verb: &str) -> Result<(), Refusal
         Ok(())
     } else {
         Err(format!("{} is {}; only {want} exceptions can be {verb}", e.id, e.status))
-    }
-}
-
-/// Whether `actor` may recertify `e`: its risk owner, or a `security` role holder.
-pub fn can_review(actor: &str, e: &Exception, policy: &Policy) -> bool {
-    same_person(actor, &e.risk_owner) || policy.holds_role(actor, "security", e)
-}
-
-fn holders(role: &str, e: &Exception, policy: &Policy) -> String {
-    if role == RISK_OWNER {
-        return format!("risk_owner ({})", e.risk_owner);
-    }
-    match policy.roles.get(role) {
-        Some(p) if !p.is_empty() => format!("{role} ({})", p.join(", ")),
-        _ => format!("{role} (nobody holds it: add people to `roles` in exc.yaml)"),
     }
 }
 

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::record::{Exception, Risk, email_of};
+use super::finding::Overrides;
+use super::identity::same_person;
+use super::record::{Exception, Risk};
 
 /// The whole policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,6 +35,14 @@ pub struct Policy {
     pub assets: Assets,
     #[serde(default)]
     pub git: GitSettings,
+    /// Finding code -> severity (`error`, `warning`, `allow`): raises or lowers
+    /// a code; codes that guard integrity cannot be lowered.
+    #[serde(default, skip_serializing_if = "is_empty_overrides")]
+    pub severity: Overrides,
+}
+
+fn is_empty_overrides(o: &Overrides) -> bool {
+    o.0.is_empty()
 }
 
 impl Default for Policy {
@@ -46,6 +56,7 @@ impl Default for Policy {
             targets: Targets::default(),
             assets: Assets::default(),
             git: GitSettings::default(),
+            severity: Overrides::default(),
         }
     }
 }
@@ -376,10 +387,9 @@ impl Policy {
     /// Whether `who` holds `role` (for `risk_owner`, whether it is the record's owner).
     pub fn holds_role(&self, who: &str, role: &str, e: &Exception) -> bool {
         if role == RISK_OWNER {
-            return crate::model::record::same_person(who, &e.risk_owner);
+            return same_person(who, &e.risk_owner);
         }
-        let email = email_of(who);
-        self.roles.get(role).is_some_and(|people| people.iter().any(|p| email_of(p).eq_ignore_ascii_case(email)))
+        self.roles.get(role).is_some_and(|people| people.iter().any(|p| same_person(p, who)))
     }
 
     /// Semantic checks the schema cannot express.
@@ -419,6 +429,9 @@ impl Policy {
         }
         if self.assets.total.is_some() && self.assets.inventory.is_some() {
             add("/assets".into(), "give either `total` or `inventory`, not both".into());
+        }
+        for (code, message) in self.severity.problems() {
+            add(format!("/severity/{}", code.replace('~', "~0").replace('/', "~1")), message);
         }
         out
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Where a record is in its lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Requested,
@@ -46,7 +46,7 @@ impl std::fmt::Display for Status {
 }
 
 /// Risk tier, which decides who must approve.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Risk {
     Low,
@@ -75,7 +75,7 @@ impl std::fmt::Display for Risk {
 }
 
 /// How fast a decision is needed; sets the SLA.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Urgency {
     #[default]
@@ -113,7 +113,7 @@ pub struct Approval {
 }
 
 /// What a recertification concluded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ReviewDecision {
     Extend,
@@ -245,28 +245,23 @@ impl Exception {
         self.created.date_naive()
     }
 
-    /// Whether `who` (an email, or `Name <email>`) is the requester.
-    pub fn is_requested_by(&self, who: &str) -> bool {
-        same_person(&self.requester, who)
-    }
-
     /// Signed days from `as_of` until expiry (negative when past).
     pub fn days_to_expiry(&self, as_of: NaiveDate) -> i64 {
         (self.expires - as_of).num_days()
     }
 }
 
-/// The email inside `Name <email>`, or the whole string when there are no brackets.
-pub fn email_of(person: &str) -> &str {
-    match (person.rfind('<'), person.rfind('>')) {
-        (Some(a), Some(b)) if a < b => person[a + 1..b].trim(),
-        _ => person.trim(),
-    }
-}
-
-/// Whether two people strings name the same email (case-insensitive).
-pub fn same_person(a: &str, b: &str) -> bool {
-    email_of(a).eq_ignore_ascii_case(email_of(b))
+/// A record as loaded from its file: the typed exception, where it came from,
+/// and its text (positions are worked out from it only when a finding is shown).
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// The file path as shown to users (relative to the registry root).
+    pub path: String,
+    /// The file name without its extension: what the id must equal.
+    pub stem: String,
+    pub exception: Exception,
+    /// The file's text as it was read.
+    pub source: std::sync::Arc<str>,
 }
 
 #[cfg(test)]
@@ -274,58 +269,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn email_is_taken_from_brackets() {
-        assert_eq!(email_of("Ann Lee <ann@example.com>"), "ann@example.com");
-        assert_eq!(email_of("ann@example.com"), "ann@example.com");
-        assert!(same_person("Ann <ANN@example.com>", "ann@example.com"));
-    }
-
-    #[test]
     fn closed_statuses() {
         let closed: Vec<_> = Status::ALL.iter().filter(|s| s.is_closed()).collect();
         assert_eq!(closed.len(), 4);
         assert!(!Status::Approved.is_closed());
-    }
-}
-
-/// A record as loaded from its file: the typed exception, where it came from,
-/// and its text, from which positions are worked out only when a finding needs one.
-#[derive(Clone, Debug)]
-pub struct Record {
-    /// The file path as shown to users (relative to the registry root where possible).
-    pub path: String,
-    /// The file name without its extension: what the id must equal.
-    pub stem: String,
-    pub exception: Exception,
-    source: std::sync::Arc<str>,
-    positions: std::sync::OnceLock<Option<crate::yaml::Document>>,
-}
-
-impl Record {
-    pub fn new(path: String, stem: String, exception: Exception, source: std::sync::Arc<str>) -> Record {
-        Record { path, stem, exception, source, positions: std::sync::OnceLock::new() }
-    }
-
-    /// Where the field at a JSON pointer is in the file. A top-level field in
-    /// block style (`expires: …` at the start of a line) is found by a scan of
-    /// the text; anything else parses the file again with positions, once.
-    pub fn at(&self, pointer: &str) -> crate::yaml::Position {
-        if let Some(key) = pointer.strip_prefix('/').filter(|k| !k.contains(['/', '~'])) {
-            for (i, line) in self.source.lines().enumerate() {
-                if line.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')) {
-                    return crate::yaml::Position { line: i as u32 + 1, col: 1 };
-                }
-            }
-        }
-        self.positions
-            .get_or_init(|| crate::yaml::parse(&self.source).ok())
-            .as_ref()
-            .map(|d| d.position(pointer))
-            .unwrap_or(crate::yaml::Position::START)
-    }
-
-    /// The file's text as it was read.
-    pub fn source(&self) -> &str {
-        &self.source
     }
 }

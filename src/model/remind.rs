@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::identity::email_of;
 use super::lifecycle;
 use super::policy::{Policy, RISK_OWNER};
-use super::record::{Exception, Record, ReviewDecision, Status, Urgency, email_of};
-use super::rules;
+use super::record::{Exception, Record, ReviewDecision, Status, Urgency};
+use super::routing;
 use super::time;
 
 /// Why a reminder goes out.
@@ -158,7 +159,7 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
                 } else {
                     format!("{} h left of the {sla} h SLA", i64::from(sla) - waited)
                 };
-                for role in rules::missing_roles(e, policy) {
+                for role in routing::missing_roles(e, policy) {
                     let it = item(
                         Reason::PendingApproval,
                         e.created_date(),

@@ -7,19 +7,18 @@ use std::collections::HashMap;
 
 use super::digest;
 use super::finding::{Code, Finding};
+use super::identity::same_person;
 use super::policy::{Policy, RISK_OWNER};
-use super::record::{Decision, Exception, Record, ReviewDecision, Status, same_person};
+use super::record::{Decision, Record, ReviewDecision, Status};
+use super::routing::{self, POLICY_APPROVER, role_covered};
 use super::suggest;
-
-/// The `by` of an approval the policy granted itself (low risk).
-pub const POLICY_APPROVER: &str = "policy";
 
 /// Every rule that looks at one record alone.
 pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
     let e = &r.exception;
     let mut out = Vec::new();
     let mut add = |code: Code, pointer: &str, msg: String| {
-        out.push(Finding::error(code, &r.path, r.at(pointer), msg).with_id(&e.id));
+        out.push(Finding::new(code, &r.path, pointer, msg).with_id(&e.id));
     };
 
     if e.id != r.stem {
@@ -140,7 +139,7 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
         let at = format!("/reviews/{i}");
         if same_person(&v.by, &e.requester) {
             add(Code::SelfApproval, &at, format!("{} recertified their own request", v.by));
-        } else if !super::lifecycle::can_review(&v.by, e, policy) {
+        } else if !routing::can_review(&v.by, e, policy) {
             add(
                 Code::UnauthorizedApprover,
                 &at,
@@ -163,7 +162,7 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
     }
 
     if e.status == Status::Approved {
-        let missing = missing_roles_for(e, policy, &current);
+        let missing = routing::missing_roles_for(e, policy, &current);
         if !missing.is_empty() {
             add(
                 Code::ApprovalsMissing,
@@ -173,29 +172,6 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
         }
     }
     out
-}
-
-/// The roles the record's tier requires that have no valid approval yet
-/// (one whose digest matches the current request fields).
-pub fn missing_roles(e: &Exception, policy: &Policy) -> Vec<String> {
-    missing_roles_for(e, policy, &digest::digest(e))
-}
-
-/// [`missing_roles`] when the current digest is already known.
-fn missing_roles_for(e: &Exception, policy: &Policy, current: &str) -> Vec<String> {
-    policy.required_roles(policy.effective_risk(e)).iter().filter(|r| !role_covered(e, r, current)).cloned().collect()
-}
-
-/// Whether `role` approved exactly the current content: its own approval carries
-/// the current digest, or it approved earlier and the latest extension (a
-/// recertification, which re-approves the content) carries it.
-fn role_covered(e: &Exception, role: &str, current: &str) -> bool {
-    let approved = |a: &&super::record::Approval| a.role == role && a.decision == Decision::Approved;
-    if e.approvals.iter().filter(approved).any(|a| a.digest == current) {
-        return true;
-    }
-    let latest_extension = e.reviews.iter().rev().find(|v| v.decision == ReviewDecision::Extend);
-    e.approvals.iter().any(|a| approved(&a)) && latest_extension.and_then(|v| v.digest.as_deref()) == Some(current)
 }
 
 /// Whether a repository-relative path stays inside the repository.
@@ -217,10 +193,10 @@ pub fn check_registry(records: &[Record]) -> Vec<Finding> {
         for r in group {
             let others: Vec<&str> = group.iter().filter(|o| o.path != r.path).map(|o| o.path.as_str()).collect();
             out.push(
-                Finding::error(
+                Finding::new(
                     Code::DuplicateId,
                     &r.path,
-                    r.at("/id"),
+                    "/id",
                     format!("id `{}` is also used by {}; give one of them a new id", r.exception.id, others.join(", ")),
                 )
                 .with_id(&r.exception.id),

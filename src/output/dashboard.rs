@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::html;
+use super::escape::html;
 use crate::model::kpi::{Count, Report};
 
 const STYLE: &str = "

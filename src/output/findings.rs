@@ -1,169 +1,266 @@
-//! Findings in every format a CI system reads: text, JSON, GitHub workflow
-//! commands, SARIF 2.1.0 and JUnit XML. One entry point, `render`.
+//! The finding reporters: every command that reports findings (`validate`,
+//! `check`, `audit`, `diff`) hands them here, in one shape, and gets them back
+//! as text, JSON, GitHub workflow commands, SARIF 2.1.0 or JUnit XML.
+//!
+//! Positions are worked out here, from each finding's JSON pointer, through
+//! the `Locate` the command passes in.
 
+use clap::ValueEnum;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-use super::{Format, Paint, finding_line, paint};
-use crate::error::{Error, Result};
-use crate::model::finding::{Code, Finding, Severity};
+use super::{Paint, escape, finding_line, paint};
+use crate::error::Result;
+use crate::model::finding::{Code, Finding, Locate, Severity, counts};
 
-/// What was checked, for summaries and per-record test cases.
+/// The formats every finding-reporting command offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum FindingsFormat {
+    /// `path:line:col: severity[code]: message`, then a summary.
+    #[default]
+    Text,
+    /// One object: counts, summary and every finding (the documented shape).
+    Json,
+    /// GitHub Actions workflow commands: annotations on the pull request's files.
+    Github,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML: one test case per file.
+    Junit,
+}
+
+/// One run of a finding-reporting command.
 pub struct Run<'a> {
+    /// `exc check`, `exc audit`, …
     pub tool: &'a str,
     /// Every file looked at, with its record id when known.
     pub files: &'a [(String, Option<String>)],
     pub findings: &'a [Finding],
     /// The closing line for text output.
     pub summary: String,
+    pub locate: &'a dyn Locate,
+    /// Fields the command adds to its JSON (an audit's commit count, a diff's entries).
+    pub extra: Map<String, Value>,
 }
 
-/// Renders a run of findings in `format`.
-pub fn render(run: &Run, format: Format, color: bool) -> Result<String> {
+/// Renders a run in `format`.
+pub fn render(run: &Run, format: FindingsFormat, color: bool) -> Result<String> {
     match format {
-        Format::Json => json_report(run),
-        Format::Github => Ok(github(run)),
-        Format::Sarif => sarif(run),
-        Format::Junit => Ok(junit(run)),
-        _ => Ok(text(run, color)),
+        FindingsFormat::Text => Ok(text(run, color)),
+        FindingsFormat::Json => super::json(&report(run)),
+        FindingsFormat::Github => Ok(github(run)),
+        FindingsFormat::Sarif => super::json(&sarif(run)),
+        FindingsFormat::Junit => Ok(junit(run)),
     }
+}
+
+/// Renders a run and writes it to stdout (text gets the CI-command guard; the
+/// other formats escape their own values).
+pub fn print(run: &Run, format: FindingsFormat, color: bool) -> Result<()> {
+    let out = render(run, format, color)?;
+    if format == FindingsFormat::Text { super::emit_text(&out) } else { super::emit(&out) }
 }
 
 fn text(run: &Run, color: bool) -> String {
     let mut out = String::new();
     for f in run.findings {
-        out.push_str(&finding_line(f, color));
+        out.push_str(&finding_line(f, run.locate, color));
         out.push('\n');
     }
-    let has_errors = run.findings.iter().any(|f| f.severity == Severity::Error);
-    out.push_str(&paint(&run.summary, if has_errors { Paint::Red } else { Paint::Green }, color));
+    let (errors, _) = counts(run.findings);
+    out.push_str(&paint(&escape::text(&run.summary), if errors > 0 { Paint::Red } else { Paint::Green }, color));
     out.push('\n');
     out
 }
 
+/// A finding as JSON shows it: with its line and column.
 #[derive(Serialize)]
-struct JsonReport<'a> {
-    files: usize,
-    errors: usize,
-    warnings: usize,
-    summary: &'a str,
-    findings: &'a [Finding],
+pub struct Shown<'a> {
+    pub code: Code,
+    pub severity: Severity,
+    pub path: &'a str,
+    pub line: u32,
+    pub column: u32,
+    pub pointer: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<&'a str>,
+    pub message: &'a str,
 }
 
-fn json_report(run: &Run) -> Result<String> {
-    let errors = run.findings.iter().filter(|f| f.severity == Severity::Error).count();
-    super::json(&JsonReport {
-        files: run.files.len(),
-        errors,
-        warnings: run.findings.len() - errors,
-        summary: &run.summary,
-        findings: run.findings,
-    })
+/// Findings with their positions, for JSON.
+pub fn shown<'a>(findings: &'a [Finding], locate: &dyn Locate) -> Vec<Shown<'a>> {
+    findings
+        .iter()
+        .map(|f| {
+            let at = f.position(locate);
+            Shown {
+                code: f.code,
+                severity: f.severity,
+                path: &f.path,
+                line: at.line,
+                column: at.col,
+                pointer: &f.pointer,
+                id: f.id.as_deref(),
+                commit: f.commit.as_deref(),
+                message: &f.message,
+            }
+        })
+        .collect()
 }
 
-/// GitHub Actions workflow commands: each finding shows on the pull request's file.
+/// The one JSON shape of a run (see `tests/schemas/findings-report.schema.json`).
+fn report(run: &Run) -> Value {
+    let (errors, warnings) = counts(run.findings);
+    let failed: std::collections::HashSet<&str> =
+        run.findings.iter().filter(|f| f.is_error()).map(|f| f.path.as_str()).collect();
+    let mut doc = json!({
+        "tool": run.tool,
+        "version": env!("CARGO_PKG_VERSION"),
+        "files": run.files.len(),
+        "valid": run.files.iter().filter(|(p, _)| !failed.contains(p.as_str())).count(),
+        "errors": errors,
+        "warnings": warnings,
+        "summary": run.summary,
+        "findings": shown(run.findings, run.locate),
+    });
+    if let Value::Object(m) = &mut doc {
+        m.extend(run.extra.clone());
+    }
+    doc
+}
+
+/// GitHub Actions workflow commands: each finding shows on its file in the pull request.
 fn github(run: &Run) -> String {
     let mut out = String::new();
     for f in run.findings {
-        let level = if f.severity == Severity::Error { "error" } else { "warning" };
+        let level = if f.is_error() { "error" } else { "warning" };
+        let at = f.position(run.locate);
         out.push_str(&format!(
             "::{level} file={},line={},col={},title={}::{}\n",
-            gh_property(&f.path),
-            f.line,
-            f.column,
-            gh_property(&format!("exc {}", f.code)),
-            gh_data(&f.message)
+            escape::workflow_property(&f.path),
+            at.line,
+            at.col,
+            escape::workflow_property(&format!("exc {}", f.code)),
+            escape::workflow_data(&f.message)
         ));
     }
-    out.push_str(&format!("{}\n", gh_data(&run.summary)));
+    out.push_str(&format!("{}\n", escape::guard(&escape::text(&run.summary))));
     out
 }
 
-fn gh_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
-}
-
-fn gh_property(s: &str) -> String {
-    gh_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
 /// SARIF 2.1.0, one rule per finding code.
-fn sarif(run: &Run) -> Result<String> {
+fn sarif(run: &Run) -> Value {
     let mut codes: Vec<Code> = run.findings.iter().map(|f| f.code).collect();
     codes.sort();
     codes.dedup();
-    let rules: Vec<_> = codes
+    let rules: Vec<Value> = codes
         .iter()
         .map(|c| {
             json!({
                 "id": c.as_str(),
                 "name": c.as_str(),
-                "shortDescription": { "text": c.description() },
+                "shortDescription": { "text": c.summary() },
+                "fullDescription": { "text": c.explanation() },
+                "help": { "text": format!("{} Run `exc explain {}`.", c.explanation(), c.as_str()) },
+                "defaultConfiguration": { "level": level(c.default_severity()) },
             })
         })
         .collect();
-    let results: Vec<_> = run
+    let results: Vec<Value> = run
         .findings
         .iter()
         .map(|f| {
+            let at = f.position(run.locate);
+            let mut properties = Map::new();
+            if let Some(id) = &f.id {
+                properties.insert("exceptionId".into(), json!(id));
+            }
+            if let Some(c) = &f.commit {
+                properties.insert("commit".into(), json!(c));
+            }
             json!({
                 "ruleId": f.code.as_str(),
                 "ruleIndex": codes.iter().position(|c| *c == f.code).unwrap_or(0),
-                "level": if f.severity == Severity::Error { "error" } else { "warning" },
+                "level": level(f.severity),
                 "message": { "text": f.message },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": f.path, "uriBaseId": "%SRCROOT%" },
-                        "region": { "startLine": f.line.max(1), "startColumn": f.column.max(1) }
+                        "artifactLocation": { "uri": uri(&f.path), "uriBaseId": "%SRCROOT%" },
+                        "region": { "startLine": at.line.max(1), "startColumn": at.col.max(1) }
                     }
                 }],
-                "properties": { "exceptionId": f.id },
+                "properties": properties,
             })
         })
         .collect();
-    let doc = json!({
+    json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": { "driver": {
                 "name": "exc",
                 "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/exc-dev/exc",
                 "rules": rules,
             }},
             "automationDetails": { "id": format!("{}/", run.tool) },
+            "columnKind": "unicodeCodePoints",
             "results": results,
         }]
-    });
-    serde_json::to_string_pretty(&doc).map(|s| s + "\n").map_err(|e| Error::Usage(format!("cannot write SARIF: {e}")))
+    })
 }
 
-/// JUnit XML: one test case per record file; errors fail it, warnings go to system-out.
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Allow => "none",
+    }
+}
+
+/// A relative path as a URI reference: each segment percent-encoded.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// JUnit XML: one test case per file, named by its path (stable whether or not
+/// the record reads); errors fail it, warnings go to system-out.
 fn junit(run: &Run) -> String {
-    let failed = |path: &str| run.findings.iter().any(|f| f.path == path && f.severity == Severity::Error);
+    let failed = |path: &str| run.findings.iter().any(|f| f.path == path && f.is_error());
     let failures = run.files.iter().filter(|(p, _)| failed(p)).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
         "<testsuites name=\"exc\" tests=\"{n}\" failures=\"{failures}\" errors=\"0\">\n  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n",
-        xml(run.tool),
+        escape::xml(run.tool),
         n = run.files.len()
     ));
-    for (path, id) in run.files {
-        let name = id.clone().unwrap_or_else(|| path.clone());
+    for (path, _) in run.files {
         out.push_str(&format!(
             "    <testcase classname=\"exceptions\" name=\"{}\" file=\"{}\">\n",
-            xml(&name),
-            xml(path)
+            escape::xml(path),
+            escape::xml(path)
         ));
         let mine: Vec<&Finding> = run.findings.iter().filter(|f| &f.path == path).collect();
-        for f in mine.iter().filter(|f| f.severity == Severity::Error) {
+        for f in mine.iter().filter(|f| f.is_error()) {
+            let at = f.position(run.locate);
             out.push_str(&format!(
                 "      <failure type=\"{}\" message=\"{}\">{}:{}:{}: {}</failure>\n",
                 f.code,
-                xml(&f.message),
-                xml(&f.path),
-                f.line,
-                f.column,
-                xml(&f.message)
+                escape::xml(&f.message),
+                escape::xml(&f.path),
+                at.line,
+                at.col,
+                escape::xml(&f.message)
             ));
         }
         let warnings: Vec<String> = mine
@@ -172,29 +269,11 @@ fn junit(run: &Run) -> String {
             .map(|f| format!("warning[{}]: {}", f.code, f.message))
             .collect();
         if !warnings.is_empty() {
-            out.push_str(&format!("      <system-out>{}</system-out>\n", xml(&warnings.join("\n"))));
+            out.push_str(&format!("      <system-out>{}</system-out>\n", escape::xml(&warnings.join("\n"))));
         }
         out.push_str("    </testcase>\n");
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
-    out
-}
-
-/// XML text with markup escaped and characters XML 1.0 forbids shown escaped.
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' => out.push(c),
-            c if (c as u32) < 0x20 || matches!(c, '\u{fffe}' | '\u{ffff}') => out.extend(c.escape_default()),
-            c => out.push(c),
-        }
-    }
     out
 }
 
@@ -203,13 +282,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn github_escapes_commands() {
-        assert_eq!(gh_data("a\nb%"), "a%0Ab%25");
-        assert_eq!(gh_property("a:b,c"), "a%3Ab%2Cc");
-    }
-
-    #[test]
-    fn xml_escapes_markup_and_controls() {
-        assert_eq!(xml("<a href=\"x\">&'\u{1b}"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;\\u{1b}");
+    fn uris_are_percent_encoded() {
+        assert_eq!(uri("exceptions/a b%é.yaml"), "exceptions/a%20b%25%C3%A9.yaml");
     }
 }

@@ -14,16 +14,7 @@ use serde_saphyr::{Spanned, UserMessageFormatter};
 
 mod block;
 
-/// A 1-based line and column in a source file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Position {
-    pub line: u32,
-    pub col: u32,
-}
-
-impl Position {
-    pub const START: Position = Position { line: 1, col: 1 };
-}
+pub use crate::model::finding::Position;
 
 /// A YAML document as JSON values, with the position of every node.
 #[derive(Debug, Clone)]

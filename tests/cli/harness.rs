@@ -62,6 +62,10 @@ impl Repo {
         let mut c = Command::new(program);
         c.current_dir(self.path())
             .env_remove("EXC_DIR")
+            .env_remove("GIT_AUTHOR_NAME")
+            .env_remove("GIT_AUTHOR_EMAIL")
+            .env_remove("GIT_COMMITTER_NAME")
+            .env_remove("GIT_COMMITTER_EMAIL")
             .env("NO_COLOR", "1")
             .env("HOME", self.home.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -69,10 +73,15 @@ impl Repo {
         c
     }
 
-    /// Runs `exc ARGS` to completion.
+    /// Runs `exc ARGS` to completion. `--by 'Name <email>'` in the arguments
+    /// runs it as that person (git's author identity, as `GIT_AUTHOR_NAME` and
+    /// `GIT_AUTHOR_EMAIL` would for git itself).
     pub fn exc(&self, args: &[&str]) -> Assert {
         let mut c = self.cmd();
         c.args(args);
+        if let Some(by) = args.iter().position(|a| *a == "--by").and_then(|i| args.get(i + 1)) {
+            as_person(&mut c, by);
+        }
         assert_cmd::assert::OutputAssertExt::assert(&mut c)
     }
 
@@ -109,6 +118,16 @@ impl Repo {
         v.sort();
         v
     }
+}
+
+/// Makes `c` act as `person` ('Name <email>'), as git's author.
+pub fn as_person(c: &mut Command, person: &str) {
+    let (name, email) =
+        person.rsplit_once('<').map(|(n, e)| (n.trim(), e.trim_end_matches('>'))).unwrap_or((person, person));
+    c.env("GIT_AUTHOR_NAME", name)
+        .env("GIT_AUTHOR_EMAIL", email)
+        .env("GIT_COMMITTER_NAME", name)
+        .env("GIT_COMMITTER_EMAIL", email);
 }
 
 /// The stdout of a finished command, as text.

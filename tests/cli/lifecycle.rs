@@ -68,7 +68,7 @@ fn medium_needs_one_security_approval() {
     let repo = registry();
     let id = file(&repo, "other", &[]);
     let out = act(&repo, &["approve", &id, "--note", "ok"], SAM, "2026-11-02").success();
-    assert!(stdout(&out).contains("all required roles have approved"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("every required role has approved"), "{}", stdout(&out));
     assert_eq!(status(&repo, &id), "approved");
     let text = repo.read(&format!("exceptions/{id}.yaml"));
     assert!(
@@ -263,5 +263,5 @@ fn commit_outside_git_is_a_clear_error() {
     repo.write("exc.yaml", POLICY);
     let id = file(&repo, "other", &["--requester", ANN]);
     let out = act(&repo, &["approve", &id, "--commit"], SAM, "2026-11-02").code(2);
-    assert!(stderr(&out).contains("needs a git repository"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("needs a git work tree"), "{}", stderr(&out));
 }

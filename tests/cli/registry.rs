@@ -346,7 +346,10 @@ fn show_formats_and_unknown_ids() {
     assert_eq!(json["risk_owner"], "Dana Ops <dana@example.com>");
     assert_eq!(json["effective_risk"], "high");
     let yaml = stdout(&repo.exc(&["show", "EXC-0001", "--format", "yaml"]).success());
-    assert!(yaml.starts_with("id: EXC-0001\n"), "{yaml}");
+    assert!(
+        yaml.starts_with("# yaml-language-server: $schema=../schema/exception.schema.json\nid: EXC-0001\n"),
+        "{yaml}"
+    );
     let missing = repo.exc(&["show", "EXC-9999"]).code(2);
     assert!(stderr(&missing).contains("no exception `EXC-9999`"));
     repo.exc(&["show", "../exc"]).code(2);

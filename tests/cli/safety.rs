@@ -68,6 +68,13 @@ fn an_interrupted_write_leaves_the_old_file_intact() {
 /// Runs exc with the repository read-only. Root ignores file modes, so as root
 /// the repository is bind-mounted read-only in a private mount namespace; other
 /// users get the write bits taken off. `None` when neither can be arranged.
+/// Acts as the person `--by` names, if any (as `Repo::exc` does).
+fn by(c: &mut std::process::Command, args: &[&str]) {
+    if let Some(who) = args.iter().position(|a| *a == "--by").and_then(|i| args.get(i + 1)) {
+        crate::harness::as_person(c, who);
+    }
+}
+
 fn exc_read_only(repo: &Repo, args: &[&str]) -> Option<std::process::Output> {
     let exe = assert_cmd::cargo::cargo_bin!("exc");
     let uid = std::process::Command::new("id").arg("-u").output().ok()?;
@@ -80,6 +87,7 @@ fn exc_read_only(repo: &Repo, args: &[&str]) -> Option<std::process::Output> {
         let mut c = repo.wrapped("unshare");
         c.args(["--mount", "sh", "-c", r#"mount --bind -o ro "$0" "$0" && shift && exec "$@""#, dir, "_"]);
         c.arg(exe).args(args);
+        by(&mut c, args);
         return c.output().ok();
     }
     let chmod = |mode: &str| {
@@ -88,7 +96,10 @@ fn exc_read_only(repo: &Repo, args: &[&str]) -> Option<std::process::Output> {
         }
     };
     chmod("a-w");
-    let out = repo.cmd().args(args).output();
+    let mut c = repo.cmd();
+    c.args(args);
+    by(&mut c, args);
+    let out = c.output();
     chmod("u+w");
     out.ok()
 }
@@ -132,13 +143,11 @@ fn concurrent_approvals_never_lose_one() {
     for round in 0..6 {
         let repo = Repo::init();
         high_risk_request(&repo);
-        let spawn = |by: &str| {
-            repo.cmd()
-                .args(["approve", "EXC-0001", "--by", by, "--as-of", "2026-06-02"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+        let spawn = |who: &str| {
+            let mut c = repo.cmd();
+            c.args(["approve", "EXC-0001", "--by", who, "--as-of", "2026-06-02"]);
+            crate::harness::as_person(&mut c, who);
+            c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
         };
         let a = spawn("Sam <sam@example.com>");
         let b = spawn("Dana Ops <dana@example.com>");

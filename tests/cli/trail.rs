@@ -116,7 +116,7 @@ fn tampering_with_an_approved_record_is_caught() {
     let f = &report["findings"][0];
     assert_eq!(f["code"], "changed-after-approval");
     assert!(f["message"].as_str().unwrap().contains("expires"), "{f}");
-    assert_eq!(f["author"], "Ann Lee <ann@example.com>");
+    assert!(f["message"].as_str().unwrap().contains("by Ann Lee <ann@example.com>"), "{f}");
     let head = std::process::Command::new("git").args(["rev-parse", "HEAD"]).current_dir(repo.path()).output().unwrap();
     assert_eq!(f["commit"], String::from_utf8_lossy(&head.stdout).trim());
 }
@@ -125,8 +125,10 @@ fn tampering_with_an_approved_record_is_caught() {
 fn a_forged_approval_names_the_commit() {
     let repo = Repo::init();
     let id = requested(&repo);
-    // Ann (the requester) writes Sam's approval herself.
-    repo.exc(&["approve", &id, "--by", "Sam Okafor <sam@example.com>", "--commit", "--as-of", "2026-01-06"]).success();
+    // Ann (the requester) writes Sam's approval herself (exc refuses --by someone
+    // else, so she has it written as Sam) and commits it as herself.
+    repo.exc(&["approve", &id, "--by", "Sam Okafor <sam@example.com>", "--as-of", "2026-01-06"]).success();
+    commit_all(&repo, "approve");
     let out = stdout(&repo.exc(&["audit"]).code(1));
     let head = std::process::Command::new("git")
         .args(["rev-parse", "--short=10", "HEAD"])
@@ -135,7 +137,9 @@ fn a_forged_approval_names_the_commit() {
         .unwrap();
     let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
     assert!(
-        out.lines().any(|l| l.starts_with(&head) && l.contains("approval-committed-by-other") && l.contains("Ann Lee")),
+        out.lines()
+            .any(|l| l.contains(&format!("commit {head} by Ann Lee"))
+                && l.contains("error[approval-committed-by-other]")),
         "{out}"
     );
 }

@@ -1,23 +1,31 @@
-//! The registry on disk: finding it, loading the policy and the records, and
-//! writing records back atomically.
+//! The registry on disk: finding it, loading the policy and the records.
+//! Writing goes through `write` (the one write path); `sources` turns a
+//! finding's JSON pointer into a line and column when it is shown.
 //!
 //! Loading is parallel (rayon) and defensive: every file that is not a sound
 //! record becomes a finding with `path:line:col`, never a panic or an abort.
+//! Symbolic links are refused wherever they matter: `exc.yaml`, `exceptions/`
+//! and every record.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use sha2::Digest;
 
 use crate::error::{Error, Result};
-use crate::model::finding::{self, Code, Finding};
+use crate::model::finding::{self, Code, Finding, Position};
 use crate::model::policy::Policy;
 use crate::model::record::{Exception, Record};
 use crate::model::rules;
 use crate::schema::{self, IssueKind};
-use crate::yaml::{self, Position};
+use crate::yaml;
+
+mod sources;
+mod write;
+
+pub use sources::Sources;
+pub use write::{Saved, render, write_atomic};
 
 /// The policy file name.
 pub const POLICY_FILE: &str = "exc.yaml";
@@ -42,12 +50,23 @@ pub struct Registry {
 pub struct Loaded {
     pub records: Vec<Record>,
     pub findings: Vec<Finding>,
-    /// How many files were looked at.
-    pub files: usize,
+    /// Every file looked at, as shown to users, sorted.
+    pub paths: Vec<String>,
+}
+
+impl Loaded {
+    /// Every file looked at, with its record id when it loaded.
+    pub fn files(&self) -> Vec<(String, Option<String>)> {
+        let ids: std::collections::HashMap<&str, &str> =
+            self.records.iter().map(|r| (r.path.as_str(), r.exception.id.as_str())).collect();
+        self.paths.iter().map(|p| (p.clone(), ids.get(p.as_str()).map(|s| s.to_string()))).collect()
+    }
 }
 
 /// Finds the registry root: `dir` if given, else the nearest parent of the
-/// current directory holding `exc.yaml` or `exceptions/`.
+/// current directory holding `exc.yaml`. A bare `exceptions/` directory
+/// without a policy is not taken silently: a CI job started in the wrong
+/// directory must not pass on an unrelated folder.
 pub fn discover(dir: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = dir {
         let meta = fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
@@ -63,16 +82,40 @@ pub fn discover(dir: Option<&Path>) -> Result<PathBuf> {
         return Ok(normalize(&std::path::absolute(dir).map_err(|e| Error::io(dir, e))?));
     }
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-    cwd.ancestors()
-        .find(|d| d.join(POLICY_FILE).is_file() || d.join(RECORDS_DIR).is_dir())
-        .map(Path::to_path_buf)
-        .ok_or(Error::NoRegistry(cwd))
+    if let Some(root) = cwd.ancestors().find(|d| fs::symlink_metadata(d.join(POLICY_FILE)).is_ok()) {
+        return Ok(root.to_path_buf());
+    }
+    match cwd.ancestors().find(|d| d.join(RECORDS_DIR).is_dir()) {
+        Some(d) => Err(Error::NoRegistry(format!(
+            "{} holds an {RECORDS_DIR}/ directory but no {POLICY_FILE}, so it is not taken as a registry; if it is one, run `exc init` there (it keeps the records) or pass --dir {}",
+            d.display(),
+            d.display()
+        ))),
+        None => Err(Error::NoRegistry(format!(
+            "no exc registry in {} or any parent directory (looked for {POLICY_FILE}); run `exc init` to create one, or pass --dir",
+            cwd.display()
+        ))),
+    }
+}
+
+/// Refuses a symbolic link at `path` (a registry's policy, records directory or record).
+fn refuse_symlink(path: &Path, what: &str) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::Refused(format!(
+            "{} is a symbolic link; {what} must be a regular {} inside the registry, so that what is reviewed is what counts",
+            path.display(),
+            if what == "exceptions/" { "directory" } else { "file" }
+        ))),
+        _ => Ok(()),
+    }
 }
 
 impl Registry {
     /// Opens the registry at `root`, reading and checking its policy.
     pub fn open(root: PathBuf) -> Result<Registry> {
         let path = root.join(POLICY_FILE);
+        refuse_symlink(&path, POLICY_FILE)?;
+        refuse_symlink(&root.join(RECORDS_DIR), "exceptions/")?;
         let (policy, has_policy_file) = match fs::read(&path) {
             Ok(bytes) => (parse_policy(&bytes, POLICY_FILE)?, true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Policy::default(), false),
@@ -129,21 +172,87 @@ impl Registry {
     pub fn load(&self, files: &[PathBuf], only: Option<&[PathBuf]>) -> Loaded {
         let results: Vec<(Option<Record>, Vec<Finding>)> =
             files.par_iter().map(|p| load_one(p, &self.display_path(p), &self.policy)).collect();
-        let mut loaded = Loaded { files: files.len(), ..Loaded::default() };
+        let mut loaded = Loaded { paths: files.iter().map(|p| self.display_path(p)).collect(), ..Loaded::default() };
         for (record, findings) in results {
             loaded.findings.extend(findings);
             loaded.records.extend(record);
         }
         loaded.findings.extend(rules::check_registry(&loaded.records));
+        self.policy.severity.apply(&mut loaded.findings);
         if let Some(only) = only {
             let keep: Vec<String> = only.iter().map(|p| self.display_path(p)).collect();
             loaded.findings.retain(|f| keep.contains(&f.path));
             loaded.records.retain(|r| keep.contains(&r.path));
-            loaded.files = only.len();
+            loaded.paths = keep;
         }
+        loaded.paths.sort();
         finding::sort(&mut loaded.findings);
         loaded.records.sort_by(|a, b| a.exception.id.cmp(&b.exception.id));
         loaded
+    }
+
+    /// Loads the given record files (relative to the current directory), checked
+    /// against the whole registry (ids stay unique across it); all of them when
+    /// none is given.
+    pub fn load_files(&self, files: &[PathBuf]) -> Result<Loaded> {
+        if files.is_empty() {
+            return self.load_all();
+        }
+        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+        let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+        let mut given = Vec::new();
+        for f in files {
+            let abs = absolute(f);
+            if fs::symlink_metadata(&abs).is_err() {
+                return Err(Error::Usage(format!("{}: no such file", f.display())));
+            }
+            given.push(normalize(&abs));
+        }
+        let mut all: Vec<PathBuf> = self.record_files()?.into_iter().map(|p| normalize(&absolute(&p))).collect();
+        for g in &given {
+            if !all.contains(g) {
+                all.push(g.clone());
+            }
+        }
+        Ok(self.load(&all, Some(&given)))
+    }
+
+    /// For records changed after approval, finds in the history the version the
+    /// approval saw and names the request fields that differ since. Without
+    /// usable history the findings stay as they are (checks never need history).
+    pub fn name_changed_fields(&self, loaded: &mut Loaded) {
+        if !loaded.findings.iter().any(|f| f.code == Code::ChangedAfterApproval) {
+            return;
+        }
+        let Ok(history) = crate::git::History::read(&self.root) else { return };
+        for f in loaded.findings.iter_mut().filter(|f| f.code == Code::ChangedAfterApproval) {
+            let Some(record) = loaded.records.iter().find(|r| r.path == f.path) else { continue };
+            let e = &record.exception;
+            let approved: Vec<&str> = e.approvals.iter().map(|a| a.digest.as_str()).collect();
+            let Some(file) = Path::new(&record.path).file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            let mut seen = None;
+            let _ = history.replay(
+                history.of_record(&file),
+                |text| parse_version(text).and_then(|v| v.1),
+                |_, _, _, after| {
+                    if let Some(old) = after.and_then(|a| a.as_ref())
+                        && approved.contains(&crate::model::digest::digest(old).as_str())
+                    {
+                        seen = Some(old.clone());
+                    }
+                    Ok(())
+                },
+            );
+            if let Some(old) = seen {
+                use crate::model::digest::{changed_fields, request_fields};
+                let fields = changed_fields(&request_fields(&old), &request_fields(e));
+                if !fields.is_empty() {
+                    f.message.push_str(&format!("; changed since: {}", fields.join(", ")));
+                }
+            }
+        }
     }
 
     /// Finds one record by id (case-insensitive), loading and checking it.
@@ -157,53 +266,91 @@ impl Registry {
             .find(|p| p.file_stem().is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(id)))
             .ok_or_else(|| Error::UnknownId { id: id.to_string(), dir: self.records_dir() })?;
         match load_one(&path, &self.display_path(&path), &self.policy) {
-            (Some(r), findings) => Ok((r, findings)),
-            (None, findings) => Err(Error::Usage(format!(
-                "{} cannot be read as a record:\n{}",
-                self.display_path(&path),
-                findings.iter().map(render_plain).collect::<Vec<_>>().join("\n")
-            ))),
+            (Some(r), mut findings) => {
+                self.policy.severity.apply(&mut findings);
+                Ok((r, findings))
+            }
+            (None, findings) => Err(Error::Invalid {
+                what: format!("{} cannot be read as a record", self.display_path(&path)),
+                findings,
+            }),
         }
     }
 
-    /// Replaces a record that was read as `before` with `after`, only if the file
-    /// still holds what was read: a lock file serialises writers, and a record
-    /// changed meanwhile (say, by a second `exc approve`) is refused, not lost.
-    /// The lock lives in the system's temp directory, keyed by the registry's
-    /// path, so it never shows up in `git status` or a commit.
-    pub fn update_record(&self, before: &Record, after: &Exception) -> Result<PathBuf> {
-        let dir = self.records_dir();
-        let key = fs::canonicalize(&dir).unwrap_or(dir);
-        let hash = sha2::Sha256::digest(key.as_os_str().as_encoded_bytes());
-        let name: String = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
-        let lock_path = std::env::temp_dir().join(format!("exc-{name}.lock"));
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
-        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
-        let path = self.record_path(&before.exception.id);
-        let (now, _) = load_one(&path, &before.path, &self.policy);
-        if now.as_ref().map(|r| &r.exception) != Some(&before.exception) {
-            return Err(Error::Usage(format!(
-                "{} changed on disk while this command ran; nothing was written: run it again",
-                before.path
-            )));
+    /// The inventory size behind "% of assets excepted": `assets.total`, or the
+    /// lines of `assets.inventory` (a file inside the repository, not a link).
+    pub fn inventory(&self) -> Result<Option<u64>> {
+        if let Some(n) = self.policy.assets.total {
+            return Ok(Some(n));
         }
-        self.write_record(after, false)
+        let Some(file) = &self.policy.assets.inventory else { return Ok(None) };
+        let path = self.inside(file).map_err(|why| Error::Refused(format!("assets.inventory `{file}`: {why}")))?;
+        let text = fs::read_to_string(&path)
+            .map_err(|e| Error::Refused(format!("assets.inventory: {}: {e}", path.display())))?;
+        Ok(Some(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).count() as u64))
     }
 
-    /// Writes a record to `exceptions/<id>.yaml` atomically. With `create`,
-    /// refuses to replace an existing file.
-    pub fn write_record(&self, e: &Exception, create: bool) -> Result<PathBuf> {
-        let dir = self.records_dir();
-        fs::create_dir_all(&dir).map_err(|err| Error::io(&dir, err))?;
-        let path = self.record_path(&e.id);
-        let body = yaml::to_string(e).map_err(|m| Error::Usage(format!("cannot write {}: {m}", e.id)))?;
-        write_atomic(&path, format!("{SCHEMA_COMMENT}\n{body}").as_bytes(), create)?;
-        Ok(path)
+    /// A repository-relative path, resolved: it must stay inside the registry's
+    /// repository (or the registry, without git), exist, and be a regular file
+    /// with no symbolic link on the way.
+    pub fn inside(&self, rel: &str) -> std::result::Result<PathBuf, String> {
+        if !rules::is_contained(rel) {
+            return Err("must be a relative path inside the repository".into());
+        }
+        let top = crate::git::workdir(&self.root).unwrap_or_else(|| self.root.clone());
+        let mut path = self.root.clone();
+        for part in Path::new(rel).components() {
+            path.push(part);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_symlink() => return Err("goes through a symbolic link".into()),
+                Ok(_) => {}
+                Err(_) => return Err("does not exist".into()),
+            }
+        }
+        let real = fs::canonicalize(&path).map_err(|e| e.to_string())?;
+        let top = fs::canonicalize(&top).unwrap_or(top);
+        if !real.starts_with(&top) {
+            return Err("lies outside the repository".into());
+        }
+        if !fs::metadata(&real).map(|m| m.is_file()).unwrap_or(false) {
+            return Err("is not a regular file".into());
+        }
+        Ok(real)
+    }
+
+    /// The ids in use (file names without extension, upper case).
+    pub fn ids(&self) -> Result<std::collections::HashSet<String>> {
+        Ok(self
+            .record_files()?
+            .iter()
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().to_uppercase()))
+            .collect())
+    }
+
+    /// The findings a new record would get from `validate`: the schema and
+    /// every rule, and its id against the ids in use.
+    pub fn check_new(&self, e: &Exception) -> Result<Vec<Finding>> {
+        let text = render(e)?;
+        let shown = format!("{RECORDS_DIR}/{}.yaml", e.id);
+        let value = yaml::parse_value(&text).map_err(|err| Error::Output(err.message))?;
+        let mut findings: Vec<Finding> = schema::issues(schema::record(), schema::RECORD_SCHEMA, &value)
+            .into_iter()
+            .map(|i| Finding::new(Code::Schema, &shown, &i.pointer, i.message))
+            .collect();
+        if findings.is_empty() {
+            let record = Record { path: shown.clone(), stem: e.id.clone(), exception: e.clone(), source: text.into() };
+            findings.extend(rules::check_record(&record, &self.policy));
+        }
+        if self.ids()?.contains(&e.id.to_uppercase()) {
+            findings.push(Finding::new(Code::DuplicateId, &shown, "/id", format!("id `{}` is already taken", e.id)));
+        }
+        self.policy.severity.apply(&mut findings);
+        Ok(findings)
+    }
+
+    /// The texts of loaded records, for turning findings' pointers into positions.
+    pub fn sources<'a>(&'a self, records: &'a [Record]) -> Sources<'a> {
+        Sources::new(&self.root, records)
     }
 }
 
@@ -227,32 +374,9 @@ pub fn is_plain_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 32 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
-fn render_plain(f: &Finding) -> String {
-    format!("{}:{}:{}: {}", f.path, f.line, f.column, f.message)
-}
-
-/// Writes `bytes` to `path` through a synced temp file in the same directory and
-/// a rename, so readers see the old file or the new one, never half of one.
-pub fn write_atomic(path: &Path, bytes: &[u8], create: bool) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let failed = |e: &std::io::Error| Error::write(path, e);
-    let mut tmp = tempfile::Builder::new().prefix(".exc-").suffix(".tmp").tempfile_in(dir).map_err(|e| failed(&e))?;
-    tmp.write_all(bytes).map_err(|e| failed(&e))?;
-    tmp.as_file().sync_all().map_err(|e| failed(&e))?;
-    if create {
-        tmp.persist_noclobber(path).map_err(|e| failed(&e.error))?;
-    } else {
-        tmp.persist(path).map_err(|e| failed(&e.error))?;
-    }
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 /// Reads, parses, schema-checks and rule-checks one record file.
 fn load_one(path: &Path, shown: &str, policy: &Policy) -> (Option<Record>, Vec<Finding>) {
-    let fail = |code: Code, at: Position, msg: String| (None, vec![Finding::error(code, shown, at, msg)]);
+    let fail = |code: Code, at: Position, msg: String| (None, vec![Finding::at(code, shown, at, msg)]);
     let text = match read_text(path) {
         Ok(t) => t,
         Err((at, msg)) => return fail(Code::Unreadable, at, msg),
@@ -272,6 +396,8 @@ fn load_one(path: &Path, shown: &str, policy: &Policy) -> (Option<Record>, Vec<F
     }
     let issues = schema::issues(schema::record(), schema::RECORD_SCHEMA, &value);
     if !issues.is_empty() {
+        // Positions need the file parsed again with spans: once, here, since
+        // an unloaded record's text is not kept.
         let doc = yaml::parse(&text).ok();
         let id = value.get("id").and_then(|v| v.as_str()).map(str::to_string);
         let findings = issues
@@ -282,8 +408,8 @@ fn load_one(path: &Path, shown: &str, policy: &Policy) -> (Option<Record>, Vec<F
                     IssueKind::InvalidDate => Code::InvalidDate,
                     IssueKind::Other => Code::Schema,
                 };
-                let at = doc.as_ref().map(|d| d.position(&i.pointer)).unwrap_or(Position::START);
-                let mut f = Finding::error(code, shown, at, i.message);
+                let mut f = Finding::new(code, shown, &i.pointer, i.message);
+                f.position = Some(doc.as_ref().map(|d| d.position(&i.pointer)).unwrap_or(Position::START));
                 f.id = id.clone();
                 f
             })
@@ -295,7 +421,7 @@ fn load_one(path: &Path, shown: &str, policy: &Policy) -> (Option<Record>, Vec<F
         Err(e) => return fail(Code::Schema, Position::START, format!("cannot read the record: {e}")),
     };
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let record = Record::new(shown.to_string(), stem, exception, text.into());
+    let record = Record { path: shown.to_string(), stem, exception, source: text.into() };
     let findings = rules::check_record(&record, policy);
     (Some(record), findings)
 }
@@ -351,31 +477,32 @@ fn position_at(bytes: &[u8], offset: usize) -> Position {
     Position { line, col }
 }
 
-/// Parses and checks `exc.yaml`; every problem is `path:line:col: message`.
+/// Parses and checks `exc.yaml`; every problem is a `policy-invalid` finding
+/// with its position.
 pub fn parse_policy(bytes: &[u8], shown: &str) -> Result<Policy> {
-    let line = |at: Position, msg: &str| format!("{shown}:{}:{}: {msg}", at.line, at.col);
+    let problem = |at: Position, msg: &str| Finding::at(Code::PolicyInvalid, shown, at, msg.to_string());
     let text = std::str::from_utf8(bytes)
-        .map_err(|e| Error::Policy(vec![line(position_at(bytes, e.valid_up_to()), "not valid UTF-8 text")]))?;
+        .map_err(|e| Error::Policy(vec![problem(position_at(bytes, e.valid_up_to()), "not valid UTF-8 text")]))?;
     let doc = match yaml::parse(text) {
         Ok(d) => d,
         Err(e) if e.message == "the file is empty" => return Ok(Policy::default()),
-        Err(e) => return Err(Error::Policy(vec![line(e.position, &e.message)])),
+        Err(e) => return Err(Error::Policy(vec![problem(e.position, &e.message)])),
     };
     if !doc.value.is_object() {
-        return Err(Error::Policy(vec![line(
+        return Err(Error::Policy(vec![problem(
             Position::START,
             "the policy is a mapping of sections (roles:, types:, …)",
         )]));
     }
     let issues = schema::issues(schema::policy(), schema::POLICY_SCHEMA, &doc.value);
     if !issues.is_empty() {
-        return Err(Error::Policy(issues.iter().map(|i| line(doc.position(&i.pointer), &i.message)).collect()));
+        return Err(Error::Policy(issues.iter().map(|i| problem(doc.position(&i.pointer), &i.message)).collect()));
     }
     let policy: Policy = serde_json::from_value(doc.value.clone())
-        .map_err(|e| Error::Policy(vec![line(Position::START, &e.to_string())]))?;
+        .map_err(|e| Error::Policy(vec![problem(Position::START, &e.to_string())]))?;
     let problems = policy.problems();
     if !problems.is_empty() {
-        return Err(Error::Policy(problems.iter().map(|p| line(doc.position(&p.pointer), &p.message)).collect()));
+        return Err(Error::Policy(problems.iter().map(|p| problem(doc.position(&p.pointer), &p.message)).collect()));
     }
     Ok(policy)
 }
@@ -386,6 +513,12 @@ pub fn parse_version(text: &str) -> Option<(serde_json::Value, Option<Exception>
     let value = yaml::parse_value(text).ok()?;
     let typed = serde_json::from_value(value.clone()).ok();
     Some((value, typed))
+}
+
+/// Reads a file in `exceptions/` leniently, with the same checks as loading
+/// (a small regular UTF-8 file, no symbolic link): `None` when it is not one.
+pub fn read_version(path: &Path) -> Option<(serde_json::Value, Option<Exception>)> {
+    parse_version(&read_text(path).ok()?)
 }
 
 #[cfg(test)]

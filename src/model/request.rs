@@ -1,0 +1,217 @@
+//! Filing a request: from the form's answers to a record, with what the tool
+//! owns filled in (id, status, requester, created, default controls and
+//! expiry), and a low-risk request approved on submit by the policy itself.
+//!
+//! Pure: the caller supplies the time, the requester, randomness for the id
+//! and the ids already taken.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::digest;
+use super::policy::{Policy, RequiredField};
+use super::record::{Approval, Decision, Exception, Risk, Status, Urgency};
+use super::routing::{self, POLICY_APPROVER};
+use super::time;
+
+/// The form's answers: what the requester writes.
+#[derive(Clone, Debug, Default)]
+pub struct Draft {
+    pub kind: String,
+    pub title: String,
+    pub justification: String,
+    pub risk_owner: String,
+    pub compensating_controls: Vec<String>,
+    /// Default: the longest the type allows.
+    pub expires: Option<NaiveDate>,
+    pub assets: Vec<String>,
+    /// Default: the type's usual controls.
+    pub controls: Vec<String>,
+    pub findings: Vec<String>,
+    pub attachments: Vec<String>,
+    pub migration_plan: Option<String>,
+    pub tickets: Vec<String>,
+    pub notes: Option<String>,
+    pub urgency: Urgency,
+}
+
+impl Draft {
+    /// Whether the draft fills in a field the policy can require.
+    pub fn has(&self, f: RequiredField) -> bool {
+        match f {
+            RequiredField::CompensatingControls => !self.compensating_controls.is_empty(),
+            RequiredField::Controls => true,
+            RequiredField::Findings => !self.findings.is_empty(),
+            RequiredField::Attachments => !self.attachments.is_empty(),
+            RequiredField::MigrationPlan => self.migration_plan.as_deref().is_some_and(|s| !s.trim().is_empty()),
+            RequiredField::Tickets => !self.tickets.is_empty(),
+        }
+    }
+}
+
+/// The longest `expires` a type allows for a request made on `created`.
+pub fn max_expiry(policy: &Policy, kind: &str, created: NaiveDate) -> Result<NaiveDate, String> {
+    let rule = policy.types.get(kind).ok_or_else(|| unknown_type(policy, kind))?;
+    Ok(time::add_days(created, rule.max_days.into()))
+}
+
+/// "unknown type `x`; the types are …".
+pub fn unknown_type(policy: &Policy, kind: &str) -> String {
+    format!("unknown type `{kind}`; the types are {}", policy.types.keys().cloned().collect::<Vec<_>>().join(", "))
+}
+
+/// Builds the record for a draft, filed by `requester` at `created` under `id`.
+pub fn build(
+    policy: &Policy,
+    draft: Draft,
+    id: String,
+    requester: String,
+    created: DateTime<Utc>,
+) -> Result<Exception, String> {
+    let max = max_expiry(policy, &draft.kind, created.date_naive())?;
+    let controls = if draft.controls.is_empty() {
+        policy.types.get(&draft.kind).map(|t| t.controls.clone()).unwrap_or_default()
+    } else {
+        draft.controls
+    };
+    let e = Exception {
+        id,
+        title: draft.title,
+        kind: draft.kind,
+        status: Status::Requested,
+        requester,
+        risk_owner: draft.risk_owner,
+        created,
+        urgency: draft.urgency,
+        expires: draft.expires.unwrap_or(max),
+        justification: draft.justification,
+        assets: draft.assets,
+        compensating_controls: draft.compensating_controls,
+        controls,
+        findings: draft.findings,
+        attachments: draft.attachments,
+        migration_plan: draft.migration_plan,
+        tickets: draft.tickets,
+        notes: draft.notes,
+        risk: None,
+        approvals: Vec::new(),
+        reviews: Vec::new(),
+        closed: None,
+    };
+    Ok(route(policy, e))
+}
+
+/// Sets the request's routing from scratch: a low-risk request the policy
+/// approves on submit is approved by `policy`; anything else waits.
+pub fn route(policy: &Policy, mut e: Exception) -> Exception {
+    e.approvals.clear();
+    e.status = Status::Requested;
+    e.risk = None;
+    if policy.effective_risk(&e) == Risk::Low && policy.required_roles(Risk::Low).is_empty() {
+        e.risk = Some(Risk::Low);
+        e.status = Status::Approved;
+        let digest = digest::digest(&e);
+        e.approvals.push(Approval {
+            by: POLICY_APPROVER.into(),
+            role: POLICY_APPROVER.into(),
+            at: e.created,
+            decision: Decision::Approved,
+            note: Some("low risk: approved on submit by policy".into()),
+            digest,
+        });
+    }
+    e
+}
+
+/// Crockford base32 without I, L, O, U: easy to say and to type.
+const ID_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A random id such as `EXC-7K3Q` from four random bytes: about a million
+/// choices, so two branches filing at once almost never collide (and
+/// `validate` names both files if they do). `None` when taken.
+pub fn id_from(random: [u8; 4], taken: &dyn Fn(&str) -> bool) -> Option<String> {
+    let code: String = random.iter().map(|b| ID_ALPHABET[(*b as usize) % 32] as char).collect();
+    let id = format!("EXC-{code}");
+    (!taken(&id)).then_some(id)
+}
+
+/// One role that must approve a new request, and who holds it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Needed {
+    pub role: String,
+    pub people: Vec<String>,
+}
+
+/// Who must still approve `e`.
+pub fn needed(policy: &Policy, e: &Exception) -> Vec<Needed> {
+    routing::missing_roles(e, policy)
+        .into_iter()
+        .map(|role| Needed { people: routing::people(&role, e, policy), role })
+        .collect()
+}
+
+/// The fields the tier needs before approval that `e` lacks.
+pub fn missing_fields(policy: &Policy, e: &Exception) -> Vec<&'static str> {
+    policy
+        .required_fields(&e.kind, policy.effective_risk(e))
+        .into_iter()
+        .filter(|f| !f.is_present(e))
+        .map(|f| f.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(kind: &str) -> Draft {
+        Draft {
+            kind: kind.into(),
+            title: "t".into(),
+            justification: "j".into(),
+            risk_owner: "Dana <dana@example.com>".into(),
+            assets: vec!["a".into()],
+            ..Draft::default()
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn defaults_come_from_the_type() {
+        let p = Policy::default();
+        let e = build(
+            &p,
+            draft("vendor-access"),
+            "EXC-1".into(),
+            "Ann <ann@example.com>".into(),
+            at("2026-01-01T10:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(e.expires.to_string(), "2026-01-31");
+        assert_eq!(e.controls, ["NIST-800-53:AC-2", "CIS:5.3"]);
+        assert_eq!(e.status, Status::Requested);
+        assert!(e.approvals.is_empty());
+    }
+
+    #[test]
+    fn low_risk_is_approved_by_policy_on_submit() {
+        let mut p = Policy::default();
+        p.types.get_mut("other").unwrap().default_risk = Risk::Low;
+        let e = build(&p, draft("other"), "EXC-1".into(), "Ann <ann@example.com>".into(), at("2026-01-01T10:00:00Z"))
+            .unwrap();
+        assert_eq!(e.status, Status::Approved);
+        assert_eq!(e.approvals[0].by, POLICY_APPROVER);
+        assert_eq!(e.approvals[0].digest, digest::digest(&e));
+    }
+
+    #[test]
+    fn unknown_types_and_taken_ids_are_refused() {
+        let p = Policy::default();
+        let err = build(&p, draft("nope"), "EXC-1".into(), "A <a@x.com>".into(), at("2026-01-01T00:00:00Z"));
+        assert!(err.unwrap_err().starts_with("unknown type `nope`"));
+        assert_eq!(id_from([0, 1, 31, 32], &|_| false).as_deref(), Some("EXC-01Z0"));
+        assert_eq!(id_from([0, 1, 31, 32], &|id| id == "EXC-01Z0"), None);
+    }
+}

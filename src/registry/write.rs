@@ -1,0 +1,180 @@
+//! The one write path. Every command that creates or changes a record goes
+//! through [`Registry::save`]:
+//!
+//! 1. with `--commit`, everything git needs (a work tree, an identity, nothing
+//!    else staged, no merge in progress) is checked before anything is written;
+//! 2. a lock serialises writers, and the file must still hold what was read
+//!    (a record changed meanwhile is refused, not lost);
+//! 3. the new text goes to a synced temp file in the same directory, created
+//!    with the process umask, then renamed over the record (a new record
+//!    never replaces an existing file);
+//! 4. the commit runs through git itself (hooks, `commit.gpgsign`); if it
+//!    fails, the file is put back as it was.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::Digest;
+
+use super::{Registry, SCHEMA_COMMENT, load_one};
+use crate::error::{Error, Result};
+use crate::git;
+use crate::model::lifecycle::{self, Act, Action, Transition};
+use crate::model::record::{Exception, Record};
+use crate::yaml;
+
+/// What a save did.
+#[derive(Debug)]
+pub struct Saved {
+    pub path: PathBuf,
+    /// The path as users see it.
+    pub shown: String,
+    /// The new commit's id, with `--commit`.
+    pub commit: Option<String>,
+}
+
+impl Registry {
+    /// Writes `after` as a new record (`before` = None) or over the record read
+    /// as `before`, and commits it with `message` when given.
+    pub fn save(&self, before: Option<&Record>, after: &Exception, message: Option<&str>) -> Result<Saved> {
+        let path = self.record_path(&after.id);
+        let shown = self.display_path(&path);
+        let plan = message.map(|_| git::plan_commit(&self.root, &path)).transpose()?;
+        let body = render(after)?;
+
+        let _lock = self.lock()?;
+        let previous = match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(Error::Refused(format!("{shown} is a symbolic link; records must be regular files")));
+            }
+            Ok(_) => Some(fs::read(&path).map_err(|e| Error::io(&path, e))?),
+            Err(_) => None,
+        };
+        match (before, &previous) {
+            (None, Some(_)) => {
+                return Err(Error::Conflict(format!("{shown} already exists; nothing was written")));
+            }
+            (Some(b), _) => {
+                let (now, _) = load_one(&path, &b.path, &self.policy);
+                if now.as_ref().map(|r| &r.exception) != Some(&b.exception) {
+                    return Err(Error::Conflict(format!(
+                        "{} changed on disk while this command ran; nothing was written: run it again",
+                        b.path
+                    )));
+                }
+            }
+            (None, None) => {}
+        }
+        fs::create_dir_all(self.records_dir()).map_err(|e| Error::io(self.records_dir(), e))?;
+        write_atomic(&path, body.as_bytes(), before.is_none())?;
+
+        let commit = match (plan, message) {
+            (Some(plan), Some(message)) => match git::commit(&plan, message) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    let undone = match &previous {
+                        Some(bytes) => write_atomic(&path, bytes, false).is_ok(),
+                        None => fs::remove_file(&path).is_ok(),
+                    };
+                    let state = if undone { "the file was put back as it was" } else { "the file was written" };
+                    return Err(Error::Git(format!("{e}; {state}")));
+                }
+            },
+            _ => None,
+        };
+        Ok(Saved { path, shown, commit })
+    }
+
+    /// Applies a lifecycle action to `record` as `act.actor`, then saves it
+    /// (and commits it, with `commit`). A refusal changes nothing.
+    pub fn transition(&self, record: &Record, act: &Act, action: Action, commit: bool) -> Result<(Transition, Saved)> {
+        let id = record.exception.id.clone();
+        let t = lifecycle::apply(&record.exception, &self.policy, act, action)
+            .map_err(|why| Error::Refused(format!("cannot change {id}: {why}")))?;
+        let message = commit.then(|| git::message(t.action, &id, t.detail.as_deref()));
+        let saved = self.save(Some(record), &t.after, message.as_deref())?;
+        Ok((t, saved))
+    }
+
+    /// One writer at a time per registry. The lock lives in the system's temp
+    /// directory, keyed by the registry's path, so it never shows up in `git
+    /// status` or a commit.
+    fn lock(&self) -> Result<fs::File> {
+        let dir = self.records_dir();
+        let key = fs::canonicalize(&dir).unwrap_or(dir);
+        let hash = sha2::Sha256::digest(key.as_os_str().as_encoded_bytes());
+        let name: String = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        let lock_path = std::env::temp_dir().join(format!("exc-{name}.lock"));
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+        Ok(lock)
+    }
+}
+
+/// The file text of a record: the editor's schema line, then the YAML.
+pub fn render(e: &Exception) -> Result<String> {
+    let body = yaml::to_string(e).map_err(|m| Error::Output(format!("{}: {m}", e.id)))?;
+    Ok(format!("{SCHEMA_COMMENT}\n{body}"))
+}
+
+/// Writes `bytes` to `path` through a synced temp file in the same directory and
+/// a rename, so readers see the old file or the new one, never half of one.
+/// With `create`, refuses to replace an existing file. The file gets the
+/// permissions the process umask allows, like any file a program creates.
+pub fn write_atomic(path: &Path, bytes: &[u8], create: bool) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let failed = |e: &std::io::Error| Error::write(path, e);
+    let (tmp_path, mut file) = temp_file(dir).map_err(|e| failed(&e))?;
+    let cleanup = |e: std::io::Error| {
+        let _ = fs::remove_file(&tmp_path);
+        failed(&e)
+    };
+    file.write_all(bytes).map_err(cleanup)?;
+    file.sync_all().map_err(cleanup)?;
+    drop(file);
+    if create {
+        // A hard link fails if the name exists: no clobbering, no race.
+        fs::hard_link(&tmp_path, path).map_err(|e| {
+            let _ = fs::remove_file(&tmp_path);
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::Conflict(format!("{} already exists; nothing was written", path.display()))
+            } else {
+                failed(&e)
+            }
+        })?;
+        let _ = fs::remove_file(&tmp_path);
+    } else {
+        fs::rename(&tmp_path, path).map_err(cleanup)?;
+    }
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// A new, empty temp file in `dir`, created with mode 0666 minus the umask.
+fn temp_file(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
+    let mut last = None;
+    for _ in 0..16 {
+        let mut random = [0u8; 6];
+        getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let path = dir.join(format!(".exc-{name}.tmp"));
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o666);
+        match options.open(&path) {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temp file name")))
+}

@@ -16,7 +16,7 @@ fn main() {
 /// YAML with positions, the JSON Schema, the typed record and every rule.
 #[divan::bench]
 fn parse_and_validate_one_record(bencher: divan::Bencher) {
-    let policy = exc::registry::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
+    let policy = exc::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
     exc::schema::record();
     bencher.bench(|| {
         let value = exc::yaml::parse_value(divan::black_box(RECORD)).unwrap();
@@ -36,12 +36,12 @@ fn parse_and_validate_one_record(bencher: divan::Bencher) {
 /// Every KPI, breakdown and action list over 10,000 records.
 #[divan::bench]
 fn kpis_over_10k_records(bencher: divan::Bencher) {
-    let policy: Policy = exc::registry::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
+    let policy: Policy = exc::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
     let base: Vec<Exception> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/exceptions"))
         .unwrap()
         .filter_map(|e| e.ok())
         .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .filter_map(|t| exc::registry::parse_version(&t).and_then(|v| v.1))
+        .filter_map(|t| exc::parse_version(&t).and_then(|v| v.1))
         .collect();
     let records: Vec<Exception> = (0..10_000)
         .map(|i| {
@@ -99,7 +99,7 @@ mod parts {
 
     #[divan::bench]
     fn rules(bencher: divan::Bencher) {
-        let policy = exc::registry::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
+        let policy = exc::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
         let exception: Exception = serde_json::from_value(exc::yaml::parse_value(RECORD).unwrap()).unwrap();
         let record = Record {
             path: "exceptions/EXC-0003.yaml".into(),

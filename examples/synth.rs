@@ -130,7 +130,7 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    let policy = exc::registry::parse_policy(POLICY.as_bytes(), "exc.yaml").map_err(|e| e.to_string())?;
+    let policy = exc::parse_policy(POLICY.as_bytes(), "exc.yaml").map_err(|e| e.to_string())?;
     let security: Vec<String> = policy.roles["security"].iter().map(|e| format!("Security Reviewer <{e}>")).collect();
     let ciso: Vec<String> = policy.roles["ciso"].iter().map(|e| format!("CISO <{e}>")).collect();
     let types: Vec<(String, Risk, u32)> =

@@ -12,17 +12,20 @@
 
 #![warn(clippy::print_stdout)]
 
-pub mod cli;
-pub mod commands;
-pub mod context;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod context;
 pub mod error;
-pub mod git;
+pub(crate) mod git;
 pub mod model;
-pub mod output;
-pub mod prompt;
-pub mod registry;
+pub(crate) mod output;
+pub(crate) mod prompt;
+pub(crate) mod registry;
 pub mod schema;
 pub mod yaml;
+
+pub use git::limit_memory;
+pub use registry::{parse_policy, parse_version};
 
 use clap::Parser;
 

@@ -6,6 +6,6 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    exc::git::limit_memory();
+    exc::limit_memory();
     std::process::ExitCode::from(exc::main_exit_code())
 }

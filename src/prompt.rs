@@ -188,19 +188,19 @@ pub fn form(policy: &Policy, mut d: Draft) -> Result<Draft> {
 }
 
 /// What to do with the previewed request.
-pub enum Submit {
+pub enum Choice {
     Submit,
     ChangeExpiry,
     Cancel,
 }
 
 /// Shows the preview and asks what to do with it.
-pub fn submit(preview: &str) -> Result<Submit> {
+pub fn submit(preview: &str) -> Result<Choice> {
     eprintln!("\n{preview}");
     let items = ["Submit".to_string(), "Change expiry".to_string(), "Cancel".to_string()];
     Ok(match select("Submit this exception?", &items, 0)? {
-        0 => Submit::Submit,
-        1 => Submit::ChangeExpiry,
-        _ => Submit::Cancel,
+        0 => Choice::Submit,
+        1 => Choice::ChangeExpiry,
+        _ => Choice::Cancel,
     })
 }

@@ -91,7 +91,7 @@ fn explain(err: &ValidationError<'_>, schema_text: &str) -> Vec<Issue> {
                         .unwrap_or_else(|| format!("; known fields: {}", known.join(", ")));
                     Issue {
                         kind: IssueKind::UnknownField,
-                        pointer: format!("{pointer}/{}", crate::yaml::pointer_token(name)),
+                        pointer: format!("{pointer}/{}", crate::model::finding::pointer_token(name)),
                         message: format!("unknown field `{name}`{hint}"),
                     }
                 })

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(policy) = exc::registry::parse_policy(data, "exc.yaml") {
+    if let Ok(policy) = exc::parse_policy(data, "exc.yaml") {
         let _ = policy.problems();
     }
 });

@@ -12,7 +12,7 @@ use libfuzzer_sys::fuzz_target;
 fn sample_policy() -> &'static Policy {
     static P: OnceLock<Policy> = OnceLock::new();
     P.get_or_init(|| {
-        exc::registry::parse_policy(include_bytes!("../../exc.yaml"), "exc.yaml").expect("sample policy parses")
+        exc::parse_policy(include_bytes!("../../exc.yaml"), "exc.yaml").expect("sample policy parses")
     })
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::context::{Context, Outcome};
 use crate::error::Result;
-use crate::git::{History, Oid};
+use crate::git::Oid;
 use crate::model::audit::{Audit, CommitRef, Step};
 use crate::model::finding::counts;
 use crate::model::policy::Policy;
@@ -33,7 +33,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let history = History::read(&reg.root)?;
+    let history = reg.history()?;
 
     // The policy as of each commit, parsed once per version.
     let mut policies: HashMap<Option<Oid>, Policy> = HashMap::new();

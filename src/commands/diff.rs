@@ -48,7 +48,8 @@ pub enum DiffFormat {
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
     let (commit, base_name) = git::base(&reg.root, args.base.as_deref())?;
-    let before: BTreeMap<String, Value> = git::records_at(&reg.root, commit)?
+    let before: BTreeMap<String, Value> = reg
+        .records_at(commit)?
         .into_iter()
         .filter_map(|(name, text)| registry::parse_version(&text).map(|(v, _)| (name, v)))
         .collect();

@@ -7,11 +7,10 @@ use std::collections::HashMap;
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
-use crate::git::History;
 use crate::model::record::{Exception, Record};
 use crate::output;
 use crate::output::export::{self, ExportFormat, Trail};
-use crate::registry;
+use crate::registry::{self, Registry};
 
 /// The type whose findings become scanner suppressions.
 const DEFERRAL: &str = "vulnerability-deferral";
@@ -85,7 +84,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         if !loaded.findings.is_empty() {
             output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
         }
-        let trails = if args.with_history { Some(trails(&reg.root)?) } else { None };
+        let trails = if args.with_history { Some(trails(&reg)?) } else { None };
         let rows: Vec<export::Row> =
             loaded.records.iter().map(|r| export::row(r, &reg.policy, ctx.as_of, trails.as_ref())).collect();
         export::register(&rows, args.format)?
@@ -101,8 +100,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
 }
 
 /// Every record file's trail, keyed by its latest file name.
-fn trails(root: &std::path::Path) -> Result<HashMap<String, Vec<Trail>>> {
-    let history = History::read(root).map_err(|e| Error::Git(format!("--with-history: {e}")))?;
+fn trails(reg: &Registry) -> Result<HashMap<String, Vec<Trail>>> {
+    let history = reg.history().map_err(|e| Error::Git(format!("--with-history: {e}")))?;
     Ok(history
         .trails()
         .into_iter()

@@ -5,7 +5,6 @@ use serde::Serialize;
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
-use crate::git::History;
 use crate::model::diff::{self, FieldChange};
 use crate::output::{self, Paint, TextOrJson, escape, paint};
 use crate::registry;
@@ -43,7 +42,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     if !registry::is_plain_id(&args.id) {
         return Err(Error::Usage(format!("`{}` is not an exception id (like EXC-7K3Q)", args.id)));
     }
-    let history = History::read(&reg.root)?;
+    let history = reg.history()?;
     let id = args.id.to_uppercase();
     let file = reg
         .record_files()?

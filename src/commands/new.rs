@@ -13,7 +13,7 @@ use crate::model::request::{self, Draft};
 use crate::model::time;
 use crate::output::changed::{self, Created};
 use crate::output::{self, TextOrJson, escape};
-use crate::prompt::{self, Submit};
+use crate::prompt::{self, Choice};
 use crate::registry::{self, Registry};
 
 /// File a new exception.
@@ -107,14 +107,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         loop {
             let preview = format!("── exceptions/{}.yaml ──\n{}", e.id, escape::block(&registry::render(&e)?));
             match prompt::submit(&preview)? {
-                Submit::Submit => break,
-                Submit::ChangeExpiry => {
+                Choice::Submit => break,
+                Choice::ChangeExpiry => {
                     let max = request::max_expiry(&reg.policy, &e.kind, e.created_date()).map_err(Error::Usage)?;
                     e.expires = prompt::expiry(e.created_date(), max)?;
                     e = request::route(&reg.policy, e);
                     check(&reg, &e)?;
                 }
-                Submit::Cancel => {
+                Choice::Cancel => {
                     eprintln!("Cancelled; nothing written.");
                     return Ok(Outcome::Clean);
                 }

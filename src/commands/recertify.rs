@@ -2,16 +2,13 @@
 //! effective, is the justification still valid, is a better option available),
 //! then extends within the type's cap, or retires or revokes.
 
-use std::io::IsTerminal;
-
-use dialoguer::{Confirm, Input, Select};
-
 use crate::commands::{ChangeArgs, transition};
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::lifecycle::{self, Action, Checklist};
 use crate::model::record::ReviewDecision;
 use crate::model::time;
+use crate::prompt;
 
 /// Review an approved exception and extend, retire or revoke it.
 #[derive(Debug, clap::Args)]
@@ -57,22 +54,16 @@ fn yes_no(s: &str) -> std::result::Result<bool, String> {
     }
 }
 
-fn prompt_error(e: dialoguer::Error) -> Error {
-    Error::Prompt(format!("the review was interrupted ({e}); nothing written"))
-}
-
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
     let (record, _) = reg.find(&args.id)?;
     let today = ctx.now().date_naive();
     let e = &record.exception;
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let interactive = prompt::interactive();
     let ask = |flag: Option<bool>, question: &str, default: bool| -> Result<bool> {
         match flag {
             Some(v) => Ok(v),
-            None if interactive => {
-                Confirm::new().with_prompt(question).default(default).interact().map_err(prompt_error)
-            }
+            None if interactive => prompt::confirm(question, default),
             None => Err(Error::Usage(format!("stdin is not a terminal: answer `{question}` with a flag (see --help)"))),
         }
     };
@@ -94,26 +85,17 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let decision = match args.decision {
         Some(d) => d,
         None if interactive => {
-            let items = ["Extend", "Retire (no longer needed)", "Revoke (withdraw for cause)"];
+            let items = ["Extend", "Retire (no longer needed)", "Revoke (withdraw for cause)"].map(String::from);
             let choices = [ReviewDecision::Extend, ReviewDecision::Retire, ReviewDecision::Revoke];
             let default = choices.iter().position(|c| *c == suggested).unwrap_or(0);
-            let i =
-                Select::new().with_prompt("Decision").items(items).default(default).interact().map_err(prompt_error)?;
-            choices[i]
+            choices[prompt::select("Decision", &items, default)?]
         }
         None => suggested,
     };
     let cap = lifecycle::extension_cap(e, &reg.policy, today);
     let expires = match (&args.expires, decision) {
         (Some(s), _) => Some(time::parse_date_or_span(s, today).map_err(Error::Usage)?),
-        (None, ReviewDecision::Extend) if interactive => {
-            let answer: String = Input::new()
-                .with_prompt(format!("New expiry (at most {cap})"))
-                .default(cap.to_string())
-                .interact_text()
-                .map_err(prompt_error)?;
-            Some(time::parse_date_or_span(&answer, today).map_err(Error::Usage)?)
-        }
+        (None, ReviewDecision::Extend) if interactive => Some(prompt::expiry(today, cap)?),
         _ => None,
     };
     let note = match (&args.note, decision) {
@@ -121,10 +103,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         (None, ReviewDecision::Retire | ReviewDecision::Revoke) if !interactive => {
             return Err(Error::Usage("give the reason with --note".into()));
         }
-        (None, _) if interactive => {
-            let n: String = Input::new().with_prompt("Note").allow_empty(true).interact_text().map_err(prompt_error)?;
-            Some(n).filter(|n| !n.trim().is_empty())
-        }
+        (None, _) if interactive => Some(prompt::line("Note", None, |_| None)?).filter(|n| !n.is_empty()),
         _ => None,
     };
     transition(ctx, &args.change, &args.id, Action::Recertify { answers, decision, expires, note })

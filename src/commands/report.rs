@@ -9,7 +9,6 @@ use clap::ValueEnum;
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
-use crate::git::History;
 use crate::model::kpi::{self, Inputs};
 use crate::model::record::Exception;
 use crate::model::time;
@@ -103,7 +102,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
 
 /// Replays the history once, taking the registry's state at each quarter end.
 fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Quarter>> {
-    let history = match History::read(&reg.root) {
+    let history = match reg.history() {
         Ok(h) if !h.commits.is_empty() => h,
         Ok(_) => {
             output::warn(&format!("no commits touch the records yet; the trend shows only {}", ctx.as_of));

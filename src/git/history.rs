@@ -52,8 +52,6 @@ pub struct History {
     pub commits: Vec<CommitInfo>,
     pub changes: Vec<FileChange>,
     policy_path: PathBuf,
-    /// Where `exceptions/` is, relative to the repository root.
-    pub records_path: PathBuf,
 }
 
 /// The one walk: every commit, oldest first; a tree diff only where `exceptions/` changed.
@@ -198,8 +196,9 @@ fn trailer(message: &str, key: &str) -> Option<String> {
 }
 
 impl History {
-    /// Reads the history of `<root>/exceptions` in one walk.
-    pub fn read(root: &Path) -> Result<History> {
+    /// Reads the history of the records directory `<root>/<records>` in one
+    /// walk, keeping track of the policy file `<root>/<policy>`.
+    pub fn read(root: &Path, records: &str, policy: &str) -> Result<History> {
         let repo = match Repository::discover(root) {
             Ok(r) => r,
             Err(e) if e.code() == git2::ErrorCode::NotFound => return Err(Error::Git(NO_REPOSITORY.into())),
@@ -215,11 +214,11 @@ impl History {
         let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
         let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let prefix = root.strip_prefix(&workdir).unwrap_or(Path::new("")).to_path_buf();
-        let records_path = prefix.join(crate::registry::RECORDS_DIR);
-        let policy_path = prefix.join(crate::registry::POLICY_FILE);
+        let records_path = prefix.join(records);
+        let policy_path = prefix.join(policy);
 
         let (commits, changes) = walk(&repo, &records_path)?;
-        Ok(History { repo, commits, changes, policy_path, records_path })
+        Ok(History { repo, commits, changes, policy_path })
     }
 
     /// The text of a blob (lossy UTF-8: history may hold anything).

@@ -14,9 +14,9 @@ mod commit;
 mod history;
 mod tree;
 
-pub use commit::{CommitPlan, commit, message, plan_commit};
+pub use commit::{commit, message, plan_commit};
 pub use git2::Oid;
-pub use history::{CommitInfo, FileChange, History};
+pub use history::History;
 
 /// The acting person as `Name <email>`, as git would name a commit's author:
 /// `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` when set, else the repository's git
@@ -102,13 +102,13 @@ pub fn base(root: &Path, rev: Option<&str>) -> Result<(Oid, String)> {
     Err(Error::Git("no default branch found (origin/HEAD, origin/main, main, master); pass --base REF".into()))
 }
 
-/// The record files (name, text) under `<root>/exceptions` as of `commit`.
-pub fn records_at(root: &Path, commit: Oid) -> Result<Vec<(String, String)>> {
+/// The record files (name, text) in `<root>/<records>` as of `commit`.
+pub fn records_at(root: &Path, records: &str, commit: Oid) -> Result<Vec<(String, String)>> {
     let repo = Repository::discover(root).map_err(failed)?;
     let workdir = repo.workdir().ok_or_else(|| Error::Git("a bare repository has no work tree".into()))?;
     let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let dir = root.strip_prefix(&workdir).unwrap_or(Path::new("")).join(crate::registry::RECORDS_DIR);
+    let dir = root.strip_prefix(&workdir).unwrap_or(Path::new("")).join(records);
     let tree = repo.find_commit(commit).and_then(|c| c.tree()).map_err(failed)?;
     let Ok(entry) = tree.get_path(&dir) else { return Ok(Vec::new()) };
     let sub = repo.find_tree(entry.id()).map_err(failed)?;

@@ -395,6 +395,11 @@ impl Finding {
     }
 }
 
+/// Escapes a JSON pointer token (RFC 6901).
+pub fn pointer_token(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
 /// Sorts findings by file, then field, then code, so output is stable.
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {

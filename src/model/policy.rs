@@ -431,7 +431,7 @@ impl Policy {
             add("/assets".into(), "give either `total` or `inventory`, not both".into());
         }
         for (code, message) in self.severity.problems() {
-            add(format!("/severity/{}", code.replace('~', "~0").replace('/', "~1")), message);
+            add(format!("/severity/{}", super::finding::pointer_token(&code)), message);
         }
         out
     }

@@ -25,7 +25,7 @@ mod sources;
 mod write;
 
 pub use sources::Sources;
-pub use write::{Saved, render, write_atomic};
+pub use write::{render, write_atomic};
 
 /// The policy file name.
 pub const POLICY_FILE: &str = "exc.yaml";
@@ -41,8 +41,6 @@ pub const SCHEMA_COMMENT: &str = "# yaml-language-server: $schema=../schema/exce
 pub struct Registry {
     pub root: PathBuf,
     pub policy: Policy,
-    /// Whether `exc.yaml` exists (else the built-in defaults apply).
-    pub has_policy_file: bool,
 }
 
 /// Records loaded from disk, and what was wrong with the rest.
@@ -116,12 +114,12 @@ impl Registry {
         let path = root.join(POLICY_FILE);
         refuse_symlink(&path, POLICY_FILE)?;
         refuse_symlink(&root.join(RECORDS_DIR), "exceptions/")?;
-        let (policy, has_policy_file) = match fs::read(&path) {
-            Ok(bytes) => (parse_policy(&bytes, POLICY_FILE)?, true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Policy::default(), false),
+        let policy = match fs::read(&path) {
+            Ok(bytes) => parse_policy(&bytes, POLICY_FILE)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Policy::default(),
             Err(e) => return Err(Error::io(&path, e)),
         };
-        Ok(Registry { root, policy, has_policy_file })
+        Ok(Registry { root, policy })
     }
 
     pub fn records_dir(&self) -> PathBuf {
@@ -224,7 +222,7 @@ impl Registry {
         if !loaded.findings.iter().any(|f| f.code == Code::ChangedAfterApproval) {
             return;
         }
-        let Ok(history) = crate::git::History::read(&self.root) else { return };
+        let Ok(history) = self.history() else { return };
         for f in loaded.findings.iter_mut().filter(|f| f.code == Code::ChangedAfterApproval) {
             let Some(record) = loaded.records.iter().find(|r| r.path == f.path) else { continue };
             let e = &record.exception;
@@ -275,6 +273,16 @@ impl Registry {
                 findings,
             }),
         }
+    }
+
+    /// The history of the records and the policy, read in one walk.
+    pub fn history(&self) -> Result<crate::git::History> {
+        crate::git::History::read(&self.root, RECORDS_DIR, POLICY_FILE)
+    }
+
+    /// The records (file name, text) as of a commit.
+    pub fn records_at(&self, commit: crate::git::Oid) -> Result<Vec<(String, String)>> {
+        crate::git::records_at(&self.root, RECORDS_DIR, commit)
     }
 
     /// The inventory size behind "% of assets excepted": `assets.total`, or the

@@ -27,7 +27,6 @@ use crate::yaml;
 /// What a save did.
 #[derive(Debug)]
 pub struct Saved {
-    pub path: PathBuf,
     /// The path as users see it.
     pub shown: String,
     /// The new commit's id, with `--commit`.
@@ -83,7 +82,7 @@ impl Registry {
             },
             _ => None,
         };
-        Ok(Saved { path, shown, commit })
+        Ok(Saved { shown, commit })
     }
 
     /// Applies a lifecycle action to `record` as `act.actor`, then saves it

@@ -61,10 +61,7 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// Escapes a JSON pointer token (RFC 6901).
-pub fn pointer_token(s: &str) -> String {
-    s.replace('~', "~0").replace('/', "~1")
-}
+pub use crate::model::finding::pointer_token;
 
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {

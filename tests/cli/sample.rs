@@ -55,7 +55,7 @@ fn policy_files_and_defaults_pass_the_policy_schema() {
     let issues = exc::schema::issues(exc::schema::policy(), exc::schema::POLICY_SCHEMA, &default);
     assert!(issues.is_empty(), "defaults: {issues:?}");
     let text = std::fs::read(root().join("exc.yaml")).unwrap();
-    exc::registry::parse_policy(&text, "exc.yaml").unwrap();
+    exc::parse_policy(&text, "exc.yaml").unwrap();
 }
 
 #[test]

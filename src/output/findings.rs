@@ -43,8 +43,21 @@ pub struct Run<'a> {
     pub extra: Map<String, Value>,
 }
 
-/// Renders a run in `format`.
+/// Renders a run in `format`, findings ordered by file, line and column.
 pub fn render(run: &Run, format: FindingsFormat, color: bool) -> Result<String> {
+    let mut sorted: Vec<Finding> = run.findings.to_vec();
+    for f in &mut sorted {
+        f.position = Some(f.position(run.locate));
+    }
+    sorted.sort_by(|a, b| (&a.path, a.position, a.code, &a.commit).cmp(&(&b.path, b.position, b.code, &b.commit)));
+    let run = &Run {
+        tool: run.tool,
+        files: run.files,
+        findings: &sorted,
+        summary: run.summary.clone(),
+        locate: run.locate,
+        extra: run.extra.clone(),
+    };
     match format {
         FindingsFormat::Text => Ok(text(run, color)),
         FindingsFormat::Json => super::json(&report(run)),

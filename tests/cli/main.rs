@@ -10,4 +10,5 @@ mod registry;
 mod report;
 mod safety;
 mod sample;
+mod snapshots;
 mod trail;

@@ -110,3 +110,36 @@ mod parts {
         bencher.bench(|| exc::model::rules::check_record(divan::black_box(&record), &policy));
     }
 }
+
+/// Inputs that once took minutes (quadratic paths found by fuzzing); the unit
+/// tests check their results, these their time. Each should stay well under a
+/// second.
+mod large_inputs {
+    use serde_json::{Value, json};
+
+    /// Two versions of a 40,000-item list (was `Vec::contains`: 8m41s at 20,000).
+    #[divan::bench(sample_count = 5)]
+    fn diff_of_long_lists(bencher: divan::Bencher) {
+        let n = 40_000;
+        let b = json!({ "assets": (0..n).collect::<Vec<_>>() });
+        let a = json!({ "assets": (n / 2..n + n / 2).collect::<Vec<_>>() });
+        bencher.bench(|| exc::model::diff::diff(Some(&b), Some(&a)).len());
+    }
+
+    /// A record with 20,000 unknown fields (was 4m20s at 24,000).
+    #[divan::bench(sample_count = 5)]
+    fn schema_with_many_unknown_fields(bencher: divan::Bencher) {
+        let v: Value =
+            (0..20_000).map(|i| (format!("zz{i}"), Value::from(1))).collect::<serde_json::Map<_, _>>().into();
+        bencher.bench(|| exc::schema::issues(exc::schema::record(), exc::schema::RECORD_SCHEMA, &v).len());
+    }
+
+    /// A policy with 5,000 roles and 5,000 unknown approvers (was 20.7 s).
+    #[divan::bench(sample_count = 5)]
+    fn policy_with_many_unknown_approvers(bencher: divan::Bencher) {
+        let mut p = exc::model::policy::Policy::default();
+        p.roles.extend((0..5_000).map(|i| (format!("role-{i}"), vec![format!("p{i}@example.com")])));
+        p.risk.medium.approvers = (0..5_000).map(|i| format!("nope-{i}")).collect();
+        bencher.bench(|| p.problems().len());
+    }
+}

@@ -219,7 +219,7 @@ fn run(args: &Args) -> Result<(), String> {
             Step::Create => {
                 let e = new_record(&mut rng, i, kind, *max_days, &requester, &owner, at);
                 let e = if *risk == Risk::Low {
-                    let e = auto_approve(e);
+                    let e = auto_approve(e, &policy);
                     plan_after_approval(&mut rng, &mut heap, &mut seq, i, &e, target, extensions, &policy, now);
                     e
                 } else {
@@ -454,26 +454,14 @@ fn new_record(
         migration_plan: if kind == "legacy-system" { Some("Replace the system in the next budget cycle".into()) } else { None },
         tickets: vec![format!("SEC-{}", 1000 + i)],
         notes: None,
-        risk: None,
         approvals: Vec::new(),
         reviews: Vec::new(),
         closed: None,
     }
 }
 
-fn auto_approve(mut e: Exception) -> Exception {
-    e.risk = Some(Risk::Low);
-    e.status = Status::Approved;
-    let digest = exc::model::digest::digest(&e);
-    e.approvals.push(exc::model::record::Approval {
-        by: "policy".into(),
-        role: "policy".into(),
-        at: e.created,
-        decision: exc::model::record::Decision::Approved,
-        note: None,
-        digest,
-    });
-    e
+fn auto_approve(e: Exception, policy: &Policy) -> Exception {
+    exc::model::request::route(policy, e)
 }
 
 fn path(i: usize) -> String {

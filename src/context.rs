@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Timelike, Utc};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::model::rules;
 use crate::registry::{self, Registry};
 
 /// What every command needs besides its own arguments.
@@ -26,10 +27,38 @@ impl Context {
         if self.as_of_given { self.as_of.and_time(NaiveTime::MIN).and_utc() } else { wall_clock() }
     }
 
-    /// Finds and opens the registry (policy included).
+    /// Finds and opens the registry (policy and keys included).
     pub fn registry(&self) -> Result<Registry> {
-        Registry::open(registry::discover(self.dir.as_deref())?)
+        Registry::open(registry::discover(self.dir.as_deref())?, self.rules())
     }
+
+    /// What the rules need: nothing may be dated after the later of now and the
+    /// end of the evaluation day, give or take five minutes of clock skew.
+    pub fn rules(&self) -> rules::Context {
+        let end_of_day = self.as_of.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
+        let clock = self.decision_time().unwrap_or_else(|_| wall_clock());
+        rules::Context { horizon: wall_clock().max(clock).max(end_of_day) + chrono::TimeDelta::minutes(5) }
+    }
+
+    /// The time a decision made now is recorded with: the wall clock. Never
+    /// `--as-of`. Tests and the sample script may pin it with the environment
+    /// variable `EXC_TEST_CLOCK` (RFC 3339), and nothing else does.
+    pub fn decision_time(&self) -> Result<DateTime<Utc>> {
+        match std::env::var("EXC_TEST_CLOCK") {
+            Ok(v) if !v.is_empty() => test_clock(&v),
+            _ => Ok(wall_clock()),
+        }
+    }
+}
+
+/// `EXC_TEST_CLOCK`: an RFC 3339 instant, or a date (taken as 00:00 UTC).
+fn test_clock(v: &str) -> Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    crate::model::time::parse_date(v)
+        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        .map_err(|_| Error::Usage(format!("EXC_TEST_CLOCK={v:?} is not an RFC 3339 time or a date")))
 }
 
 /// The current instant, to the second.

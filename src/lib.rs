@@ -21,6 +21,7 @@ pub mod model;
 pub(crate) mod output;
 pub(crate) mod prompt;
 pub(crate) mod registry;
+pub(crate) mod sign;
 pub mod schema;
 pub mod yaml;
 

@@ -235,13 +235,9 @@ mod tests {
     fn many_unknown_fields_are_explained_in_linear_time() {
         let n = 20_000;
         let v: Value = (0..n).map(|i| (format!("zz{i}"), Value::from(1))).collect::<serde_json::Map<_, _>>().into();
-        let start = std::time::Instant::now();
         let found = issues(record(), RECORD_SCHEMA, &v);
-        let elapsed = start.elapsed();
         assert_eq!(found.iter().filter(|i| i.kind == IssueKind::UnknownField).count(), n);
         assert_eq!(found.iter().find(|i| i.pointer == "/zz7").map(|i| i.kind), Some(IssueKind::UnknownField));
-        // Seconds to spare on a slow machine: 3.3 s here in a debug build, 14.9 s before.
-        assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
     }
 
     #[test]

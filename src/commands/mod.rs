@@ -12,8 +12,10 @@ pub mod explain;
 pub mod export;
 pub mod history;
 pub mod init;
+pub mod keys;
 pub mod list;
 pub mod new;
+pub mod policy;
 pub mod recertify;
 pub mod reject;
 pub mod remind;
@@ -30,7 +32,8 @@ use crate::model::identity::{is_person, same_person};
 use crate::model::lifecycle::{Act, Action};
 use crate::output::changed::{self, Changed};
 use crate::output::{self, TextOrJson};
-use crate::registry::Registry;
+use crate::registry::{CommitOptions, Registry};
+use crate::sign::Signer;
 
 /// Options every command that changes a record takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -43,15 +46,44 @@ pub struct ChangeArgs {
     /// Say who you are ('Name <email>'); refused unless it is git's user.name/user.email.
     #[arg(long, value_name = "'NAME <EMAIL>'")]
     pub by: Option<String>,
+    /// Sign with this SSH key (default: git's user.signingkey with gpg.format ssh).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
 }
 
 impl ChangeArgs {
-    /// Whether to commit: `--commit`, or the policy's `git.commit`.
-    pub fn commit(&self, reg: &Registry) -> bool {
-        self.commit || reg.policy.git.commit
+    /// How to commit, if at all: `--commit`, or the policy's `git.commit`.
+    pub fn commit(&self, ctx: &Context, reg: &Registry) -> Result<Option<CommitOptions>> {
+        commit_options(self.commit || reg.policy.git.commit, ctx)
+    }
+}
+
+/// How to commit, when asked to: dated now, or at `EXC_TEST_CLOCK` when set.
+pub fn commit_options(commit: bool, ctx: &Context) -> Result<Option<CommitOptions>> {
+    if !commit {
+        return Ok(None);
+    }
+    let pinned = std::env::var_os("EXC_TEST_CLOCK").is_some_and(|v| !v.is_empty());
+    Ok(Some(CommitOptions { date: if pinned { Some(ctx.decision_time()?) } else { None } }))
+}
+
+/// Signs with the person's key, found the first time a signature is needed.
+pub fn signer(reg: &Registry, key: Option<&std::path::Path>) -> impl Fn(&[u8]) -> Result<String> {
+    let root = reg.root.clone();
+    let key = key.map(std::path::Path::to_path_buf);
+    let found = std::cell::OnceCell::new();
+    move |bytes: &[u8]| {
+        let s: &Signer = match found.get() {
+            Some(s) => s,
+            None => {
+                let s = Signer::find(&root, key.as_deref())?;
+                found.get_or_init(|| s)
+            }
+        };
+        s.sign(bytes)
     }
 }
 
@@ -80,8 +112,10 @@ pub fn transition(ctx: &Context, args: &ChangeArgs, id: &str, action: Action) ->
     let reg = ctx.registry()?;
     let (record, _) = reg.find(id)?;
     let actor = actor(&reg, args.by.as_deref())?;
-    let act = Act { actor: &actor, at: ctx.now() };
-    let (t, saved) = reg.transition(&record, &act, action, args.commit(&reg))?;
+    let act = Act { actor: &actor, at: ctx.decision_time()? };
+    let sign = signer(&reg, args.key.as_deref());
+    let commit = args.commit(ctx, &reg)?;
+    let (t, saved) = reg.transition(&record, &act, action, &sign, commit.as_ref())?;
     let report = Changed {
         id: t.after.id.clone(),
         action: t.action.to_string(),

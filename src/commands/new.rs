@@ -92,8 +92,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
     let requester = crate::commands::actor(&reg, args.requester.as_deref())?;
     let interactive = !args.yes && prompt::interactive();
-    let created = ctx.now();
-    let (yes, id, commit, format) = (args.yes, args.id.clone(), args.commit || reg.policy.git.commit, args.format);
+    let created = ctx.decision_time()?;
+    let commit = crate::commands::commit_options(args.commit || reg.policy.git.commit, ctx)?;
+    let (yes, id, format) = (args.yes, args.id.clone(), args.format);
     let draft = draft(args, created.date_naive())?;
     let draft = if interactive { prompt::form(&reg.policy, draft)? } else { complete(&reg.policy, draft, yes)? };
     let id = match id {
@@ -122,13 +123,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         }
     }
 
-    let message = commit.then(|| crate::git::message("request", &e.id, None));
-    let saved = reg.save(None, &e, message.as_deref())?;
+    let message = commit.map(|c| (crate::git::message("request", &e.id, None), c.date));
+    let saved = reg.save(None, &e, message.as_ref().map(|(m, d)| (m.as_str(), *d)))?;
     let report = Created {
         id: e.id.clone(),
         path: saved.shown,
         status: e.status,
-        risk: reg.policy.effective_risk(&e),
+        risk: crate::model::routing::tier(&e, &reg.policy),
         expires: e.expires,
         approvals_needed: request::needed(&reg.policy, &e),
         missing: request::missing_fields(&reg.policy, &e),

@@ -54,12 +54,17 @@ pub fn plan_commit(root: &Path, file: &Path) -> Result<CommitPlan> {
     Ok(CommitPlan { workdir, file: rel })
 }
 
-/// Stages and commits the planned file with `message`. Returns the new
-/// commit's short id.
-pub fn commit(plan: &CommitPlan, message: &str) -> Result<String> {
+/// Stages and commits the planned file with `message` (dated `date`, when
+/// given). Returns the new commit's short id.
+pub fn commit(plan: &CommitPlan, message: &str, date: Option<chrono::DateTime<chrono::Utc>>) -> Result<String> {
     let file = plan.file.to_string_lossy();
     git(&plan.workdir, &["add", "--", &file])?;
-    let mut child = Command::new("git")
+    let mut command = Command::new("git");
+    if let Some(d) = date {
+        let d = d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        command.env("GIT_AUTHOR_DATE", &d).env("GIT_COMMITTER_DATE", &d);
+    }
+    let mut child = command
         .args(["commit", "-q", "-F", "-", "--", &file])
         .current_dir(&plan.workdir)
         .stdin(Stdio::piped())

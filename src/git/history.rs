@@ -17,13 +17,13 @@ use rayon::prelude::*;
 use super::{is_record, tree};
 use crate::error::{Error, Result};
 
-/// A commit that changed records, as the audit trail shows it.
+/// A commit that changed records or the trust files, as the audit trail shows it.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct CommitInfo {
     pub id: String,
     pub author: String,
     pub committer: String,
-    /// The committer date.
+    /// The author date: when the change was made (a rebase or a merge keeps it).
     pub time: DateTime<Utc>,
     pub summary: String,
     /// The `Exc-Action:` trailer, when exc made the commit.
@@ -44,24 +44,64 @@ pub struct FileChange {
     pub new_name: Option<String>,
     pub old_blob: Option<Oid>,
     pub new_blob: Option<Oid>,
+    /// The new version is a symbolic link.
+    pub link: bool,
 }
 
-/// Every change to record files, oldest first, read in one pass.
+/// A change to what the registry trusts: the policy or its keys file, or a
+/// symbolic link where the policy or the records directory should be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrustChange {
+    /// `exc.yaml` or the allowed_signers file changed (their blobs after it).
+    Policy { policy: Option<Oid>, signers: Option<Oid> },
+    /// A path that must be a regular file or directory is a symbolic link.
+    Symlink { path: String },
+}
+
+/// Every change to record files and trust files, oldest first, read in one pass.
 pub struct History {
     repo: Repository,
+    /// The registry's place in the repository.
+    prefix: PathBuf,
     pub commits: Vec<CommitInfo>,
     pub changes: Vec<FileChange>,
-    policy_path: PathBuf,
+    /// (commit index, what changed), in commit order.
+    pub trust: Vec<(usize, TrustChange)>,
+    /// Where the audited history starts: the index of the first commit after
+    /// the `from` commit (0 without one), and that commit's tree.
+    pub start: usize,
+    from_tree: Option<Oid>,
+}
+
+/// What the walk found.
+#[derive(Default)]
+struct Walked {
+    commits: Vec<CommitInfo>,
+    changes: Vec<FileChange>,
+    trust: Vec<(usize, TrustChange)>,
+    start: usize,
+    from_tree: Option<Oid>,
+}
+
+/// The paths the walk follows, relative to the repository root.
+struct Paths<'a> {
+    records: &'a Path,
+    policy: &'a Path,
+    signers: Option<&'a Path>,
+}
+
+/// An entry of a tree at a path: its id and whether it is a symbolic link.
+fn at_path(tree: &git2::Tree, path: &Path) -> Option<(Oid, bool)> {
+    tree.get_path(path).ok().map(|e| (e.id(), e.filemode() == 0o120000))
 }
 
 /// The one walk: every commit, oldest first; a tree diff only where `exceptions/` changed.
-fn walk(repo: &Repository, records_path: &Path) -> Result<(Vec<CommitInfo>, Vec<FileChange>)> {
-    let mut commits: Vec<CommitInfo> = Vec::new();
-    let mut changes: Vec<FileChange> = Vec::new();
+fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
+    let mut h = Walked::default();
     let head = match repo.head() {
         Ok(h) => h,
         Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => {
-            return Ok((commits, changes));
+            return Ok(h);
         }
         Err(e) => return Err(broken(e)),
     };
@@ -79,63 +119,71 @@ fn walk(repo: &Repository, records_path: &Path) -> Result<(Vec<CommitInfo>, Vec<
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(broken)?;
 
     let subtree = |tree: &git2::Tree| -> Option<Oid> {
-        tree.get_path(records_path).ok().filter(|e| e.kind() == Some(ObjectType::Tree)).map(|e| e.id())
+        tree.get_path(paths.records).ok().filter(|e| e.kind() == Some(ObjectType::Tree)).map(|e| e.id())
     };
+    let trust_of = |tree: &git2::Tree| (at_path(tree, paths.policy), paths.signers.and_then(|p| at_path(tree, p)));
     for oid in walk {
         let oid = oid.map_err(broken)?;
         let commit = repo.find_commit(oid).map_err(broken)?;
         let tree = commit.tree().map_err(broken)?;
-        let new_sub = subtree(&tree);
+        if Some(oid) == from {
+            h.start = h.commits.len() + 1;
+            h.from_tree = Some(tree.id());
+        }
         let parents: Vec<git2::Commit> = commit.parents().collect();
-        let first_sub = match parents.first() {
-            Some(p) => subtree(&p.tree().map_err(broken)?),
-            None => None,
-        };
-        if new_sub == first_sub {
-            continue;
-        }
-        // For a merge, a file that equals its version in another parent came
-        // with that branch and was already counted on the branch's own commits.
-        let mut other_subs = Vec::new();
-        for p in parents.iter().skip(1) {
-            if let Some(t) = subtree(&p.tree().map_err(broken)?) {
-                other_subs.push(repo.find_tree(t).map_err(broken)?);
+        let parent_trees: Vec<git2::Tree> = parents.iter().map(|p| p.tree()).collect::<std::result::Result<_, _>>().map_err(broken)?;
+        let new_sub = subtree(&tree);
+        let first_sub = parent_trees.first().and_then(&subtree);
+        let index = h.commits.len();
+        let mut touched = false;
+
+        // The trust files, and symbolic links where directories or files belong.
+        let trust = trust_of(&tree);
+        if parent_trees.first().map(&trust_of) != Some(trust) {
+            let (policy, signers) = trust;
+            h.trust.push((index, TrustChange::Policy { policy: policy.map(|p| p.0), signers: signers.map(|s| s.0) }));
+            touched = true;
+            for (path, entry) in [(paths.policy, policy), (paths.signers.unwrap_or(paths.policy), signers)] {
+                if entry.is_some_and(|(_, link)| link) {
+                    h.trust.push((index, TrustChange::Symlink { path: path.display().to_string() }));
+                }
             }
         }
-        let damaged = || damaged(format!("tree {} is damaged", new_sub.or(first_sub).unwrap_or(oid)));
-        let old_tree = match (first_sub, previous.take()) {
-            (Some(t), Some(prev)) if prev.id == t => Some(prev),
-            (Some(t), _) => Some(tree::Indexed::new(t, read_tree(t)?).ok_or_else(damaged)?),
-            (None, _) => None,
-        };
-        let new_tree = new_sub.map(|t| read_tree(t).map(|o| (t, o))).transpose()?;
-        let (mut deltas, new_tree) = tree::delta(old_tree.as_ref(), new_tree).ok_or_else(damaged)?;
-        if deltas.iter().any(|d| d.old_blob.is_none()) && deltas.iter().any(|d| d.new_blob.is_none()) {
-            // Renames need similarity: let libgit2 work those out.
-            deltas = renames(repo, first_sub, new_sub)?;
+        if let Some((_, true)) = at_path(&tree, paths.records)
+            && parent_trees.first().and_then(|t| at_path(t, paths.records)) != at_path(&tree, paths.records)
+        {
+            h.trust.push((index, TrustChange::Symlink { path: paths.records.display().to_string() }));
+            touched = true;
         }
-        previous = new_tree;
-        let index = commits.len();
-        let mut any = false;
+
+        let deltas = if parents.len() > 1 {
+            merge_changes(repo, &commit, &parent_trees, new_sub, &subtree)?
+        } else if new_sub == first_sub {
+            Vec::new()
+        } else {
+            let damaged = || damaged(format!("tree {} is damaged", new_sub.or(first_sub).unwrap_or(oid)));
+            let old_tree = match (first_sub, previous.take()) {
+                (Some(t), Some(prev)) if prev.id == t => Some(prev),
+                (Some(t), _) => Some(tree::Indexed::new(t, read_tree(t)?).ok_or_else(damaged)?),
+                (None, _) => None,
+            };
+            let new_tree = new_sub.map(|t| read_tree(t).map(|o| (t, o))).transpose()?;
+            let (mut deltas, new_tree) = tree::delta(old_tree.as_ref(), new_tree).ok_or_else(damaged)?;
+            if deltas.iter().any(|d| d.old_blob.is_none()) && deltas.iter().any(|d| d.new_blob.is_none()) {
+                // Renames need similarity: let libgit2 work those out.
+                deltas = renames(repo, first_sub, new_sub)?;
+            }
+            previous = new_tree;
+            deltas
+        };
         for d in deltas {
-            let in_other = |n: &str| -> Vec<Option<Oid>> {
-                other_subs.iter().map(|t| t.get_path(Path::new(n)).ok().map(|e| e.id())).collect()
-            };
-            let from_branch = match (&d.new_name, d.new_blob, &d.old_name) {
-                (Some(n), Some(b), _) => in_other(n).contains(&Some(b)),
-                (None, None, Some(o)) => in_other(o).contains(&None),
-                _ => false,
-            };
-            if from_branch {
-                continue;
-            }
-            any = true;
-            changes.push(FileChange { commit: index, ..d });
+            touched = true;
+            h.changes.push(FileChange { commit: index, ..d });
         }
-        if any {
+        if touched || Some(oid) == from {
             let message = commit.message().unwrap_or("");
-            let when = commit.committer().when();
-            commits.push(CommitInfo {
+            let when = commit.author().when();
+            h.commits.push(CommitInfo {
                 id: oid.to_string(),
                 author: person(&commit.author()),
                 committer: person(&commit.committer()),
@@ -146,7 +194,85 @@ fn walk(repo: &Repository, records_path: &Path) -> Result<(Vec<CommitInfo>, Vec<
             });
         }
     }
-    Ok((commits, changes))
+    Ok(h)
+}
+
+/// What a merge commit itself did to the records, as git's own three-way
+/// merge sees it: a file whose result is what merging would have produced
+/// came from a branch (and was audited on the branch's commits); any other
+/// result, including one that differs from both parents or drops a change
+/// made on a side, is a change made by the merge, judged from what the merge
+/// should have produced (from the first parent where the sides conflicted).
+fn merge_changes(
+    repo: &Repository,
+    commit: &git2::Commit,
+    parent_trees: &[git2::Tree],
+    result: Option<Oid>,
+    subtree: &dyn Fn(&git2::Tree) -> Option<Oid>,
+) -> Result<Vec<FileChange>> {
+    let names = |t: Option<Oid>| -> Result<HashMap<String, (Oid, bool)>> {
+        let mut out = HashMap::new();
+        if let Some(t) = t {
+            for e in repo.find_tree(t).map_err(broken)?.iter() {
+                if let Ok(n) = e.name()
+                    && is_record(n)
+                    && e.kind() == Some(ObjectType::Blob)
+                {
+                    out.insert(n.to_string(), (e.id(), e.filemode() == 0o120000));
+                }
+            }
+        }
+        Ok(out)
+    };
+    let mine = names(parent_trees.first().and_then(subtree))?;
+    let merged = names(result)?;
+    // The other sides, each with its merge base against the mainline.
+    let first = commit.parent_id(0).map_err(broken)?;
+    let mut sides = Vec::new();
+    for (k, t) in parent_trees.iter().enumerate().skip(1) {
+        let theirs = commit.parent_id(k).map_err(broken)?;
+        let base = match repo.merge_base(first, theirs) {
+            Ok(b) => names(subtree(&repo.find_commit(b).map_err(broken)?.tree().map_err(broken)?))?,
+            Err(_) => HashMap::new(),
+        };
+        sides.push((base, names(subtree(t))?));
+    }
+    let mut all: std::collections::BTreeSet<&String> = mine.keys().chain(merged.keys()).collect();
+    for (base, theirs) in &sides {
+        all.extend(base.keys().chain(theirs.keys()));
+    }
+    let id = |m: &HashMap<String, (Oid, bool)>, n: &str| m.get(n).map(|x| x.0);
+    let mut out = Vec::new();
+    for name in all {
+        // What git's merge would produce: start from the mainline, take each
+        // side's change where the mainline left the file as it was at the base.
+        let mut expected = Some(id(&mine, name));
+        for (base, theirs) in &sides {
+            let (b, t) = (id(base, name), id(theirs, name));
+            expected = match expected {
+                Some(e) if e == b => Some(t),
+                Some(e) if t == b || t == e => Some(e),
+                _ => None,
+            };
+        }
+        let got = id(&merged, name);
+        if expected == Some(got) {
+            continue;
+        }
+        let from = expected.unwrap_or(id(&mine, name));
+        if from == got {
+            continue;
+        }
+        out.push(FileChange {
+            commit: 0,
+            old_name: from.map(|_| name.clone()),
+            new_name: got.map(|_| name.clone()),
+            old_blob: from,
+            new_blob: got,
+            link: merged.get(name).is_some_and(|x| x.1),
+        });
+    }
+    Ok(out)
 }
 
 /// The changes between two records trees with renames detected (libgit2's similarity).
@@ -169,7 +295,8 @@ fn renames(repo: &Repository, old: Option<Oid>, new: Option<Oid>) -> Result<Vec<
         let old_name = name(d.old_file()).filter(|_| old_blob.is_some());
         let new_name = name(d.new_file()).filter(|_| new_blob.is_some());
         if old_name.iter().chain(new_name.iter()).any(|n| is_record(n)) {
-            out.push(FileChange { commit: 0, old_name, new_name, old_blob, new_blob });
+            let link = new_blob.is_some() && d.new_file().mode() == git2::FileMode::Link;
+            out.push(FileChange { commit: 0, old_name, new_name, old_blob, new_blob, link });
         }
     }
     Ok(out)
@@ -197,8 +324,9 @@ fn trailer(message: &str, key: &str) -> Option<String> {
 
 impl History {
     /// Reads the history of the records directory `<root>/<records>` in one
-    /// walk, keeping track of the policy file `<root>/<policy>`.
-    pub fn read(root: &Path, records: &str, policy: &str) -> Result<History> {
+    /// walk, keeping track of the policy file `<root>/<policy>` and the keys
+    /// file `<root>/<signers>`.
+    pub fn read(root: &Path, records: &str, policy: &str, signers: Option<&str>, from: Option<&str>) -> Result<History> {
         let repo = match Repository::discover(root) {
             Ok(r) => r,
             Err(e) if e.code() == git2::ErrorCode::NotFound => return Err(Error::Git(NO_REPOSITORY.into())),
@@ -216,9 +344,30 @@ impl History {
         let prefix = root.strip_prefix(&workdir).unwrap_or(Path::new("")).to_path_buf();
         let records_path = prefix.join(records);
         let policy_path = prefix.join(policy);
-
-        let (commits, changes) = walk(&repo, &records_path)?;
-        Ok(History { repo, commits, changes, policy_path })
+        let signers_path = signers.map(|s| prefix.join(s));
+        let paths = Paths { records: &records_path, policy: &policy_path, signers: signers_path.as_deref() };
+        let from = match from {
+            Some(rev) => Some(
+                repo.revparse_single(rev)
+                    .and_then(|o| o.peel_to_commit())
+                    .map_err(|_| Error::Git(format!("trust.audit_from: no commit `{rev}` in this repository")))?
+                    .id(),
+            ),
+            None => None,
+        };
+        let w = walk(&repo, &paths, from)?;
+        if from.is_some() && w.from_tree.is_none() {
+            return Err(Error::Git("trust.audit_from names a commit that is not in the history of HEAD".into()));
+        }
+        Ok(History {
+            repo,
+            prefix,
+            commits: w.commits,
+            changes: w.changes,
+            trust: w.trust,
+            start: w.start,
+            from_tree: w.from_tree,
+        })
     }
 
     /// The text of a blob (lossy UTF-8: history may hold anything).
@@ -227,12 +376,28 @@ impl History {
         Ok(String::from_utf8_lossy(b.content()).into_owned())
     }
 
-    /// The text of `exc.yaml` as of a commit, if it existed.
-    pub fn policy_text(&self, commit: usize) -> Result<Option<(Oid, String)>> {
-        let tree = self.repo.find_tree(self.commits[commit].tree).map_err(broken)?;
-        match tree.get_path(&self.policy_path) {
-            Ok(entry) => Ok(Some((entry.id(), self.text(entry.id())?))),
-            Err(_) => Ok(None),
+    /// The text of a file (relative to the registry root) as of the commit the
+    /// audit starts from, if it was there as a regular file.
+    pub fn file_at_start(&self, path: &str) -> Result<Option<String>> {
+        match self.from_tree {
+            Some(t) => self.file_in(t, path),
+            None => Ok(None),
+        }
+    }
+
+    /// The text of a file (relative to the registry root) as of a commit, if
+    /// it was there as a regular file.
+    pub fn file_at(&self, commit: usize, path: &str) -> Result<Option<String>> {
+        self.file_in(self.commits[commit].tree, path)
+    }
+
+    fn file_in(&self, tree: Oid, path: &str) -> Result<Option<String>> {
+        let tree = self.repo.find_tree(tree).map_err(broken)?;
+        match tree.get_path(&self.prefix.join(path)) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Blob) && entry.filemode() != 0o120000 => {
+                Ok(Some(self.text(entry.id())?))
+            }
+            _ => Ok(None),
         }
     }
 

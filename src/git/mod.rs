@@ -16,7 +16,7 @@ mod tree;
 
 pub use commit::{commit, message, plan_commit};
 pub use git2::Oid;
-pub use history::History;
+pub use history::{History, TrustChange};
 
 /// The acting person as `Name <email>`, as git would name a commit's author:
 /// `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` when set, else the repository's git
@@ -53,6 +53,16 @@ pub fn limit_memory() {
         let _ = git2::opts::set_mwindow_mapped_limit(32 << 20);
     }
     git2::opts::enable_caching(false);
+}
+
+/// A git config value as git would read it for `dir` (the repository's
+/// config, then the global one).
+pub fn config(dir: &Path, key: &str) -> Option<String> {
+    let config = match Repository::discover(dir) {
+        Ok(repo) => repo.config().ok()?,
+        Err(_) => git2::Config::open_default().ok()?,
+    };
+    config.get_string(key).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// The work tree of the repository holding `dir`, if there is one.
@@ -100,6 +110,23 @@ pub fn base(root: &Path, rev: Option<&str>) -> Result<(Oid, String)> {
         };
     }
     Err(Error::Git("no default branch found (origin/HEAD, origin/main, main, master); pass --base REF".into()))
+}
+
+/// The text of `<root>/<rel>` as of `commit`, if it was a regular file there.
+pub fn file_at(root: &Path, commit: Oid, rel: &str) -> Result<Option<String>> {
+    let repo = Repository::discover(root).map_err(failed)?;
+    let workdir = repo.workdir().ok_or_else(|| Error::Git("a bare repository has no work tree".into()))?;
+    let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let path = root.strip_prefix(&workdir).unwrap_or(Path::new("")).join(rel);
+    let tree = repo.find_commit(commit).and_then(|c| c.tree()).map_err(failed)?;
+    match tree.get_path(&path) {
+        Ok(e) if e.kind() == Some(ObjectType::Blob) && e.filemode() != 0o120000 => {
+            let blob = repo.find_blob(e.id()).map_err(failed)?;
+            Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The record files (name, text) in `<root>/<records>` as of `commit`.

@@ -115,6 +115,8 @@ struct Entry<'a> {
     bytes: &'a [u8],
     name: &'a [u8],
     is_file: bool,
+    /// A symbolic link (mode 120000).
+    is_link: bool,
     id: &'a [u8],
 }
 
@@ -135,6 +137,7 @@ fn entry(data: &[u8], at: usize) -> Option<Option<Entry<'_>>> {
         // Blobs: regular and executable files and symbolic links; not trees
         // (40000) or submodules (160000).
         is_file: mode != b"40000" && mode != b"160000",
+        is_link: mode == b"120000",
         id: &bytes[nul + 1..],
     }))
 }
@@ -167,6 +170,7 @@ fn scan(old: &[u8], new: &[u8]) -> Option<(Vec<FileChange>, Vec<usize>)> {
         new_name: n.map(name),
         old_blob: o.and_then(id),
         new_blob: n.and_then(id),
+        link: n.is_some_and(|e| e.is_link),
     };
     let wanted = |e: &Entry| e.is_file && std::str::from_utf8(e.name).is_ok_and(is_record);
     let (mut i, mut j) = (0, 0);

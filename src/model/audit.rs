@@ -1,25 +1,41 @@
 //! The audit: checks every change ever made to the records, in commit order.
 //!
 //! Pure: the caller reads the history (`crate::git::History::replay`), parses
-//! each version and the policy as of each commit, and feeds the changes in
-//! order. Findings name the commit that did the wrong thing.
+//! each version, works out the policy in force at each commit (a policy
+//! change counts only once the previous policy's owners approved it), and
+//! feeds the changes in order. Findings name the commit that did the wrong
+//! thing; they stay reported when the record is closed later.
+//!
+//! What a change may do: add a request (filed by its requester), append
+//! decisions (never edit or remove one), move the status along the lifecycle
+//! (a closed record never reopens), and change request fields only if the
+//! required roles approve the new content again. Every new decision must
+//! stand under the policy of its commit: signed by its maker where signatures
+//! are required (or committed by its maker where they are not), by someone
+//! who may make it, dated between the content it decides and its commit.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::digest;
 use super::finding::{Code, Finding};
 use super::identity::same_person;
 use super::policy::Policy;
-use super::record::{Decision, Exception, ReviewDecision, Status};
+use super::record::{Decision, Exception, Status};
 use super::routing::{self, POLICY_APPROVER};
+use super::signature::{self, Verdict};
+use super::statement::{self, Entry};
+
+/// Clock skew allowed between a decision's time and its commit's.
+const SKEW: TimeDelta = TimeDelta::minutes(10);
 
 /// The commit a change came in.
 #[derive(Clone, Debug)]
 pub struct CommitRef<'a> {
     pub id: &'a str,
     pub author: &'a str,
+    /// The author date.
     pub time: DateTime<Utc>,
 }
 
@@ -35,18 +51,100 @@ impl CommitRef<'_> {
     }
 }
 
+/// A version of a record file on one side of a change.
+#[derive(Clone, Copy, Debug)]
+pub enum Version<'a> {
+    /// The file is not there.
+    Absent,
+    /// The file is there but does not read as a record.
+    Unreadable,
+    Record(&'a Exception),
+}
+
+impl<'a> Version<'a> {
+    fn record(self) -> Option<&'a Exception> {
+        match self {
+            Version::Record(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// One change to one record file.
 pub struct Step<'a> {
     pub commit: CommitRef<'a>,
     /// The record's path, relative to the registry root, after the change
     /// (before it, for a deletion).
     pub file: &'a str,
-    /// The record before the change: `None` when it was added, `Some(None)` when unreadable.
-    pub before: Option<Option<&'a Exception>>,
-    /// The record after the change: `None` when deleted, `Some(None)` when unreadable.
-    pub after: Option<Option<&'a Exception>>,
-    /// The policy as of this commit.
+    /// The path before the change, when it was renamed.
+    pub renamed_from: Option<&'a str>,
+    pub before: Version<'a>,
+    pub after: Version<'a>,
+    /// When the version before was committed (its content existed from then).
+    pub before_time: Option<DateTime<Utc>>,
+    /// The policy in force at this commit.
     pub policy: &'a Policy,
+    /// Set when the policy of this commit was changed without its owners'
+    /// approval: decisions that need the change are said to rely on it.
+    pub unapproved_policy: Option<&'a str>,
+}
+
+/// The policy in force as the history goes: the first one is trusted on
+/// first use; each change takes effect only when the owners of the policy in
+/// force approved it (`Policy::owners_missing`); an unapproved change leaves
+/// the previous policy in force, and is reported.
+#[derive(Default)]
+pub struct PolicyChain {
+    effective: Option<Policy>,
+    /// The commit of an unapproved change still waiting, if any.
+    unapproved: Option<String>,
+}
+
+impl PolicyChain {
+    /// The policy in force (the built-in defaults before any).
+    pub fn effective(&self) -> Option<&Policy> {
+        self.effective.as_ref()
+    }
+
+    /// The commit of an unapproved policy change waiting for approval.
+    pub fn unapproved(&self) -> Option<&str> {
+        self.unapproved.as_deref()
+    }
+
+    /// Trusts `p` as the starting point (the first policy, or the one at `trust.audit_from`).
+    pub fn trust(&mut self, p: Policy) {
+        self.effective = Some(p);
+        self.unapproved = None;
+    }
+
+    /// A new version of the policy at `commit`: takes effect if approved;
+    /// otherwise returns the finding. `Err` holds why it could not be read.
+    pub fn offer(&mut self, candidate: Result<Policy, String>, commit: &CommitRef, path: &str) -> Option<Finding> {
+        let f = |code: Code, message: String| {
+            Some(Finding::new(code, path, "", format!("{message} ({})", commit.describe())).with_commit(commit.id))
+        };
+        let candidate = match candidate {
+            Ok(c) => c,
+            Err(why) => return f(Code::PolicyInvalid, format!("the policy does not read: {why}")),
+        };
+        let Some(current) = &self.effective else {
+            self.trust(candidate);
+            return None;
+        };
+        let missing = current.owners_missing(&candidate);
+        if missing.is_empty() {
+            self.trust(candidate);
+            return None;
+        }
+        self.unapproved = Some(commit.id.to_string());
+        f(
+            Code::PolicyUnapproved,
+            format!(
+                "the policy changed without the approval of its owners (still needed: {}); the previous policy stays in force",
+                missing.join(", ")
+            ),
+        )
+    }
 }
 
 /// What the audit remembers between steps: request changes not yet re-approved.
@@ -59,7 +157,7 @@ pub struct Audit {
 impl Audit {
     /// Checks one change.
     pub fn step(&mut self, s: &Step) {
-        let id = s.after.flatten().or(s.before.flatten()).map(|e| e.id.clone());
+        let id = s.after.record().or(s.before.record()).map(|e| e.id.clone());
         let finding = |code: Code, pointer: &str, message: String| {
             let f = Finding::new(code, s.file, pointer, format!("{message} ({})", s.commit.describe()))
                 .with_commit(s.commit.id);
@@ -68,89 +166,59 @@ impl Audit {
                 None => f,
             }
         };
-        let mut add = |code: Code, pointer: &str, message: String| self.findings.push(finding(code, pointer, message));
-        let after = match s.after {
-            None => {
+        let mut out = Vec::new();
+        let mut add = |code: Code, pointer: &str, message: String| out.push(finding(code, pointer, message));
+
+        let after = match (s.before, s.after) {
+            (_, Version::Absent) => {
                 add(Code::RecordDeleted, "", format!("{} was deleted; records are closed, never deleted", s.file));
-                self.pending.remove(s.file);
+                self.findings.extend(out);
                 return;
             }
-            Some(None) => return,
-            Some(Some(e)) => e,
+            (_, Version::Unreadable) => {
+                self.findings.extend(out);
+                return;
+            }
+            (_, Version::Record(e)) => e,
         };
-        let before = s.before.flatten();
-        let is_new = |a: &&super::record::Approval| {
-            before.is_none_or(|b| !b.approvals.iter().any(|x| x.by == a.by && x.role == a.role && x.at == a.at))
-        };
-        let new_approvals: Vec<(usize, &super::record::Approval)> =
-            after.approvals.iter().enumerate().filter(|(_, a)| is_new(a)).collect();
-        let after_digest = digest::digest(after);
+        let before = s.before.record();
 
-        for (i, a) in &new_approvals {
-            let at = format!("/approvals/{i}");
-            let what = format!("the `{}` {} by {}", a.role, decision_word(a.decision), a.by);
-            if a.by == POLICY_APPROVER {
-                if s.policy.effective_risk(after) != super::record::Risk::Low {
-                    add(
-                        Code::UnauthorizedApprover,
-                        &at,
-                        format!("{what}: only low-risk records are approved by policy"),
-                    );
-                }
-                continue;
-            }
-            if !same_person(&a.by, s.commit.author) {
-                add(Code::ApprovalCommittedByOther, &at, format!("{what} was committed by {}", s.commit.author));
-            }
-            if same_person(&a.by, &after.requester) {
-                add(Code::SelfApproval, &at, format!("{what}: the requester approved their own exception"));
-            }
-            if !s.policy.holds_role(&a.by, &a.role, after) {
-                add(
-                    Code::UnauthorizedApprover,
-                    &at,
-                    format!("{what}: {} did not hold `{}` in exc.yaml as of this commit", a.by, a.role),
-                );
-            }
-            if a.decision == Decision::Approved && a.digest != after_digest {
-                add(
-                    Code::ChangedAfterApproval,
-                    &format!("{at}/digest"),
-                    format!("{what} carries a digest that does not match the content it was committed with"),
-                );
-            }
+        if let (Some(from), Some(b)) = (s.renamed_from, before)
+            && b.id != after.id
+        {
+            add(
+                Code::RecordRenamed,
+                "/id",
+                format!("{from} ({}) was renamed to {} ({}); ids never change once filed", b.id, s.file, after.id),
+            );
         }
-        let skip = before.map_or(0, |b| b.reviews.len());
-        let new_reviews: Vec<_> = after.reviews.iter().skip(skip).collect();
-        for (i, v) in new_reviews.iter().enumerate() {
-            let at = format!("/reviews/{}", skip + i);
-            if !same_person(&v.by, s.commit.author) {
-                add(
-                    Code::ApprovalCommittedByOther,
-                    &at,
-                    format!("the recertification by {} was committed by {}", v.by, s.commit.author),
-                );
-            }
-            if same_person(&v.by, &after.requester) {
-                add(Code::SelfApproval, &at, format!("{} recertified their own exception", v.by));
-            } else if !routing::can_review(&v.by, after, s.policy) {
-                add(
-                    Code::UnauthorizedApprover,
-                    &at,
-                    format!("{} recertified it without being the risk owner or `security`", v.by),
-                );
-            }
+        if before.is_none() && matches!(s.before, Version::Absent) && !s.policy.same_person(&after.requester, s.commit.author)
+        {
+            add(
+                Code::RequesterMismatch,
+                "/requester",
+                format!("the request names {} as its requester, but was committed by {}", after.requester, s.commit.author),
+            );
+        }
+
+        // Decisions already made are never edited or removed.
+        if let Some(b) = before {
+            rewritten(b, after, &mut add);
+        }
+
+        // Every new decision stands under this commit's policy.
+        let new = new_entries(before, after);
+        let signed = signature_verdicts(after, s.policy, &new);
+        for entry in &new {
+            check_decision(s, after, *entry, signed.get(entry), &mut add);
         }
 
         // Request fields changed while approvals stood, with nothing re-approving them.
-        let covered = new_approvals.iter().any(|(_, a)| a.decision == Decision::Approved && a.digest == after_digest)
-            || new_reviews
-                .iter()
-                .any(|v| v.decision == ReviewDecision::Extend && v.digest.as_deref() == Some(&after_digest));
+        let now = routing::standing(after, s.policy);
         if let Some(b) = before {
-            let b_digest = digest::digest(b);
+            let content = |e: &Exception| (digest::digest(e), e.expires);
             let had_approval = b.approvals.iter().any(|a| a.decision == Decision::Approved);
-            if b_digest != after_digest && had_approval && !covered && !after.status.is_closed() {
+            if content(b) != content(after) && had_approval && !now.complete() && after.status != Status::Rejected {
                 let fields = digest::changed_fields(&digest::request_fields(b), &digest::request_fields(after));
                 self.pending.entry(s.file.to_string()).or_insert_with(|| {
                     finding(
@@ -161,14 +229,30 @@ impl Audit {
                 });
             }
         }
-        if covered || after.status.is_closed() {
+        // Approving again clears it; closing the record does not.
+        if now.complete() && after.status == Status::Approved {
             self.pending.remove(s.file);
         }
 
-        let new: Vec<&super::record::Approval> = new_approvals.iter().map(|(_, a)| *a).collect();
-        if let Some(msg) = skipped_transition(before, after, &new, s.policy) {
+        if let Some(msg) = skipped_transition(before, after, &new, &now) {
             add(Code::LifecycleSkipped, "/status", msg);
         }
+        if let Some(policy_commit) = s.unapproved_policy {
+            for f in &mut out {
+                if matches!(f.code, Code::UnauthorizedApprover | Code::SignatureUnknownKey | Code::RiskLowered) {
+                    f.message.push_str(&format!(
+                        "; the policy change in commit {} that would allow it was never approved by the policy's owners",
+                        policy_commit.get(..10).unwrap_or(policy_commit)
+                    ));
+                }
+            }
+        }
+        self.findings.extend(out);
+    }
+
+    /// Adds a finding about the history that is not about one record (a policy change).
+    pub fn note(&mut self, f: Finding) {
+        self.findings.push(f);
     }
 
     /// Ends the audit: request changes never re-approved become findings, in
@@ -181,10 +265,168 @@ impl Audit {
     }
 }
 
-fn decision_word(d: Decision) -> &'static str {
-    match d {
-        Decision::Approved => "approval",
-        Decision::Rejected => "rejection",
+/// The decisions `after` adds to `before`.
+fn new_entries(before: Option<&Exception>, after: &Exception) -> Vec<Entry> {
+    let (na, nr) = before.map_or((0, 0), |b| (b.approvals.len(), b.reviews.len()));
+    let mut out: Vec<Entry> = (na.min(after.approvals.len())..after.approvals.len()).map(Entry::Approval).collect();
+    out.extend((nr.min(after.reviews.len())..after.reviews.len()).map(Entry::Review));
+    let closed_now = after.closed.is_some() && before.is_none_or(|b| b.closed.is_none());
+    if closed_now && statement::closure_is_own_decision(after) {
+        out.push(Entry::Closure);
+    }
+    out
+}
+
+/// Decisions of `before` that `after` edits or drops.
+fn rewritten(b: &Exception, after: &Exception, add: &mut impl FnMut(Code, &str, String)) {
+    let as_json = |v: &dyn erased::Json| v.json();
+    for (i, old) in b.approvals.iter().enumerate() {
+        match after.approvals.get(i) {
+            Some(new) if new == old => {}
+            Some(new) => add(
+                Code::DecisionRewritten,
+                &format!("/approvals/{i}"),
+                format!("the `{}` decision by {} was edited: {}", old.role, old.by, changed(&as_json(old), &as_json(new))),
+            ),
+            None => add(
+                Code::DecisionRewritten,
+                "/approvals",
+                format!("the `{}` decision by {} of {} was removed", old.role, old.by, old.at.date_naive()),
+            ),
+        }
+    }
+    for (i, old) in b.reviews.iter().enumerate() {
+        match after.reviews.get(i) {
+            Some(new) if new == old => {}
+            Some(new) => add(
+                Code::DecisionRewritten,
+                &format!("/reviews/{i}"),
+                format!("the review by {} was edited: {}", old.by, changed(&as_json(old), &as_json(new))),
+            ),
+            None => add(
+                Code::DecisionRewritten,
+                "/reviews",
+                format!("the review by {} of {} was removed", old.by, old.at.date_naive()),
+            ),
+        }
+    }
+    if let Some(old) = &b.closed
+        && after.closed.as_ref() != Some(old)
+    {
+        let what = match &after.closed {
+            Some(new) => format!("edited: {}", changed(&as_json(old), &as_json(new))),
+            None => "removed".to_string(),
+        };
+        add(Code::DecisionRewritten, "/closed", format!("the closure by {} was {what}", old.by));
+    }
+}
+
+/// Serialising any record part to JSON, for naming the fields that changed.
+mod erased {
+    pub trait Json {
+        fn json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
+}
+
+/// `at: 2026-01-05 → 2026-01-03, note` for two versions of an entry.
+fn changed(old: &serde_json::Value, new: &serde_json::Value) -> String {
+    super::diff::diff(Some(old), Some(new)).iter().map(|c| c.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// Signature verdicts for the new decisions, where the policy requires them.
+fn signature_verdicts(after: &Exception, policy: &Policy, new: &[Entry]) -> HashMap<Entry, Verdict> {
+    if !policy.signatures_required() {
+        return HashMap::new();
+    }
+    statement::statements(after)
+        .into_iter()
+        .filter(|(entry, _)| new.contains(entry))
+        .filter_map(|(entry, bytes)| {
+            let (by, at) = statement::maker(after, entry)?;
+            (by != POLICY_APPROVER).then(|| {
+                let v = signature::verify(&policy.trust.keyring, by, at, &bytes, statement::signature_of(after, entry));
+                (entry, v)
+            })
+        })
+        .collect()
+}
+
+/// Checks one new decision.
+fn check_decision(s: &Step, after: &Exception, entry: Entry, verdict: Option<&Verdict>, add: &mut impl FnMut(Code, &str, String)) {
+    let Some((by, at)) = statement::maker(after, entry) else { return };
+    let pointer = entry.pointer();
+    let what = match entry {
+        Entry::Approval(i) => {
+            let a = &after.approvals[i];
+            let word = if a.decision == Decision::Approved { "approval" } else { "rejection" };
+            format!("the `{}` {word} by {by}", a.role)
+        }
+        Entry::Review(_) => format!("the recertification by {by}"),
+        Entry::Closure => format!("the closure by {by}"),
+    };
+    match verdict {
+        Some(Verdict::Valid) => {}
+        Some(Verdict::Missing) => add(Code::SignatureMissing, &pointer, format!("{what} is not signed")),
+        Some(Verdict::UnknownKey(print)) => add(
+            Code::SignatureUnknownKey,
+            &pointer,
+            format!("{what} is signed with key {print}, which the policy of this commit does not list for {by}"),
+        ),
+        Some(Verdict::Invalid(why)) => add(Code::SignatureInvalid, &pointer, format!("{what}: {why}")),
+        None if by != POLICY_APPROVER && !same_person(by, s.commit.author) => {
+            add(Code::ApprovalCommittedByOther, &pointer, format!("{what} is unsigned and was committed by {}", s.commit.author))
+        }
+        None => {}
+    }
+    if at > s.commit.time + SKEW {
+        add(Code::DecisionTime, &format!("{pointer}/at"), format!("{what} is dated {at}, after the commit that carried it"));
+    } else if s.before_time.is_some_and(|t| at + SKEW < t) {
+        add(
+            Code::DecisionTime,
+            &format!("{pointer}/at"),
+            format!("{what} is dated {at}, before the content it decides on was committed"),
+        );
+    }
+    if let Entry::Approval(i) = entry {
+        let a = &after.approvals[i];
+        if a.by == POLICY_APPROVER {
+            if !(s.policy.base_tier(&after.kind) == super::record::Risk::Low
+                && s.policy.required_roles(super::record::Risk::Low).is_empty())
+            {
+                add(Code::UnauthorizedApprover, &pointer, format!("{what}: only low-risk types are approved by policy"));
+            }
+            return;
+        }
+        if s.policy.same_person(&a.by, &after.requester) {
+            add(Code::SelfApproval, &pointer, format!("{what}: the requester approved their own exception"));
+        }
+        if !s.policy.holds_role(&a.by, &a.role, after) {
+            add(
+                Code::UnauthorizedApprover,
+                &pointer,
+                format!("{what}: {} did not hold `{}` in exc.yaml as of this commit", a.by, a.role),
+            );
+        }
+        if a.decision == Decision::Approved && (a.digest != digest::digest(after) || a.expires != after.expires) {
+            add(
+                Code::ChangedAfterApproval,
+                &format!("{pointer}/digest"),
+                format!("{what} does not cover the content it was committed with"),
+            );
+        }
+    }
+    if let Entry::Review(i) = entry {
+        let v = &after.reviews[i];
+        if s.policy.same_person(&v.by, &after.requester) {
+            add(Code::SelfApproval, &pointer, format!("{} recertified their own exception", v.by));
+        } else if !routing::can_review(&v.by, after, s.policy) {
+            add(Code::UnauthorizedApprover, &pointer, format!("{} recertified it without being the risk owner or `security`", v.by));
+        }
     }
 }
 
@@ -192,8 +434,8 @@ fn decision_word(d: Decision) -> &'static str {
 fn skipped_transition(
     before: Option<&Exception>,
     after: &Exception,
-    new_approvals: &[&super::record::Approval],
-    policy: &Policy,
+    new: &[Entry],
+    now: &routing::Standing,
 ) -> Option<String> {
     use Status::*;
     let from = before.map(|b| b.status);
@@ -201,13 +443,14 @@ fn skipped_transition(
     if from == Some(to) {
         return None;
     }
-    let complete = routing::missing_roles(after, policy).is_empty();
-    let approved_now = new_approvals.iter().any(|a| a.decision == Decision::Approved);
-    let rejected_now = new_approvals.iter().any(|a| a.decision == Decision::Rejected);
+    let approved_now = new.iter().any(|e| {
+        matches!(e, Entry::Approval(i) if after.approvals[*i].decision == Decision::Approved)
+    }) || new.iter().any(|e| matches!(e, Entry::Review(_)));
+    let rejected_now =
+        new.iter().any(|e| matches!(e, Entry::Approval(i) if after.approvals[*i].decision == Decision::Rejected));
     let ok = match (from, to) {
         (None, Requested) => true,
-        (None, Approved) => approved_now && complete,
-        (Some(Requested), Approved) => approved_now && complete,
+        (None | Some(Requested), Approved) => approved_now && now.complete(),
         (Some(Approved), Approved) => true,
         (Some(Requested), Rejected) => rejected_now,
         (Some(Requested), Retired) => true,
@@ -219,9 +462,9 @@ fn skipped_transition(
     }
     let from_word = from.map(|s| s.to_string()).unwrap_or_else(|| "(new)".into());
     let why = match (from, to) {
-        (_, Approved) if !approved_now => "with no approval entry added".to_string(),
-        (_, Approved) => format!("while {} still had to approve", routing::missing_roles(after, policy).join(", ")),
         (Some(f), _) if f.is_closed() => "but closed records never reopen".to_string(),
+        (_, Approved) if !approved_now => "with no approval entry added".to_string(),
+        (_, Approved) => format!("while {} still had to approve", now.missing.join(", ")),
         (_, Rejected) => "with no rejection entry added".to_string(),
         _ => "which the lifecycle does not allow".to_string(),
     };

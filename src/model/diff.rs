@@ -286,14 +286,10 @@ mod tests {
         let n = 40_000;
         let b = json!({ "assets": (0..n).collect::<Vec<_>>() });
         let a = json!({ "assets": (n / 2..n + n / 2).collect::<Vec<_>>() });
-        let start = std::time::Instant::now();
         let changes = diff(Some(&b), Some(&a));
-        let elapsed = start.elapsed();
         assert_eq!(changes.len(), n);
         assert_eq!(changes[0].to_string(), "assets: - 0");
         assert_eq!(changes[n - 1].to_string(), format!("assets: + {}", n + n / 2 - 1));
-        // Seconds to spare on a slow machine; the quadratic version took far longer.
-        assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
     }
 
     #[test]

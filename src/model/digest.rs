@@ -1,8 +1,12 @@
-//! Approval digests: `sha256:` over a canonical form of the request fields.
+//! Request digests: `sha256:` over a canonical form of the request fields.
 //!
 //! The canonical form is compact JSON of the request fields in a fixed order,
 //! with empty lists and absent values left out, so that formatting, comments and
 //! key order in the YAML never change a digest, and any change of content does.
+//! It covers everything that decides routing and the cap (id, type, created,
+//! requester, risk owner) and what the requester wrote, but not `expires`:
+//! every decision states the expiry it saw on its own, so an extension can
+//! move the date, and only the date, without voiding the approvals.
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -28,6 +32,13 @@ pub fn request_fields(e: &Exception) -> Map<String, Value> {
     out
 }
 
+/// The request fields a digest covers: all but `expires`.
+pub fn digested_fields(e: &Exception) -> Map<String, Value> {
+    let mut m = request_fields(e);
+    m.remove("expires");
+    m
+}
+
 /// The request fields in canonical order (keys sorted), serialised straight to
 /// the canonical JSON that [`request_fields`] + sorting would give: the hot path.
 #[derive(serde::Serialize)]
@@ -40,9 +51,10 @@ struct Canonical<'a> {
     compensating_controls: &'a [String],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     controls: &'a [String],
-    expires: chrono::NaiveDate,
+    created: chrono::DateTime<chrono::Utc>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     findings: &'a [String],
+    id: &'a str,
     justification: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     migration_plan: Option<&'a str>,
@@ -61,8 +73,9 @@ pub fn digest(e: &Exception) -> String {
         attachments: &e.attachments,
         compensating_controls: &e.compensating_controls,
         controls: &e.controls,
-        expires: e.expires,
+        created: e.created,
         findings: &e.findings,
+        id: &e.id,
         justification: &e.justification,
         migration_plan: e.migration_plan.as_deref(),
         requester: &e.requester,
@@ -87,10 +100,9 @@ pub fn changed_fields(before: &Map<String, Value>, after: &Map<String, Value>) -
     REQUEST_FIELDS.iter().filter(|f| before.get(**f) != after.get(**f)).map(|f| f.to_string()).collect()
 }
 
-/// JSON with object keys sorted, no whitespace (the definition; [`digest`] is
-/// the fast path that must agree with it).
-#[cfg(test)]
-fn canonical_json(v: &Value) -> String {
+/// JSON with object keys sorted, no whitespace (the definition of canonical
+/// form; [`digest`] is the fast path for records that must agree with it).
+pub fn canonical_json(v: &Value) -> String {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
@@ -110,7 +122,7 @@ mod tests {
 
     /// The slow, obviously canonical form the fast path must match.
     fn reference(e: &Exception) -> String {
-        let canonical = canonical_json(&Value::Object(request_fields(e)));
+        let canonical = canonical_json(&Value::Object(digested_fields(e)));
         let hash = Sha256::digest(canonical.as_bytes());
         format!("sha256:{}", hash.iter().map(|b| format!("{b:02x}")).collect::<String>())
     }

@@ -7,10 +7,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::digest;
-use super::identity::same_person;
 use super::policy::Policy;
 use super::record::{Approval, Closure, Decision, Exception, Review, ReviewDecision, Risk, Status};
-use super::routing::{self, POLICY_APPROVER, holders};
+use super::routing::{self, holders};
+use super::statement::Entry;
 use super::time;
 
 /// Why a transition was refused, in words for the person who asked.
@@ -56,23 +56,26 @@ pub struct Transition {
     pub action: &'static str,
     /// The role that decided, or the review's decision, for messages and commit subjects.
     pub detail: Option<String>,
+    /// The decision entry the actor must sign.
+    pub entry: Entry,
     /// The roles still needed when the record is still requested.
     pub awaiting: Vec<String>,
 }
 
-/// Applies `action` to `e` as `act.actor` at `act.at`.
+/// Applies `action` to `e` as `act.actor` at `act.at`. The new decision is
+/// unsigned: the caller signs `Transition::entry` before saving.
 pub fn apply(e: &Exception, policy: &Policy, act: &Act, action: Action) -> Result<Transition, Refusal> {
     let verb = action.verb();
-    let (after, detail) = match action {
+    let (mut after, detail, entry) = match action {
         Action::Approve { role, risk, note } => {
             let after = approve(e, policy, act, role.as_deref(), risk, note)?;
-            let role = after.approvals.last().map(|a| a.role.clone());
-            (after, role)
+            let i = after.approvals.len() - 1;
+            (after.clone(), Some(after.approvals[i].role.clone()), Entry::Approval(i))
         }
         Action::Reject { role, reason } => {
             let after = reject(e, policy, act, role.as_deref(), &reason)?;
-            let role = after.approvals.last().map(|a| a.role.clone());
-            (after, role)
+            let i = after.approvals.len() - 1;
+            (after.clone(), Some(after.approvals[i].role.clone()), Entry::Approval(i))
         }
         Action::Recertify { answers, decision, expires, note } => {
             let word = match decision {
@@ -80,14 +83,20 @@ pub fn apply(e: &Exception, policy: &Policy, act: &Act, action: Action) -> Resul
                 ReviewDecision::Retire => "retire",
                 ReviewDecision::Revoke => "revoke",
             };
-            (recertify(e, policy, act, answers, decision, expires, note)?, Some(word.to_string()))
+            let after = recertify(e, policy, act, answers, decision, expires, note)?;
+            let i = after.reviews.len() - 1;
+            (after, Some(word.to_string()), Entry::Review(i))
         }
-        Action::Retire { reason } => (retire(e, act, &reason)?, None),
-        Action::Revoke { reason } => (revoke(e, policy, act, &reason)?, None),
-        Action::Expire { reason } => (expire(e, act.at, &reason)?, None),
+        Action::Retire { reason } => (retire(e, act, &reason)?, None, Entry::Closure),
+        Action::Revoke { reason } => (revoke(e, policy, act, &reason)?, None, Entry::Closure),
+        Action::Expire { reason } => (expire(e, policy, act, &reason)?, None, Entry::Closure),
     };
-    let awaiting = if after.status == Status::Requested { routing::missing_roles(&after, policy) } else { Vec::new() };
-    Ok(Transition { after, action: verb, detail, awaiting })
+    let standing = routing::standing_trusting(&after, policy, Some(entry));
+    if after.status == Status::Requested && standing.complete() {
+        after.status = Status::Approved;
+    }
+    let awaiting = if after.status == Status::Requested { standing.missing } else { Vec::new() };
+    Ok(Transition { after, action: verb, detail, entry, awaiting })
 }
 
 /// Who is acting and when.
@@ -97,8 +106,9 @@ pub struct Act<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// Approves `e` as one role. With `role` unset, picks the first still-needed
-/// role the actor holds. With `risk`, records the assessed tier first.
+/// Adds one role's approval. With `role` unset, picks the first still-needed
+/// role the actor holds. `risk` is the tier the approver assesses (default:
+/// the tier the record is routed by now).
 fn approve(
     e: &Exception,
     policy: &Policy,
@@ -107,114 +117,127 @@ fn approve(
     risk: Option<Risk>,
     note: Option<String>,
 ) -> Result<Exception, Refusal> {
-    let mut e = e.clone();
-    // An approved record whose request fields changed needs approving again.
-    let reapproval = e.status == Status::Approved && !routing::missing_roles(&e, policy).is_empty();
-    if !reapproval {
-        require_status(&e, Status::Requested, "approved")?;
+    let standing = routing::standing(e, policy);
+    // An approved record whose approvals no longer stand needs approving again.
+    if !(e.status == Status::Requested || (e.status == Status::Approved && !standing.complete())) {
+        return Err(format!("{} is {}; only requested exceptions can be approved", e.id, e.status));
     }
-    if same_person(act.actor, &e.requester) {
+    if policy.same_person(act.actor, &e.requester) {
         return Err(format!("{} requested {}; a requester never approves their own exception", act.actor, e.id));
     }
-    if let Some(r) = risk {
-        let floor = policy.types.get(&e.kind).and_then(|t| t.min_risk).unwrap_or(Risk::Low);
-        if r < floor {
-            return Err(format!("type `{}` is at least {floor} risk; it cannot be assessed as {r}", e.kind));
-        }
-        e.risk = Some(r);
+    let assessed = risk.unwrap_or(standing.tier);
+    let floor = policy.floor(&e.kind);
+    if assessed < floor {
+        return Err(format!("type `{}` is at least {floor} risk; it cannot be assessed as {assessed}", e.kind));
     }
-    let tier = policy.effective_risk(&e);
-    let missing = routing::missing_roles(&e, policy);
-    let role = match role {
-        Some(r) => {
-            if !policy.required_roles(tier).iter().any(|x| x == r) {
-                return Err(format!(
-                    "{tier} risk is approved by {}; `{r}` is not one of them",
-                    policy.required_roles(tier).join(", ")
-                ));
+    // The roles that may still approve: those the tier needs, and, when the
+    // approver assesses a lower tier, those of the higher tier whose consent
+    // the lowering needs.
+    let mut open = standing.missing.clone();
+    let base = policy.base_tier(&e.kind);
+    if assessed < base {
+        for r in policy.required_roles(base) {
+            if !open.contains(r) {
+                open.push(r.clone());
             }
-            if !missing.iter().any(|x| x == r) {
-                return Err(format!("role `{r}` has already approved {}", e.id));
-            }
-            if !policy.holds_role(act.actor, r, &e) {
-                return Err(not_holder(act.actor, r, &e, policy));
-            }
-            r.to_string()
         }
-        None => match missing.iter().find(|r| policy.holds_role(act.actor, r, &e)) {
-            Some(r) => r.clone(),
-            None if missing.is_empty() => return Err(format!("{} needs no more approvals", e.id)),
-            None => {
-                return Err(format!(
-                    "{} holds none of the roles {} still needs: {}",
-                    act.actor,
-                    e.id,
-                    missing.iter().map(|r| holders(r, &e, policy)).collect::<Vec<_>>().join("; ")
-                ));
-            }
-        },
+    }
+    let current = digest::digest(e);
+    let mine = |a: &&Approval| {
+        a.decision == Decision::Approved && a.digest == current && a.expires == e.expires && policy.same_person(&a.by, act.actor)
     };
-    let current = digest::digest(&e);
-    if let Some(prev) = e
-        .approvals
-        .iter()
-        .find(|a| a.decision == Decision::Approved && a.digest == current && same_person(&a.by, act.actor))
+    if let Some(prev) = e.approvals.iter().rev().find(mine)
+        && role.is_none_or(|r| r != prev.role)
     {
         return Err(format!(
             "{} already approved {} as `{}`; each role needs a different person",
             act.actor, e.id, prev.role
         ));
     }
+    let role = match role {
+        Some(r) => {
+            let tier_roles = policy.required_roles(standing.tier.max(assessed));
+            if !tier_roles.iter().any(|x| x == r) && !open.iter().any(|x| x == r) {
+                return Err(format!("{} risk is approved by {}; `{r}` is not one of them", standing.tier, tier_roles.join(", ")));
+            }
+            if !open.iter().any(|x| x == r) && assessed <= standing.tier {
+                return Err(format!("role `{r}` has already approved {}", e.id));
+            }
+            if !policy.holds_role(act.actor, r, e) {
+                return Err(not_holder(act.actor, r, e, policy));
+            }
+            r.to_string()
+        }
+        None => match open.iter().find(|r| policy.holds_role(act.actor, r, e)) {
+            Some(r) => r.clone(),
+            None if open.is_empty() => return Err(format!("{} needs no more approvals", e.id)),
+            None => {
+                return Err(format!(
+                    "{} holds none of the roles {} still needs: {}",
+                    act.actor,
+                    e.id,
+                    open.iter().map(|r| holders(r, e, policy)).collect::<Vec<_>>().join("; ")
+                ));
+            }
+        },
+    };
+    let tier = standing.tier.max(assessed);
     let lacking: Vec<&str> =
-        policy.required_fields(&e.kind, tier).into_iter().filter(|f| !f.is_present(&e)).map(|f| f.as_str()).collect();
+        policy.required_fields(&e.kind, tier).into_iter().filter(|f| !f.is_present(e)).map(|f| f.as_str()).collect();
     if !lacking.is_empty() {
         return Err(format!("{tier} risk needs {} before approval; add it to the record first", lacking.join(", ")));
     }
+    let mut e = e.clone();
     e.approvals.push(Approval {
         by: act.actor.to_string(),
         role,
         at: act.at,
         decision: Decision::Approved,
-        note,
+        risk: assessed,
         digest: current,
+        expires: e.expires,
+        note,
+        signature: None,
     });
-    if routing::missing_roles(&e, policy).is_empty() {
-        e.status = Status::Approved;
-        e.risk = Some(tier);
-    }
     Ok(e)
 }
 
 /// Rejects a request, closing it.
 fn reject(e: &Exception, policy: &Policy, act: &Act, role: Option<&str>, reason: &str) -> Result<Exception, Refusal> {
-    let mut e = e.clone();
-    require_status(&e, Status::Requested, "rejected")?;
-    if same_person(act.actor, &e.requester) {
+    require_status(e, Status::Requested, "rejected")?;
+    if policy.same_person(act.actor, &e.requester) {
         return Err(format!(
             "{} requested {}; a requester cannot decide on their own exception (retire it to withdraw it)",
             act.actor, e.id
         ));
     }
-    let tier = policy.effective_risk(&e);
+    if reason.trim().is_empty() {
+        return Err("give a reason".into());
+    }
+    let standing = routing::standing(e, policy);
+    let tier = standing.tier;
     let roles = policy.required_roles(tier);
     let role = match role {
-        Some(r) if policy.holds_role(act.actor, r, &e) && roles.iter().any(|x| x == r) => r.to_string(),
-        Some(r) => return Err(not_holder(act.actor, r, &e, policy)),
-        None => roles.iter().find(|r| policy.holds_role(act.actor, r, &e)).cloned().ok_or_else(|| {
+        Some(r) if policy.holds_role(act.actor, r, e) && roles.iter().any(|x| x == r) => r.to_string(),
+        Some(r) => return Err(not_holder(act.actor, r, e, policy)),
+        None => roles.iter().find(|r| policy.holds_role(act.actor, r, e)).cloned().ok_or_else(|| {
             format!("{} holds none of the roles that decide {tier} risk: {}", act.actor, roles.join(", "))
         })?,
     };
-    let digest = digest::digest(&e);
+    let mut e = e.clone();
     e.approvals.push(Approval {
         by: act.actor.to_string(),
         role,
         at: act.at,
         decision: Decision::Rejected,
-        note: Some(reason.to_string()),
-        digest,
+        risk: tier,
+        digest: digest::digest(&e),
+        expires: e.expires,
+        note: Some(reason.trim().to_string()),
+        signature: None,
     });
     e.status = Status::Rejected;
-    e.closed = Some(Closure { at: act.at, by: act.actor.to_string(), reason: reason.to_string() });
+    e.closed = Some(Closure { at: act.at, by: act.actor.to_string(), reason: reason.trim().to_string(), signature: None });
     Ok(e)
 }
 
@@ -245,7 +268,8 @@ pub fn extension_cap(e: &Exception, policy: &Policy, today: NaiveDate) -> NaiveD
 }
 
 /// Recertifies an approved record: logs the review and, for an extension, sets
-/// the new expiry (within the type's cap from today). Retire and revoke close it.
+/// the new expiry (within the type's cap from today). The review may move the
+/// expiry and nothing else. Retire and revoke close it.
 fn recertify(
     e: &Exception,
     policy: &Policy,
@@ -255,20 +279,19 @@ fn recertify(
     expires: Option<NaiveDate>,
     note: Option<String>,
 ) -> Result<Exception, Refusal> {
-    let mut e = e.clone();
-    require_status(&e, Status::Approved, "recertified")?;
-    if same_person(act.actor, &e.requester) {
+    require_status(e, Status::Approved, "recertified")?;
+    if policy.same_person(act.actor, &e.requester) {
         return Err(format!("{} requested {}; someone else must recertify it", act.actor, e.id));
     }
-    if !routing::can_review(act.actor, &e, policy) {
+    if !routing::can_review(act.actor, e, policy) {
         return Err(format!(
             "{} may not recertify {}: reviews are done by the risk owner ({}) or a `security` role holder",
             act.actor, e.id, e.risk_owner
         ));
     }
     let today = act.at.date_naive();
-    let max_days = policy.types.get(&e.kind).map(|t| t.max_days).unwrap_or(90);
-    let cap = time::add_days(today, max_days.into());
+    let cap = extension_cap(e, policy, today);
+    let mut e = e.clone();
     let mut review = Review {
         by: act.actor.to_string(),
         at: act.at,
@@ -278,7 +301,8 @@ fn recertify(
         decision,
         expires: None,
         note,
-        digest: None,
+        digest: digest::digest(&e),
+        signature: None,
     };
     match decision {
         ReviewDecision::Extend => {
@@ -292,14 +316,13 @@ fn recertify(
             }
             let new = expires.unwrap_or(cap);
             if new > cap {
-                return Err(format!("type `{}` allows at most {max_days} days from today: until {cap}", e.kind));
+                return Err(format!("type `{}` allows at most {} days from today: until {cap}", e.kind, (cap - today).num_days()));
             }
             if new <= today {
                 return Err(format!("the new expiry {new} must be after today ({today})"));
             }
             e.expires = new;
             review.expires = Some(new);
-            review.digest = Some(digest::digest(&e));
             e.reviews.push(review);
             Ok(e)
         }
@@ -307,7 +330,7 @@ fn recertify(
             let reason = review.note.clone().unwrap_or_else(|| "closed at recertification".into());
             e.reviews.push(review);
             e.status = if decision == ReviewDecision::Retire { Status::Retired } else { Status::Revoked };
-            e.closed = Some(Closure { at: act.at, by: act.actor.to_string(), reason });
+            e.closed = Some(Closure { at: act.at, by: act.actor.to_string(), reason, signature: None });
             Ok(e)
         }
     }
@@ -340,9 +363,12 @@ pub fn expiry_due(e: &Exception, policy: &Policy, as_of: NaiveDate) -> Option<St
         .then(|| format!("review was due {due}; the {}-day grace period ended {limit}", policy.review.grace_days))
 }
 
-/// Closes a record as expired (by the policy).
-fn expire(e: &Exception, at: DateTime<Utc>, reason: &str) -> Result<Exception, Refusal> {
-    close(e, &Act { actor: POLICY_APPROVER, at }, reason, Status::Expired, &[Status::Approved])
+/// Closes a record that is due to expire, as whoever runs the nightly job.
+fn expire(e: &Exception, policy: &Policy, act: &Act, reason: &str) -> Result<Exception, Refusal> {
+    if expiry_due(e, policy, act.at.date_naive()).is_none() {
+        return Err(format!("{} is not due to expire on {}", e.id, act.at.date_naive()));
+    }
+    close(e, act, reason, Status::Expired, &[Status::Approved])
 }
 
 /// When the next recertification is due: `interval_days` after the latest review,
@@ -361,9 +387,38 @@ pub fn review_due(e: &Exception, policy: &Policy) -> Option<NaiveDate> {
     Some(time::add_days(last.date_naive(), policy.review.interval_days.into()))
 }
 
+/// The reviews that extended the record: those that moved the expiry later.
+/// A review that keeps or shortens the date is a review, not an extension.
+fn extending_reviews(e: &Exception) -> impl Iterator<Item = &Review> {
+    let first = e.approvals.iter().map(|a| a.expires).min();
+    let mut latest = first;
+    e.reviews.iter().filter(move |v| {
+        let moved = match (v.decision, v.expires) {
+            (ReviewDecision::Extend, Some(new)) => latest.is_none_or(|l| new > l),
+            _ => false,
+        };
+        if let Some(new) = v.expires.filter(|_| v.decision == ReviewDecision::Extend) {
+            latest = Some(new);
+        }
+        moved
+    })
+}
+
 /// How many times the record was extended at recertification.
 pub fn extensions(e: &Exception) -> usize {
-    e.reviews.iter().filter(|r| r.decision == ReviewDecision::Extend).count()
+    extending_reviews(e).count()
+}
+
+/// Where the current lifetime started: the latest extension, else creation.
+pub fn lifetime_start(e: &Exception) -> NaiveDate {
+    let created = e.created_date();
+    e.reviews
+        .iter()
+        .filter(|v| v.decision == ReviewDecision::Extend && v.expires.is_some())
+        .map(|v| v.at.date_naive())
+        .max()
+        .unwrap_or(created)
+        .max(created)
 }
 
 /// Chronic: extended more often than the policy allows before escalation.
@@ -385,7 +440,8 @@ fn close(e: &Exception, act: &Act, reason: &str, to: Status, from: &[Status]) ->
     }
     let mut e = e.clone();
     e.status = to;
-    e.closed = Some(Closure { at: act.at, by: act.actor.to_string(), reason: reason.trim().to_string() });
+    e.closed =
+        Some(Closure { at: act.at, by: act.actor.to_string(), reason: reason.trim().to_string(), signature: None });
     Ok(e)
 }
 

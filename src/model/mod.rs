@@ -16,5 +16,7 @@ pub mod remind;
 pub mod request;
 pub mod routing;
 pub mod rules;
+pub mod signature;
+pub mod statement;
 pub mod suggest;
 pub mod time;

@@ -97,7 +97,7 @@ pub enum Decision {
     Rejected,
 }
 
-/// One approval (or rejection) by one role.
+/// One approval (or rejection) by one role: a signed decision.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Approval {
@@ -106,10 +106,17 @@ pub struct Approval {
     pub role: String,
     pub at: DateTime<Utc>,
     pub decision: Decision,
+    /// The risk tier the approver assessed: the only place a record's risk lives.
+    pub risk: Risk,
+    /// `sha256:` over the request fields this decision saw (all but `expires`).
+    pub digest: String,
+    /// The expiry this decision saw.
+    pub expires: NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// `sha256:` over the request fields this approval saw.
-    pub digest: String,
+    /// An SSH signature (git's sshsig format, base64) over the decision's statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// What a recertification concluded.
@@ -135,10 +142,11 @@ pub struct Review {
     pub expires: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// For an extension: `sha256:` over the request fields as extended. The
-    /// reviewer re-approves the content, including the new expiry.
+    /// `sha256:` over the request fields the reviewer saw (all but `expires`):
+    /// an extension carries the approvals forward only if they saw the same.
+    pub digest: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
+    pub signature: Option<String>,
 }
 
 /// How and why a record was closed.
@@ -148,6 +156,10 @@ pub struct Closure {
     pub at: DateTime<Utc>,
     pub by: String,
     pub reason: String,
+    /// The closer's signature, for a closure that is its own decision (retire,
+    /// revoke, expire); a rejection or a review signs the closure it makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// One security exception.
@@ -181,8 +193,6 @@ pub struct Exception {
     pub tickets: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub risk: Option<Risk>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<Approval>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -211,18 +221,20 @@ pub const FIELDS: &[&str] = &[
     "migration_plan",
     "tickets",
     "notes",
-    "risk",
     "approvals",
     "reviews",
     "closed",
 ];
 
-/// The fields the requester fills in; an approval covers exactly these.
+/// The fields of the request a decision covers: its digest covers all of
+/// them but `expires`, which each decision states on its own.
 pub const REQUEST_FIELDS: &[&str] = &[
+    "id",
     "title",
     "type",
     "requester",
     "risk_owner",
+    "created",
     "urgency",
     "expires",
     "justification",
@@ -262,6 +274,16 @@ pub struct Record {
     pub exception: Exception,
     /// The file's text as it was read.
     pub source: std::sync::Arc<str>,
+    /// The file says approved, but its approvals do not stand (unsigned,
+    /// forged, stale, or by the wrong people): it is treated as requested.
+    pub unverified: bool,
+}
+
+impl Record {
+    /// A record read from `path` (as shown) with its text.
+    pub fn new(path: String, stem: String, exception: Exception, source: std::sync::Arc<str>) -> Record {
+        Record { path, stem, exception, source, unverified: false }
+    }
 }
 
 #[cfg(test)]

@@ -92,7 +92,6 @@ pub fn build(
         migration_plan: draft.migration_plan,
         tickets: draft.tickets,
         notes: draft.notes,
-        risk: None,
         approvals: Vec::new(),
         reviews: Vec::new(),
         closed: None,
@@ -100,14 +99,13 @@ pub fn build(
     Ok(route(policy, e))
 }
 
-/// Sets the request's routing from scratch: a low-risk request the policy
-/// approves on submit is approved by `policy`; anything else waits.
+/// Sets the request's routing from scratch: a request of a type the policy
+/// routes to automatic approval (low risk, no approvers) is approved by
+/// `policy` on submit; anything else waits.
 pub fn route(policy: &Policy, mut e: Exception) -> Exception {
     e.approvals.clear();
     e.status = Status::Requested;
-    e.risk = None;
-    if policy.effective_risk(&e) == Risk::Low && policy.required_roles(Risk::Low).is_empty() {
-        e.risk = Some(Risk::Low);
+    if policy.base_tier(&e.kind) == Risk::Low && policy.required_roles(Risk::Low).is_empty() {
         e.status = Status::Approved;
         let digest = digest::digest(&e);
         e.approvals.push(Approval {
@@ -115,8 +113,11 @@ pub fn route(policy: &Policy, mut e: Exception) -> Exception {
             role: POLICY_APPROVER.into(),
             at: e.created,
             decision: Decision::Approved,
-            note: Some("low risk: approved on submit by policy".into()),
+            risk: Risk::Low,
             digest,
+            expires: e.expires,
+            note: Some("low risk: approved on submit by policy".into()),
+            signature: None,
         });
     }
     e
@@ -152,7 +153,7 @@ pub fn needed(policy: &Policy, e: &Exception) -> Vec<Needed> {
 /// The fields the tier needs before approval that `e` lacks.
 pub fn missing_fields(policy: &Policy, e: &Exception) -> Vec<&'static str> {
     policy
-        .required_fields(&e.kind, policy.effective_risk(e))
+        .required_fields(&e.kind, routing::tier(e, policy))
         .into_iter()
         .filter(|f| !f.is_present(e))
         .map(|f| f.as_str())

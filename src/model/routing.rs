@@ -1,15 +1,27 @@
-//! Routing: who must approve a record, and which of those approvals still
-//! stand. The one place that says when a record counts as approved.
+//! Routing: who must approve a record, and which decisions stand. The one
+//! place that says when a record counts as approved.
 //!
-//! A role's approval stands when it covers exactly the record's current
-//! request fields: its own digest matches, or it approved earlier and the
-//! latest extension (a recertification, which re-approves the content)
-//! carries the current digest.
+//! A decision stands when it is signed by its maker with a key the policy
+//! lists (where signatures are required), the maker may make it (holds the
+//! role, is not the requester, fills one role only), and, for an approval, it
+//! covers the record as it is now: the same request digest, and the same
+//! expiry or one a later valid extension moved it to.
+//!
+//! The tier starts at the type's default. An approver may assess it higher,
+//! which always counts; or lower, which counts only when every role of the
+//! higher tier approved that lower assessment. A `policy` approval stands
+//! only where the policy routes the type to automatic approval.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
 
 use super::digest;
-use super::identity::same_person;
+use super::finding::Code;
 use super::policy::{Policy, RISK_OWNER};
-use super::record::{Approval, Decision, Exception, ReviewDecision};
+use super::record::{Approval, Decision, Exception, ReviewDecision, Risk};
+use super::signature::{self, Verdict};
+use super::statement::{self, Entry};
 
 /// The `by` (and role) of an approval the policy granted itself (low risk).
 pub const POLICY_APPROVER: &str = "policy";
@@ -17,34 +29,241 @@ pub const POLICY_APPROVER: &str = "policy";
 /// The role that recertifies besides the risk owner, and approves medium risk.
 pub const SECURITY: &str = "security";
 
+/// A problem with a decision, for the rules to turn into a finding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub code: Code,
+    pub pointer: String,
+    pub message: String,
+}
+
+/// Where a record stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standing {
+    /// The tier it is routed by.
+    pub tier: Risk,
+    /// The roles that tier needs that have no standing approval of the current content.
+    pub missing: Vec<String>,
+    /// Roles whose approval no longer covers the content (changed after approval).
+    pub stale: Vec<usize>,
+    /// Why decisions do not stand.
+    pub problems: Vec<Problem>,
+}
+
+impl Standing {
+    /// Every required role approved exactly the record as it is.
+    pub fn complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+/// Where `e` stands under `policy`.
+pub fn standing(e: &Exception, policy: &Policy) -> Standing {
+    standing_trusting(e, policy, None)
+}
+
+/// [`standing`], counting `trusted` as validly signed: a decision being made
+/// now, signed right after (and checked again then).
+pub fn standing_trusting(e: &Exception, policy: &Policy, trusted: Option<Entry>) -> Standing {
+    let mut problems = Vec::new();
+    let mut add = |code: Code, pointer: String, message: String| problems.push(Problem { code, pointer, message });
+    let signed = verdicts(e, policy, trusted);
+    let signs = |entry: Entry| signed.get(&entry).is_none_or(|v| *v == Verdict::Valid);
+    for (entry, verdict) in &signed {
+        let who = statement::maker(e, *entry).map(|(by, _)| by).unwrap_or("?");
+        match verdict {
+            Verdict::Valid => {}
+            Verdict::Missing => add(
+                Code::SignatureMissing,
+                entry.pointer(),
+                format!("the decision by {who} is not signed; signatures are required, so it does not count"),
+            ),
+            Verdict::UnknownKey(print) => add(
+                Code::SignatureUnknownKey,
+                format!("{}/signature", entry.pointer()),
+                format!("the decision by {who} is signed with key {print}, which the policy does not list for {who}"),
+            ),
+            Verdict::Invalid(why) => add(
+                Code::SignatureInvalid,
+                format!("{}/signature", entry.pointer()),
+                format!("the signature of the decision by {who} does not verify: {why}"),
+            ),
+        }
+    }
+
+    let base = policy.base_tier(&e.kind);
+    let current = digest::digest(e);
+    let auto = base == Risk::Low && policy.required_roles(Risk::Low).is_empty();
+
+    // Reviews that stand, in order: signed, by someone who may review, not the requester.
+    let mut reviews: Vec<(usize, &super::record::Review)> = Vec::new();
+    for (i, v) in e.reviews.iter().enumerate() {
+        let at = format!("/reviews/{i}");
+        if policy.same_person(&v.by, &e.requester) {
+            add(Code::SelfApproval, at, format!("{} recertified their own request", v.by));
+        } else if !can_review(&v.by, e, policy) {
+            add(Code::UnauthorizedApprover, at, format!("{} is neither the risk owner nor a `{SECURITY}` role holder", v.by));
+        } else if signs(Entry::Review(i)) {
+            reviews.push((i, v));
+        }
+    }
+    // The expiry an approval covers now: its own, or the latest standing
+    // extension after it of the same content.
+    let covered_expiry = |a: &Approval| -> NaiveDate {
+        reviews
+            .iter()
+            .filter(|(_, v)| v.decision == ReviewDecision::Extend && v.at >= a.at && v.digest == a.digest)
+            .filter_map(|(_, v)| v.expires)
+            .next_back()
+            .unwrap_or(a.expires)
+    };
+
+    // Approvals that stand, whatever content they cover.
+    let mut standing: Vec<(usize, &Approval)> = Vec::new();
+    let mut roles_of: HashMap<String, (String, usize)> = HashMap::new();
+    for (i, a) in e.approvals.iter().enumerate() {
+        let at = format!("/approvals/{i}");
+        if a.decision != Decision::Approved {
+            continue;
+        }
+        if a.by == POLICY_APPROVER || a.role == POLICY_APPROVER {
+            if !auto {
+                add(
+                    Code::UnauthorizedApprover,
+                    at,
+                    format!("only types the policy routes to automatic approval are approved by `policy`; `{}` is {base} risk", e.kind),
+                );
+            } else {
+                standing.push((i, a));
+            }
+            continue;
+        }
+        if policy.same_person(&a.by, &e.requester) {
+            add(Code::SelfApproval, at, format!("{} approved their own request as `{}`", a.by, a.role));
+            continue;
+        }
+        if !policy.holds_role(&a.by, &a.role, e) {
+            let what = if a.role == RISK_OWNER {
+                "is not the record's risk owner".to_string()
+            } else {
+                format!("does not hold role `{}` in the policy", a.role)
+            };
+            add(Code::UnauthorizedApprover, at, format!("{} {what}", a.by));
+            continue;
+        }
+        if !signs(Entry::Approval(i)) {
+            continue;
+        }
+        if a.risk < policy.floor(&e.kind) {
+            add(
+                Code::RiskLowered,
+                format!("{at}/risk"),
+                format!("type `{}` is at least {} risk; {} assessed it {}", e.kind, policy.floor(&e.kind), a.by, a.risk),
+            );
+            continue;
+        }
+        // One person fills one role per record.
+        let person = roles_of.iter().find(|(p, _)| policy.same_person(p, &a.by)).map(|(p, r)| (p.clone(), r.clone()));
+        match person {
+            Some((_, (role, first))) if role != a.role => {
+                add(
+                    Code::DuplicateRole,
+                    at,
+                    format!("{} already approved as `{role}` (approval {first}); each role needs a different person", a.by),
+                );
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                roles_of.insert(a.by.clone(), (a.role.clone(), i));
+            }
+        }
+        standing.push((i, a));
+    }
+
+    // Of those, the ones that cover the record as it is now.
+    let covering: Vec<&Approval> =
+        standing.iter().filter(|(_, a)| a.digest == current && covered_expiry(a) == e.expires).map(|(_, a)| *a).collect();
+    let stale: Vec<usize> = standing
+        .iter()
+        .filter(|(_, a)| !(a.digest == current && covered_expiry(a) == e.expires))
+        .map(|(i, _)| *i)
+        .collect();
+
+    // The tier: raised by any assessment, lowered only with the higher tier's consent.
+    let mut tier = base;
+    if let Some(lowest) = covering.iter().map(|a| a.risk).filter(|r| *r < base).min() {
+        let consent = policy.required_roles(base).iter().all(|role| {
+            covering.iter().any(|a| &a.role == role && a.risk <= lowest)
+        });
+        if consent {
+            tier = lowest;
+        } else if e.status == super::record::Status::Approved {
+            add(
+                Code::RiskLowered,
+                "/approvals".into(),
+                format!(
+                    "approved as {lowest} risk, but `{}` is {base} risk and only every role of that tier ({}) can lower it",
+                    e.kind,
+                    policy.required_roles(base).join(", ")
+                ),
+            );
+        }
+    }
+    if let Some(highest) = covering.iter().map(|a| a.risk).max() {
+        tier = tier.max(highest);
+    }
+    let missing: Vec<String> = policy
+        .required_roles(tier)
+        .iter()
+        .filter(|role| !covering.iter().any(|a| &&a.role == role))
+        .cloned()
+        .collect();
+    Standing { tier, missing, stale, problems }
+}
+
+/// The signature verdict of every decision (none when signatures are off),
+/// with `trusted` counted as valid.
+fn verdicts(e: &Exception, policy: &Policy, trusted: Option<Entry>) -> BTreeMap<Entry, Verdict> {
+    if !policy.signatures_required() {
+        return BTreeMap::new();
+    }
+    let keyring = &policy.trust.keyring;
+    statement::statements(e)
+        .into_iter()
+        .filter_map(|(entry, bytes)| {
+            let (by, at) = statement::maker(e, entry)?;
+            if by == POLICY_APPROVER {
+                return None;
+            }
+            let verdict = if Some(entry) == trusted {
+                Verdict::Valid
+            } else {
+                signature::verify(keyring, by, at, &bytes, statement::signature_of(e, entry))
+            };
+            Some((entry, verdict))
+        })
+        .collect()
+}
+
 /// The roles the record's tier requires that have no standing approval yet.
 pub fn missing_roles(e: &Exception, policy: &Policy) -> Vec<String> {
-    missing_roles_for(e, policy, &digest::digest(e))
+    standing(e, policy).missing
 }
 
-/// [`missing_roles`] when the current digest is already known.
-pub fn missing_roles_for(e: &Exception, policy: &Policy, current: &str) -> Vec<String> {
-    policy.required_roles(policy.effective_risk(e)).iter().filter(|r| !role_covered(e, r, current)).cloned().collect()
-}
-
-/// Whether `role` approved exactly the current content.
-pub fn role_covered(e: &Exception, role: &str, current: &str) -> bool {
-    let approved = |a: &&Approval| a.role == role && a.decision == Decision::Approved;
-    if e.approvals.iter().filter(approved).any(|a| a.digest == current) {
-        return true;
-    }
-    let latest_extension = e.reviews.iter().rev().find(|v| v.decision == ReviewDecision::Extend);
-    e.approvals.iter().any(|a| approved(&a)) && latest_extension.and_then(|v| v.digest.as_deref()) == Some(current)
+/// The tier a record is routed by.
+pub fn tier(e: &Exception, policy: &Policy) -> Risk {
+    standing(e, policy).tier
 }
 
 /// Whether `actor` may recertify `e`: its risk owner, or a `security` role holder.
 pub fn can_review(actor: &str, e: &Exception, policy: &Policy) -> bool {
-    same_person(actor, &e.risk_owner) || policy.holds_role(actor, SECURITY, e)
+    policy.same_person(actor, &e.risk_owner) || policy.holds_role(actor, SECURITY, e)
 }
 
 /// Whether `actor` may revoke `e`: security, the CISO or the risk owner.
 pub fn can_revoke(actor: &str, e: &Exception, policy: &Policy) -> bool {
-    policy.holds_role(actor, SECURITY, e) || policy.holds_role(actor, "ciso", e) || same_person(actor, &e.risk_owner)
+    policy.holds_role(actor, SECURITY, e) || policy.holds_role(actor, "ciso", e) || policy.same_person(actor, &e.risk_owner)
 }
 
 /// A role and who holds it, for messages: `security (sam@…, priya@…)`.

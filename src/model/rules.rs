@@ -1,21 +1,32 @@
 //! The semantic rules a record must follow beyond its JSON Schema: dates, policy
-//! caps, fields required by type or tier, ids, status consistency and approvals.
+//! caps, fields required by type or tier, ids, status consistency, decision
+//! times, and the decisions themselves (through `routing::standing`).
 //!
 //! Pure functions from records and policy to findings.
 
 use std::collections::HashMap;
 
-use super::digest;
-use super::finding::{Code, Finding};
-use super::identity::same_person;
-use super::policy::{Policy, RISK_OWNER};
-use super::record::{Decision, Record, ReviewDecision, Status};
-use super::routing::{self, POLICY_APPROVER, role_covered};
-use super::suggest;
+use chrono::{DateTime, Utc};
 
-/// Every rule that looks at one record alone.
-pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
+use super::finding::{Code, Finding};
+use super::policy::{Policy, RISK_OWNER};
+use super::record::{Exception, Record, Status};
+use super::routing::{self, Standing};
+use super::statement::{self, Entry};
+use super::{lifecycle, suggest, time};
+
+/// What the rules need besides the record and the policy.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    /// Nothing may be dated after this instant (the later of now and the
+    /// evaluation date's end, plus a few minutes of clock skew).
+    pub horizon: DateTime<Utc>,
+}
+
+/// Every rule that looks at one record alone, with where the record stands.
+pub fn check_record(r: &Record, policy: &Policy, cx: Context) -> (Vec<Finding>, Standing) {
     let e = &r.exception;
+    let standing = routing::standing(e, policy);
     let mut out = Vec::new();
     let mut add = |code: Code, pointer: &str, msg: String| {
         out.push(Finding::new(code, &r.path, pointer, msg).with_id(&e.id));
@@ -40,17 +51,10 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
         add(Code::ExpiryBeforeCreation, "/expires", format!("expires {} is not after created {}", e.expires, created));
     } else if let Some(t) = type_rule {
         // A recertification restarts the clock: the cap counts from the latest extension.
-        let start = e
-            .reviews
-            .iter()
-            .filter(|v| v.decision == ReviewDecision::Extend)
-            .map(|v| v.at.date_naive())
-            .max()
-            .unwrap_or(created)
-            .max(created);
+        let start = lifecycle::lifetime_start(e);
         let days = (e.expires - start).num_days();
         if days > i64::from(t.max_days) {
-            let latest = super::time::add_days(start, t.max_days.into());
+            let latest = time::add_days(start, t.max_days.into());
             add(
                 Code::ExpiryOverCap,
                 "/expires",
@@ -62,7 +66,7 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
         }
     }
 
-    let risk = policy.effective_risk(e);
+    let risk = standing.tier;
     let mut required = type_rule.map(|t| t.require.clone()).unwrap_or_default();
     if e.status == Status::Approved {
         required = policy.required_fields(&e.kind, risk);
@@ -91,68 +95,44 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
         ),
         _ => {}
     }
-    if e.status == Status::Approved && e.risk.is_none() {
-        add(Code::StatusInconsistent, "/status", "approved records carry the assessed `risk`".into());
-    }
 
     for (i, a) in e.attachments.iter().enumerate() {
-        let is_url = a.starts_with("https://") || a.starts_with("http://");
+        let is_url = a.starts_with("https://");
         if !is_url && !is_contained(a) {
             add(
                 Code::AttachmentOutsideRepo,
                 &format!("/attachments/{i}"),
-                format!("attachment `{a}` points outside the repository; use a repository-relative path or a URL"),
+                format!("attachment `{a}` is not evidence: use a path inside the repository or an https URL"),
             );
         }
     }
 
-    let current = digest::digest(e);
-    let mut stale = Vec::new();
-    for (i, a) in e.approvals.iter().enumerate() {
-        let at = format!("/approvals/{i}");
-        if a.by == POLICY_APPROVER {
-            if risk != super::record::Risk::Low {
-                add(
-                    Code::UnauthorizedApprover,
-                    &at,
-                    format!("only low-risk records are approved by `policy`; this one is {risk}"),
-                );
-            }
-        } else {
-            if same_person(&a.by, &e.requester) {
-                add(Code::SelfApproval, &at, format!("{} approved their own request as `{}`", a.by, a.role));
-            }
-            if !policy.holds_role(&a.by, &a.role, e) {
-                let what = if a.role == RISK_OWNER {
-                    "is not the record's risk owner".to_string()
-                } else {
-                    format!("does not hold role `{}` in the policy", a.role)
-                };
-                add(Code::UnauthorizedApprover, &at, format!("{} {what}", a.by));
-            }
-        }
-        if a.decision == Decision::Approved && e.status != Status::Rejected && !role_covered(e, &a.role, &current) {
-            stale.push((i, a));
-        }
+    // A risk owner who is the requester could never approve as risk owner.
+    if policy.required_roles(policy.base_tier(&e.kind)).iter().any(|r| r == RISK_OWNER)
+        && policy.same_person(&e.requester, &e.risk_owner)
+    {
+        add(
+            Code::SelfApproval,
+            "/risk_owner",
+            format!("{} is both requester and risk owner; nobody else could approve as risk owner", e.risk_owner),
+        );
     }
-    for (i, v) in e.reviews.iter().enumerate() {
-        let at = format!("/reviews/{i}");
-        if same_person(&v.by, &e.requester) {
-            add(Code::SelfApproval, &at, format!("{} recertified their own request", v.by));
-        } else if !routing::can_review(&v.by, e, policy) {
-            add(
-                Code::UnauthorizedApprover,
-                &at,
-                format!("{} is neither the risk owner nor a `security` role holder", v.by),
-            );
-        }
+
+    times(e, cx, &mut add);
+
+    for p in &standing.problems {
+        add(p.code, &p.pointer, p.message.clone());
     }
-    if let Some((i, _)) = stale.first() {
-        let who: Vec<String> =
-            stale.iter().map(|(_, a)| format!("`{}` by {} on {}", a.role, a.by, a.at.date_naive())).collect();
+    if e.status != Status::Rejected && !standing.stale.is_empty() && !standing.complete() {
+        let who: Vec<String> = standing
+            .stale
+            .iter()
+            .map(|i| &e.approvals[*i])
+            .map(|a| format!("`{}` by {} on {}", a.role, a.by, a.at.date_naive()))
+            .collect();
         add(
             Code::ChangedAfterApproval,
-            &format!("/approvals/{i}/digest"),
+            &format!("/approvals/{}/digest", standing.stale[0]),
             format!(
                 "request fields changed after approval ({}); it must be approved again (`exc history {}` shows what changed)",
                 who.join(", "),
@@ -160,18 +140,44 @@ pub fn check_record(r: &Record, policy: &Policy) -> Vec<Finding> {
             ),
         );
     }
+    if e.status == Status::Approved && !standing.complete() {
+        add(
+            Code::ApprovalsMissing,
+            "/status",
+            format!(
+                "status is approved, but {risk} risk still needs a standing approval by: {}",
+                standing.missing.join(", ")
+            ),
+        );
+    }
+    (out, standing)
+}
 
-    if e.status == Status::Approved {
-        let missing = routing::missing_roles_for(e, policy, &current);
-        if !missing.is_empty() {
-            add(
-                Code::ApprovalsMissing,
-                "/status",
-                format!("status is approved, but {risk} risk still needs approval by: {}", missing.join(", ")),
-            );
+/// Decisions are dated after the request and not in the future; the request
+/// is not dated in the future either.
+fn times(e: &Exception, cx: Context, add: &mut impl FnMut(Code, &str, String)) {
+    if e.created > cx.horizon {
+        add(Code::DecisionTime, "/created", format!("created {} lies in the future", e.created));
+    }
+    let mut entries: Vec<Entry> = (0..e.approvals.len()).map(Entry::Approval).collect();
+    entries.extend((0..e.reviews.len()).map(Entry::Review));
+    if e.closed.is_some() {
+        entries.push(Entry::Closure);
+    }
+    for entry in entries {
+        let Some((by, at)) = statement::maker(e, entry) else { continue };
+        let pointer = format!("{}/at", entry.pointer());
+        if at < e.created {
+            add(Code::DecisionTime, &pointer, format!("the decision by {by} is dated {at}, before the request ({})", e.created));
+        } else if at > cx.horizon {
+            add(Code::DecisionTime, &pointer, format!("the decision by {by} is dated {at}, in the future"));
         }
     }
-    out
+}
+
+/// Whether `e` counts as approved: it says so and every required role stands.
+pub fn counts_as_approved(e: &Exception, standing: &Standing) -> bool {
+    e.status == Status::Approved && standing.complete()
 }
 
 /// Whether a repository-relative path stays inside the repository.

@@ -92,7 +92,7 @@ pub fn summary(t: &Transition, policy: &Policy) -> String {
         "approve" if e.status == Status::Approved => {
             format!("Approved {} as {role}: every required role has approved; it is active until {}.", e.id, e.expires)
         }
-        "approve" => format!("Approved {} as {role} ({} risk).", e.id, policy.effective_risk(e)),
+        "approve" => format!("Approved {} as {role} ({} risk).", e.id, crate::model::routing::tier(e, policy)),
         "reject" => format!("Rejected {} as {role}.", e.id),
         "recertify" => match role {
             "extend" => {

@@ -31,7 +31,7 @@ impl<'a> Row<'a> {
         Row {
             exception: e,
             path: &r.path,
-            effective_risk: policy.effective_risk(e).to_string(),
+            effective_risk: routing::tier(e, policy).to_string(),
             active: e.is_active(as_of),
             days_to_expiry: e.days_to_expiry(as_of),
             awaiting: if e.status == Status::Requested { routing::missing_roles(e, policy) } else { Vec::new() },
@@ -147,7 +147,7 @@ pub fn show(
     };
     field("status", &status_word(e, as_of));
     field("type", &format!("{} ({})", e.kind, type_title.unwrap_or("unknown type")));
-    let assessed = if e.risk.is_none() { " (type default, not yet assessed)" } else { "" };
+    let assessed = if e.approvals.is_empty() { " (type default, not yet assessed)" } else { "" };
     field("risk", &format!("{}{assessed}", row.effective_risk));
     field("requester", &e.requester);
     field("risk owner", &e.risk_owner);

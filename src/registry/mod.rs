@@ -25,7 +25,7 @@ mod sources;
 mod write;
 
 pub use sources::Sources;
-pub use write::{render, write_atomic};
+pub use write::{CommitOptions, append_policy_approval, render, write_atomic};
 
 /// The policy file name.
 pub const POLICY_FILE: &str = "exc.yaml";
@@ -41,6 +41,8 @@ pub const SCHEMA_COMMENT: &str = "# yaml-language-server: $schema=../schema/exce
 pub struct Registry {
     pub root: PathBuf,
     pub policy: Policy,
+    /// What the rules need besides the policy (the time horizon).
+    pub cx: rules::Context,
 }
 
 /// Records loaded from disk, and what was wrong with the rest.
@@ -110,16 +112,20 @@ fn refuse_symlink(path: &Path, what: &str) -> Result<()> {
 
 impl Registry {
     /// Opens the registry at `root`, reading and checking its policy.
-    pub fn open(root: PathBuf) -> Result<Registry> {
+    pub fn open(root: PathBuf, cx: rules::Context) -> Result<Registry> {
         let path = root.join(POLICY_FILE);
         refuse_symlink(&path, POLICY_FILE)?;
         refuse_symlink(&root.join(RECORDS_DIR), "exceptions/")?;
-        let policy = match fs::read(&path) {
+        let mut policy = match fs::read(&path) {
             Ok(bytes) => parse_policy(&bytes, POLICY_FILE)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Policy::default(),
             Err(e) => return Err(Error::io(&path, e)),
         };
-        Ok(Registry { root, policy })
+        load_keys(&mut policy, |rel| {
+            let file = inside(&root, rel)?;
+            fs::read_to_string(&file).map_err(|e| e.to_string())
+        })?;
+        Ok(Registry { root, policy, cx })
     }
 
     pub fn records_dir(&self) -> PathBuf {
@@ -169,7 +175,7 @@ impl Registry {
     /// findings are kept for those files alone (the rest still count for duplicates).
     pub fn load(&self, files: &[PathBuf], only: Option<&[PathBuf]>) -> Loaded {
         let results: Vec<(Option<Record>, Vec<Finding>)> =
-            files.par_iter().map(|p| load_one(p, &self.display_path(p), &self.policy)).collect();
+            files.par_iter().map(|p| load_one(p, &self.display_path(p), &self.policy, self.cx)).collect();
         let mut loaded = Loaded { paths: files.iter().map(|p| self.display_path(p)).collect(), ..Loaded::default() };
         for (record, findings) in results {
             loaded.findings.extend(findings);
@@ -226,7 +232,8 @@ impl Registry {
         for f in loaded.findings.iter_mut().filter(|f| f.code == Code::ChangedAfterApproval) {
             let Some(record) = loaded.records.iter().find(|r| r.path == f.path) else { continue };
             let e = &record.exception;
-            let approved: Vec<&str> = e.approvals.iter().map(|a| a.digest.as_str()).collect();
+            let approved: Vec<(&str, chrono::NaiveDate)> =
+                e.approvals.iter().map(|a| (a.digest.as_str(), a.expires)).collect();
             let Some(file) = Path::new(&record.path).file_name().map(|n| n.to_string_lossy().into_owned()) else {
                 continue;
             };
@@ -236,7 +243,7 @@ impl Registry {
                 |text| parse_version(text).and_then(|v| v.1),
                 |_, _, _, after| {
                     if let Some(old) = after.and_then(|a| a.as_ref())
-                        && approved.contains(&crate::model::digest::digest(old).as_str())
+                        && approved.contains(&(crate::model::digest::digest(old).as_str(), old.expires))
                     {
                         seen = Some(old.clone());
                     }
@@ -263,7 +270,7 @@ impl Registry {
             .into_iter()
             .find(|p| p.file_stem().is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(id)))
             .ok_or_else(|| Error::UnknownId { id: id.to_string(), dir: self.records_dir() })?;
-        match load_one(&path, &self.display_path(&path), &self.policy) {
+        match load_one(&path, &self.display_path(&path), &self.policy, self.cx) {
             (Some(r), mut findings) => {
                 self.policy.severity.apply(&mut findings);
                 Ok((r, findings))
@@ -277,7 +284,20 @@ impl Registry {
 
     /// The history of the records and the policy, read in one walk.
     pub fn history(&self) -> Result<crate::git::History> {
-        crate::git::History::read(&self.root, RECORDS_DIR, POLICY_FILE)
+        let p = &self.policy.trust;
+        crate::git::History::read(&self.root, RECORDS_DIR, POLICY_FILE, p.allowed_signers.as_deref(), p.audit_from.as_deref())
+    }
+
+    /// The policy at a commit, with the keys of that commit's allowed_signers
+    /// file; the built-in defaults where there was no `exc.yaml`.
+    pub fn policy_at(&self, commit: crate::git::Oid) -> Result<Policy> {
+        let read = |rel: &str| crate::git::file_at(&self.root, commit, rel);
+        let mut p = match read(POLICY_FILE)? {
+            Some(text) => parse_policy(text.as_bytes(), POLICY_FILE)?,
+            None => Policy::default(),
+        };
+        load_keys(&mut p, |rel| read(rel).map_err(|e| e.to_string())?.ok_or_else(|| "not in that commit".into()))?;
+        Ok(p)
     }
 
     /// The records (file name, text) as of a commit.
@@ -298,33 +318,11 @@ impl Registry {
         Ok(Some(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).count() as u64))
     }
 
-    /// A repository-relative path, resolved: it must stay inside the registry's
-    /// repository (or the registry, without git), exist, and be a regular file
-    /// with no symbolic link on the way.
+    /// A path relative to the registry, resolved (see [`inside`]).
     pub fn inside(&self, rel: &str) -> std::result::Result<PathBuf, String> {
-        if !rules::is_contained(rel) {
-            return Err("must be a relative path inside the repository".into());
-        }
-        let top = crate::git::workdir(&self.root).unwrap_or_else(|| self.root.clone());
-        let mut path = self.root.clone();
-        for part in Path::new(rel).components() {
-            path.push(part);
-            match fs::symlink_metadata(&path) {
-                Ok(m) if m.file_type().is_symlink() => return Err("goes through a symbolic link".into()),
-                Ok(_) => {}
-                Err(_) => return Err("does not exist".into()),
-            }
-        }
-        let real = fs::canonicalize(&path).map_err(|e| e.to_string())?;
-        let top = fs::canonicalize(&top).unwrap_or(top);
-        if !real.starts_with(&top) {
-            return Err("lies outside the repository".into());
-        }
-        if !fs::metadata(&real).map(|m| m.is_file()).unwrap_or(false) {
-            return Err("is not a regular file".into());
-        }
-        Ok(real)
+        inside(&self.root, rel)
     }
+
 
     /// The ids in use (file names without extension, upper case).
     pub fn ids(&self) -> Result<std::collections::HashSet<String>> {
@@ -346,8 +344,8 @@ impl Registry {
             .map(|i| Finding::new(Code::Schema, &shown, &i.pointer, i.message))
             .collect();
         if findings.is_empty() {
-            let record = Record { path: shown.clone(), stem: e.id.clone(), exception: e.clone(), source: text.into() };
-            findings.extend(rules::check_record(&record, &self.policy));
+            let record = Record::new(shown.clone(), e.id.clone(), e.clone(), text.into());
+            findings.extend(rules::check_record(&record, &self.policy, self.cx).0);
         }
         if self.ids()?.contains(&e.id.to_uppercase()) {
             findings.push(Finding::new(Code::DuplicateId, &shown, "/id", format!("id `{}` is already taken", e.id)));
@@ -360,6 +358,64 @@ impl Registry {
     pub fn sources<'a>(&'a self, records: &'a [Record]) -> Sources<'a> {
         Sources::new(&self.root, records)
     }
+}
+
+/// A path relative to the registry root, resolved: it must stay inside the
+/// registry's repository (or the registry, without git), exist, and be a
+/// regular file with no symbolic link on the way.
+pub fn inside(root: &Path, rel: &str) -> std::result::Result<PathBuf, String> {
+    if !rules::is_contained(rel) {
+        return Err("must be a relative path inside the repository".into());
+    }
+    let top = crate::git::workdir(root).unwrap_or_else(|| root.to_path_buf());
+    let mut path = root.to_path_buf();
+    for part in Path::new(rel).components() {
+        path.push(part);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => return Err("goes through a symbolic link".into()),
+            Ok(_) => {}
+            Err(_) => return Err("does not exist".into()),
+        }
+    }
+    let real = fs::canonicalize(&path).map_err(|e| e.to_string())?;
+    let top = fs::canonicalize(&top).unwrap_or(top);
+    if !real.starts_with(&top) {
+        return Err("lies outside the repository".into());
+    }
+    if !fs::metadata(&real).map(|m| m.is_file()).unwrap_or(false) {
+        return Err("is not a regular file".into());
+    }
+    Ok(real)
+}
+
+/// Fills in the policy's keyring: its inline keys and the allowed_signers
+/// file it names, read through `read` (the work tree, or a commit).
+pub fn load_keys(
+    policy: &mut Policy,
+    read: impl Fn(&str) -> std::result::Result<String, String>,
+) -> Result<()> {
+    let file = policy.trust.allowed_signers.clone();
+    let text = match &file {
+        Some(rel) => Some(read(rel).map_err(|why| {
+            Error::Policy(vec![Finding::new(
+                Code::PolicyInvalid,
+                POLICY_FILE,
+                "/trust/allowed_signers",
+                format!("trust.allowed_signers `{rel}`: {why}"),
+            )])
+        })?),
+        None => None,
+    };
+    let problems = policy.load_keys(text.as_deref());
+    if let (Some(rel), false) = (&file, problems.is_empty()) {
+        return Err(Error::Policy(
+            problems
+                .into_iter()
+                .map(|p| Finding::at(Code::PolicyInvalid, rel, Position { line: p.line as u32, col: 1 }, p.message))
+                .collect(),
+        ));
+    }
+    Ok(())
 }
 
 /// Resolves `.` and `..` without touching the disk (symlinks stay as they are).
@@ -383,7 +439,7 @@ pub fn is_plain_id(id: &str) -> bool {
 }
 
 /// Reads, parses, schema-checks and rule-checks one record file.
-fn load_one(path: &Path, shown: &str, policy: &Policy) -> (Option<Record>, Vec<Finding>) {
+fn load_one(path: &Path, shown: &str, policy: &Policy, cx: rules::Context) -> (Option<Record>, Vec<Finding>) {
     let fail = |code: Code, at: Position, msg: String| (None, vec![Finding::at(code, shown, at, msg)]);
     let text = match read_text(path) {
         Ok(t) => t,
@@ -429,8 +485,13 @@ fn load_one(path: &Path, shown: &str, policy: &Policy) -> (Option<Record>, Vec<F
         Err(e) => return fail(Code::Schema, Position::START, format!("cannot read the record: {e}")),
     };
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let record = Record { path: shown.to_string(), stem, exception, source: text.into() };
-    let findings = rules::check_record(&record, policy);
+    let mut record = Record::new(shown.to_string(), stem, exception, text.into());
+    let (findings, standing) = rules::check_record(&record, policy, cx);
+    // A record whose approvals do not stand counts as requested, whatever it says.
+    if record.exception.status == crate::model::record::Status::Approved && !standing.complete() {
+        record.exception.status = crate::model::record::Status::Requested;
+        record.unverified = true;
+    }
     (Some(record), findings)
 }
 

@@ -22,6 +22,17 @@ use crate::error::{Error, Result};
 use crate::git;
 use crate::model::lifecycle::{self, Act, Action, Transition};
 use crate::model::record::{Exception, Record};
+use crate::model::signature::{self, Verdict};
+use crate::model::statement::{self, Entry};
+
+/// How to sign a statement: returns the signature's stored form.
+pub type Sign<'a> = &'a dyn Fn(&[u8]) -> Result<String>;
+
+/// How to commit: with a pinned date (tests and the sample script), or now.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CommitOptions {
+    pub date: Option<chrono::DateTime<chrono::Utc>>,
+}
 use crate::yaml;
 
 /// What a save did.
@@ -36,7 +47,12 @@ pub struct Saved {
 impl Registry {
     /// Writes `after` as a new record (`before` = None) or over the record read
     /// as `before`, and commits it with `message` when given.
-    pub fn save(&self, before: Option<&Record>, after: &Exception, message: Option<&str>) -> Result<Saved> {
+    pub fn save(
+        &self,
+        before: Option<&Record>,
+        after: &Exception,
+        message: Option<(&str, Option<chrono::DateTime<chrono::Utc>>)>,
+    ) -> Result<Saved> {
         let path = self.record_path(&after.id);
         let shown = self.display_path(&path);
         let plan = message.map(|_| git::plan_commit(&self.root, &path)).transpose()?;
@@ -55,7 +71,7 @@ impl Registry {
                 return Err(Error::Conflict(format!("{shown} already exists; nothing was written")));
             }
             (Some(b), _) => {
-                let (now, _) = load_one(&path, &b.path, &self.policy);
+                let (now, _) = load_one(&path, &b.path, &self.policy, self.cx);
                 if now.as_ref().map(|r| &r.exception) != Some(&b.exception) {
                     return Err(Error::Conflict(format!(
                         "{} changed on disk while this command ran; nothing was written: run it again",
@@ -69,7 +85,7 @@ impl Registry {
         write_atomic(&path, body.as_bytes(), before.is_none())?;
 
         let commit = match (plan, message) {
-            (Some(plan), Some(message)) => match git::commit(&plan, message) {
+            (Some(plan), Some((message, date))) => match git::commit(&plan, message, date) {
                 Ok(id) => Some(id),
                 Err(e) => {
                     let undone = match &previous {
@@ -85,15 +101,52 @@ impl Registry {
         Ok(Saved { shown, commit })
     }
 
-    /// Applies a lifecycle action to `record` as `act.actor`, then saves it
-    /// (and commits it, with `commit`). A refusal changes nothing.
-    pub fn transition(&self, record: &Record, act: &Act, action: Action, commit: bool) -> Result<(Transition, Saved)> {
+    /// Applies a lifecycle action to `record` as `act.actor`, signs the new
+    /// decision when the policy requires signatures (and checks the signature
+    /// verifies with a key the policy lists for the actor), then saves it (and
+    /// commits it, with `commit`). A refusal changes nothing.
+    pub fn transition(
+        &self,
+        record: &Record,
+        act: &Act,
+        action: Action,
+        sign: Sign,
+        commit: Option<&CommitOptions>,
+    ) -> Result<(Transition, Saved)> {
         let id = record.exception.id.clone();
-        let t = lifecycle::apply(&record.exception, &self.policy, act, action)
+        let mut t = lifecycle::apply(&record.exception, &self.policy, act, action)
             .map_err(|why| Error::Refused(format!("cannot change {id}: {why}")))?;
-        let message = commit.then(|| git::message(t.action, &id, t.detail.as_deref()));
-        let saved = self.save(Some(record), &t.after, message.as_deref())?;
+        self.sign_decision(&mut t.after, t.entry, act, sign)?;
+        let message = commit.map(|c| (git::message(t.action, &id, t.detail.as_deref()), c.date));
+        let saved = self.save(Some(record), &t.after, message.as_ref().map(|(m, d)| (m.as_str(), *d)))?;
         Ok((t, saved))
+    }
+
+    /// Signs `entry` of `e` as `act.actor` when the policy requires it, and
+    /// refuses a signature the policy would not accept.
+    pub fn sign_decision(&self, e: &mut Exception, entry: Entry, act: &Act, sign: Sign) -> Result<()> {
+        if !self.policy.signatures_required() {
+            return Ok(());
+        }
+        let bytes = statement::statements(e)
+            .into_iter()
+            .find(|(en, _)| *en == entry)
+            .map(|(_, b)| b)
+            .ok_or_else(|| Error::Refused("the decision to sign is not in the record".into()))?;
+        let signature = sign(&bytes)?;
+        match signature::verify(&self.policy.trust.keyring, act.actor, act.at, &bytes, Some(&signature)) {
+            Verdict::Valid => {
+                statement::set_signature(e, entry, signature);
+                Ok(())
+            }
+            Verdict::UnknownKey(print) => Err(Error::Refused(format!(
+                "you signed with key {print}, which the policy does not list for {}; ask the policy owners to add it (trust.keys or the allowed_signers file), or sign with your listed key; nothing was written",
+                act.actor
+            ))),
+            Verdict::Missing | Verdict::Invalid(_) => {
+                Err(Error::Sign("the signature ssh-keygen made does not verify; nothing was written".into()))
+            }
+        }
     }
 
     /// One writer at a time per registry. The lock lives in the system's temp
@@ -176,4 +229,34 @@ fn temp_file(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("no free temp file name")))
+}
+
+/// Appends an approval to `exc.yaml` as text, keeping its comments and
+/// layout: under a last `approvals:` section, or in a new one at the end.
+pub fn append_policy_approval(text: &str, approval: &crate::model::policy::PolicyApproval) -> Result<String> {
+    let top_keys: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let key = l.split(':').next()?;
+            (!l.starts_with([' ', '\t', '#', '-']) && l.contains(':') && !key.is_empty() && !key.contains(' '))
+                .then_some((i, key))
+        })
+        .collect();
+    let item = yaml::to_string(&[approval]).map_err(Error::Output)?;
+    let item: String = item.lines().map(|l| format!("  {l}\n")).collect();
+    let mut out = text.to_string();
+    if !out.ends_with('\n') && !out.is_empty() {
+        out.push('\n');
+    }
+    match top_keys.iter().position(|(_, k)| *k == "approvals") {
+        None => out.push_str(&format!("\n# Signed approvals of this policy (`exc policy approve`). Keep this section last.\napprovals:\n{item}")),
+        Some(i) if i + 1 == top_keys.len() => out.push_str(&item),
+        Some(_) => {
+            return Err(Error::Refused(
+                "exc.yaml has an `approvals:` section that is not the last one; move it to the end of the file".into(),
+            ));
+        }
+    }
+    Ok(out)
 }

@@ -121,7 +121,7 @@ fn path_traversal_attachment_and_a_directory_named_like_a_record() {
     );
     std::fs::create_dir_all(repo.path().join("exceptions/EXC-0002.yaml")).unwrap();
     let out = stdout(&repo.exc(&["validate"]).code(1));
-    assert_line(&out, "exceptions/EXC-0001.yaml:14:5:", "points outside the repository");
+    assert_line(&out, "exceptions/EXC-0001.yaml:14:5:", "is not evidence");
     assert_line(&out, "exceptions/EXC-0002.yaml:1:1:", "is a directory");
 }
 

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::harness::{Repo, stdout};
 
-const POLICY: &str = "roles:\n  security: [sam@example.com]\n";
+const POLICY: &str = "roles:\n  security: [sam@example.com]\ntrust: { signatures: off }\n";
 const SAM: &str = "Sam Okafor <sam@example.com>";
 const DANA: &str = "Dana Ops <dana@example.com>";
 
@@ -177,7 +177,7 @@ fn diff_shows_what_a_branch_adds_extends_and_retires() {
     repo.git(&["switch", "-q", "-c", "feature"]);
     new(&repo, "EXC-000W", "vendor-access", "2026-01-10", "2026-01-20", &[]);
     let y = repo.read("exceptions/EXC-000Y.yaml");
-    repo.write("exceptions/EXC-000Y.yaml", y.replace("expires: \"2026-03-01\"", "expires: \"2026-09-01\""));
+    repo.write("exceptions/EXC-000Y.yaml", y.replacen("expires: \"2026-03-01\"", "expires: \"2026-09-01\"", 1));
     repo.exc(&["retire", "EXC-000Z", "--reason", "Fixed upstream", "--by", DANA, "--as-of", "2026-01-15"]).success();
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-qm", "feature"]);

@@ -10,6 +10,8 @@ use tempfile::TempDir;
 pub struct Repo {
     pub dir: TempDir,
     pub home: TempDir,
+    /// The latest `--as-of` any command was given: the story's "now".
+    pub clock: std::cell::RefCell<Option<String>>,
 }
 
 /// A valid record, for tests to copy and break.
@@ -33,7 +35,7 @@ compensating_controls:
 impl Repo {
     /// An empty git repository with an identity set (Ann Lee).
     pub fn new() -> Repo {
-        let repo = Repo { dir: TempDir::new().unwrap(), home: TempDir::new().unwrap() };
+        let repo = Repo { dir: TempDir::new().unwrap(), home: TempDir::new().unwrap(), clock: Default::default() };
         repo.git(&["init", "-q", "-b", "main"]);
         repo.git(&["config", "user.name", "Ann Lee"]);
         repo.git(&["config", "user.email", "ann@example.com"]);
@@ -66,6 +68,7 @@ impl Repo {
             .env_remove("GIT_AUTHOR_EMAIL")
             .env_remove("GIT_COMMITTER_NAME")
             .env_remove("GIT_COMMITTER_EMAIL")
+            .env_remove("EXC_TEST_CLOCK")
             .env("NO_COLOR", "1")
             .env("HOME", self.home.path())
             .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -82,17 +85,19 @@ impl Repo {
         if let Some(by) = args.iter().position(|a| *a == "--by").and_then(|i| args.get(i + 1)) {
             as_person(&mut c, by);
         }
+        self.pin_clock(&mut c, args);
         assert_cmd::assert::OutputAssertExt::assert(&mut c)
     }
 
+    /// Runs git in the repository; commits are dated at the story's clock.
     pub fn git(&self, args: &[&str]) {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(self.path())
-            .env("HOME", self.home.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .unwrap();
+        let mut c = Command::new("git");
+        c.args(args).current_dir(self.path()).env("HOME", self.home.path()).env("GIT_CONFIG_NOSYSTEM", "1");
+        if let Some(day) = self.clock.borrow().as_ref() {
+            let date = format!("{day}T00:00:00Z");
+            c.env("GIT_AUTHOR_DATE", &date).env("GIT_COMMITTER_DATE", &date);
+        }
+        let out = c.output().unwrap();
         assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
@@ -117,6 +122,30 @@ impl Repo {
             .collect();
         v.sort();
         v
+    }
+}
+
+impl Repo {
+    /// Decisions take their time from the clock, never from `--as-of`. A test
+    /// tells its story with dates, so the test-only clock follows it: a
+    /// changing command given `--as-of DATE` runs at that date (00:00 UTC),
+    /// and every other command at the latest date the story has reached.
+    pub fn pin_clock(&self, c: &mut Command, args: &[&str]) {
+        const CHANGING: &[&str] = &["new", "approve", "reject", "recertify", "retire", "revoke", "expire"];
+        let day = args.iter().position(|a| *a == "--as-of").and_then(|i| args.get(i + 1)).map(|d| d.to_string());
+        let mut clock = self.clock.borrow_mut();
+        if let Some(d) = &day
+            && clock.as_ref().is_none_or(|c| d > c)
+        {
+            *clock = Some(d.clone());
+        }
+        match (args.first().is_some_and(|a| CHANGING.contains(a)), day) {
+            (true, Some(d)) => c.env("EXC_TEST_CLOCK", d),
+            _ => match clock.as_ref() {
+                Some(d) => c.env("EXC_TEST_CLOCK", d),
+                None => c,
+            },
+        };
     }
 }
 

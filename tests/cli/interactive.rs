@@ -13,6 +13,7 @@ const DOWN: &str = "\x1b[B";
 fn form(repo: &Repo, args: &[&str]) -> OsSession {
     let mut cmd = repo.cmd();
     cmd.arg("new").args(args).env("TERM", "xterm");
+    repo.pin_clock(&mut cmd, &[&["new"][..], args].concat());
     let mut p = Session::spawn(cmd).expect("spawn exc in a pty");
     p.set_expect_timeout(Some(Duration::from_secs(20)));
     p

@@ -9,6 +9,7 @@ const POLICY: &str = "\
 roles:
   security: [sam@example.com, priya@example.com]
   ciso: [carol@example.com]
+trust: { signatures: off }
 ";
 
 const SAM: &str = "Sam Okafor <sam@example.com>";
@@ -135,7 +136,7 @@ fn editing_an_approved_request_voids_the_approval_until_approved_again() {
     act(&repo, &["approve", &id], SAM, "2026-11-02").success();
     let path = format!("exceptions/{id}.yaml");
     let text = repo.read(&path);
-    repo.write(&path, text.replace("expires: \"2027-01-30\"", "expires: \"2027-01-29\""));
+    repo.write(&path, text.replacen("expires: \"2027-01-30\"", "expires: \"2027-01-29\"", 1));
     let out = stdout(&repo.exc(&["validate"]).code(1));
     assert!(out.contains("changed-after-approval") && out.contains("`security` by Sam Okafor"), "{out}");
     assert!(out.contains("approvals-missing"), "{out}");
@@ -258,7 +259,7 @@ fn commit_commits_only_the_record_with_trailers() {
 #[test]
 fn commit_outside_git_is_a_clear_error() {
     let dir = tempfile::TempDir::new().unwrap();
-    let repo = Repo { dir, home: tempfile::TempDir::new().unwrap() };
+    let repo = Repo { dir, home: tempfile::TempDir::new().unwrap(), clock: Default::default() };
     repo.exc(&["init"]).success();
     repo.write("exc.yaml", POLICY);
     let id = file(&repo, "other", &["--requester", ANN]);

@@ -304,10 +304,9 @@ fn list_filters() {
 #[test]
 fn list_expiring_within_counts_from_as_of() {
     let repo = Repo::init();
-    let approved =
-        VALID.replace("status: requested", "status: approved\nrisk: medium").replace("type: mfa-bypass", "type: other");
-    // Approved without approvals is a finding, but it still lists.
-    repo.write("exceptions/EXC-0001.yaml", approved);
+    repo.write("exc.yaml", "roles: { security: [sam@example.com] }\ntrust: { signatures: off }\n");
+    repo.write("exceptions/EXC-0001.yaml", VALID.replace("type: mfa-bypass", "type: other"));
+    repo.exc(&["approve", "EXC-0001", "--by", "Sam <sam@example.com>", "--as-of", "2026-11-02"]).success();
     let count = |as_of: &str, span: &str| {
         let out = repo.exc(&["list", "--format", "json", "--as-of", as_of, "--expiring-within", span]).success();
         serde_json::from_str::<Value>(&stdout(&out)).unwrap().as_array().unwrap().len()

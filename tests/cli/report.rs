@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::harness::{Repo, stdout};
 
-const POLICY: &str = "roles:\n  security: [sam@example.com]\nassets: { total: 100 }\n";
+const POLICY: &str = "roles:\n  security: [sam@example.com]\nassets: { total: 100 }\ntrust: { signatures: off }\n";
 const SAM: &str = "Sam Okafor <sam@example.com>";
 
 fn new(repo: &Repo, id: &str, kind: &str, created: &str, expires: &str, extra: &[&str]) {
@@ -235,7 +235,7 @@ fn export_register_formats_parse_back_and_csv_is_safe() {
     let a = rows.iter().find(|r| &r[col("id")] == "EXC-000A").unwrap();
     assert!(a[col("title")].starts_with("'="), "formula neutralised: {}", &a[col("title")]);
     assert!(a[col("approvals")].contains("security: approved by Sam Okafor"), "{}", &a[col("approvals")]);
-    assert_eq!(&a[col("active")], "true");
+    assert_eq!(&a[col("active")], "false", "the title changed after approval: the approval no longer stands");
 
     let json: Value = serde_json::from_str(&stdout(&repo.exc(&["export", "--format", "json"]).success())).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 5);
@@ -327,7 +327,7 @@ fn trend_replays_history_by_quarter_and_degrades_without_it() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let quarters: Vec<&str> = v.as_array().unwrap().iter().map(|q| q["quarter"].as_str().unwrap()).collect();
     assert!(quarters.ends_with(&["2026-Q3"]), "{quarters:?}");
-    let plain = Repo { dir: tempfile::TempDir::new().unwrap(), home: tempfile::TempDir::new().unwrap() };
+    let plain = Repo { dir: tempfile::TempDir::new().unwrap(), home: tempfile::TempDir::new().unwrap(), clock: Default::default() };
     plain.exc(&["init"]).success();
     let out = plain.cmd().args(["report", "--trend", "quarterly"]).output().unwrap();
     assert!(out.status.success());

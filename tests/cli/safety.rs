@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::harness::{Repo, stdout};
 
-const POLICY: &str = "roles:\n  security: [sam@example.com]\n";
+const POLICY: &str = "roles:\n  security: [sam@example.com]\ntrust: { signatures: off }\n";
 
 fn high_risk_request(repo: &Repo) {
     repo.write("exc.yaml", POLICY);
@@ -69,10 +69,11 @@ fn an_interrupted_write_leaves_the_old_file_intact() {
 /// the repository is bind-mounted read-only in a private mount namespace; other
 /// users get the write bits taken off. `None` when neither can be arranged.
 /// Acts as the person `--by` names, if any (as `Repo::exc` does).
-fn by(c: &mut std::process::Command, args: &[&str]) {
+fn by(repo: &Repo, c: &mut std::process::Command, args: &[&str]) {
     if let Some(who) = args.iter().position(|a| *a == "--by").and_then(|i| args.get(i + 1)) {
         crate::harness::as_person(c, who);
     }
+    repo.pin_clock(c, args);
 }
 
 fn exc_read_only(repo: &Repo, args: &[&str]) -> Option<std::process::Output> {
@@ -87,7 +88,7 @@ fn exc_read_only(repo: &Repo, args: &[&str]) -> Option<std::process::Output> {
         let mut c = repo.wrapped("unshare");
         c.args(["--mount", "sh", "-c", r#"mount --bind -o ro "$0" "$0" && shift && exec "$@""#, dir, "_"]);
         c.arg(exe).args(args);
-        by(&mut c, args);
+        by(repo, &mut c, args);
         return c.output().ok();
     }
     let chmod = |mode: &str| {
@@ -98,7 +99,7 @@ fn exc_read_only(repo: &Repo, args: &[&str]) -> Option<std::process::Output> {
     chmod("a-w");
     let mut c = repo.cmd();
     c.args(args);
-    by(&mut c, args);
+    by(repo, &mut c, args);
     let out = c.output();
     chmod("u+w");
     out.ok()
@@ -147,6 +148,7 @@ fn concurrent_approvals_never_lose_one() {
             let mut c = repo.cmd();
             c.args(["approve", "EXC-0001", "--by", who, "--as-of", "2026-06-02"]);
             crate::harness::as_person(&mut c, who);
+            c.env("EXC_TEST_CLOCK", "2026-06-02");
             c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
         };
         let a = spawn("Sam <sam@example.com>");

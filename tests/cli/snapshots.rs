@@ -15,6 +15,7 @@ roles:
   security: [sam@example.com]
   ciso: [carol@example.com]
 assets: { total: 50 }
+trust: { signatures: off }
 ";
 const SAM: &str = "Sam Okafor <sam@example.com>";
 const DANA: &str = "Dana Ops <dana@example.com>";
@@ -65,7 +66,7 @@ fn fixture() -> Repo {
     commit(&repo, "2026-01-05T09:00:00Z", ("Sam Okafor", "sam@example.com"), "exc: approve EXC-000B (security)");
     // The requester moves the expiry of an approved record by hand.
     let a = repo.read("exceptions/EXC-000A.yaml");
-    repo.write("exceptions/EXC-000A.yaml", a.replace("expires: \"2026-03-01\"", "expires: \"2026-06-29\""));
+    repo.write("exceptions/EXC-000A.yaml", a.replacen("expires: \"2026-03-01\"", "expires: \"2026-06-29\"", 1));
     commit(&repo, "2026-01-06T09:00:00Z", ("Ann Lee", "ann@example.com"), "extend EXC-000A");
     git(&repo, "2026-01-06T09:00:00Z", &["tag", "base"]);
     // A branch: a new request, and a deleted record.

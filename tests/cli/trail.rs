@@ -8,6 +8,7 @@ const POLICY: &str = "\
 roles:
   security: [sam@example.com]
   ciso: [carol@example.com]
+trust: { signatures: off }
 ";
 
 fn be(repo: &Repo, name: &str, email: &str) {
@@ -106,7 +107,7 @@ fn tampering_with_an_approved_record_is_caught() {
     be(&repo, "Ann Lee", "ann@example.com");
     let path = format!("exceptions/{id}.yaml");
     let text = repo.read(&path);
-    repo.write(&path, text.replace("expires: \"2026-04-05\"", "expires: \"2026-04-30\""));
+    repo.write(&path, text.replacen("expires: \"2026-04-05\"", "expires: \"2026-04-30\"", 1));
     commit_all(&repo, "bump expiry");
 
     let validate = stdout(&repo.exc(&["validate"]).code(1));
@@ -151,7 +152,7 @@ fn self_approval_role_and_lifecycle_violations_in_history() {
     let path = format!("exceptions/{id}.yaml");
     // Flip the status by hand: requested -> approved with no approval entry.
     let text = repo.read(&path);
-    repo.write(&path, text.replace("status: requested", "status: approved\nrisk: high"));
+    repo.write(&path, text.replace("status: requested", "status: approved"));
     commit_all(&repo, "approve it myself");
     let out = stdout(&repo.exc(&["audit"]).code(1));
     assert!(out.contains("lifecycle-skipped") && out.contains("requested → approved with no approval entry"), "{out}");
@@ -196,7 +197,7 @@ fn history_needs_git_and_full_history() {
     c.current_dir(clone.path()).args(["validate"]);
     assert_cmd::assert::OutputAssertExt::assert(&mut c).success();
 
-    let plain = Repo { dir: tempfile::TempDir::new().unwrap(), home: tempfile::TempDir::new().unwrap() };
+    let plain = Repo { dir: tempfile::TempDir::new().unwrap(), home: tempfile::TempDir::new().unwrap(), clock: Default::default() };
     plain.exc(&["init"]).success();
     let out = plain.exc(&["history", &id]).code(2);
     assert!(stderr(&out).contains("not in a git repository"), "{}", stderr(&out));

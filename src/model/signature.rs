@@ -1,0 +1,272 @@
+//! Signatures: who holds which SSH key, and verifying git's `sshsig`
+//! signatures in-process (RustCrypto's `ssh-key`), without git or ssh-keygen.
+//!
+//! The policy is the root of trust: its `trust.keys` and the `allowed_signers`
+//! file it names (git's format) list each person's public keys, optionally
+//! with `valid-after` / `valid-before` dates, so a rotated key keeps verifying
+//! what it signed while it was valid, and a removed key verifies nothing.
+//! Signatures are stored as one line of base64 (the binary `SSHSIG` blob).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use ssh_key::{HashAlg, PublicKey, SshSig};
+
+use super::identity::{email_of, identity};
+
+/// The namespace every exc signature is made in (`ssh-keygen -Y sign -n exc`).
+pub const NAMESPACE: &str = "exc";
+
+/// One trusted key, with the window in which it may sign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedKey {
+    pub key: PublicKey,
+    pub valid_after: Option<DateTime<Utc>>,
+    pub valid_before: Option<DateTime<Utc>>,
+}
+
+impl TrustedKey {
+    /// `SHA256:…`, as `ssh-keygen -l` prints it.
+    pub fn fingerprint(&self) -> String {
+        self.key.fingerprint(HashAlg::Sha256).to_string()
+    }
+
+    fn valid_at(&self, at: DateTime<Utc>) -> bool {
+        self.valid_after.is_none_or(|a| at >= a) && self.valid_before.is_none_or(|b| at < b)
+    }
+}
+
+/// Who holds which keys: normalised identity → keys, with the principal as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Keyring {
+    people: BTreeMap<String, (String, Vec<TrustedKey>)>,
+}
+
+/// A line of a keys file or an inline key that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyProblem {
+    /// 1-based line in the allowed_signers file, or 0 for an inline key.
+    pub line: usize,
+    pub message: String,
+}
+
+impl Keyring {
+    /// Adds `key` (OpenSSH public key text, `ssh-ed25519 AAAA… comment`) for `person`.
+    pub fn add(&mut self, person: &str, key: &str) -> Result<(), String> {
+        let key = PublicKey::from_openssh(key.trim()).map_err(|e| format!("not an OpenSSH public key ({e})"))?;
+        self.insert(person, TrustedKey { key, valid_after: None, valid_before: None });
+        Ok(())
+    }
+
+    fn insert(&mut self, person: &str, key: TrustedKey) {
+        let entry = self.people.entry(identity(person)).or_insert_with(|| (email_of(person).to_string(), Vec::new()));
+        if !entry.1.contains(&key) {
+            entry.1.push(key);
+        }
+    }
+
+    /// Reads git's `allowed_signers` format: `principals [options] keytype
+    /// base64 [comment]`, one per line; `#` comments and blank lines skipped.
+    /// Options understood: `namespaces="…"` (the key counts only if it lists
+    /// `exc`), `valid-after="YYYYMMDD[HHMM[SS]]"`, `valid-before="…"`.
+    pub fn add_allowed_signers(&mut self, text: &str) -> Vec<KeyProblem> {
+        let mut problems = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match parse_signer_line(line) {
+                Ok(None) => {}
+                Ok(Some((principals, key))) => {
+                    for p in principals {
+                        self.insert(&p, key.clone());
+                    }
+                }
+                Err(message) => problems.push(KeyProblem { line: i + 1, message }),
+            }
+        }
+        problems
+    }
+
+    /// The keys listed for `person` (by normalised identity).
+    pub fn keys_of(&self, person: &str) -> &[TrustedKey] {
+        self.people.get(&identity(person)).map(|(_, k)| k.as_slice()).unwrap_or(&[])
+    }
+
+    /// Whether two people share a key (then they are one person, whatever their emails).
+    pub fn share_a_key(&self, a: &str, b: &str) -> bool {
+        let (ka, kb) = (self.keys_of(a), self.keys_of(b));
+        ka.iter().any(|x| kb.iter().any(|y| x.key.key_data() == y.key.key_data()))
+    }
+
+    /// Every person and their keys, by email.
+    pub fn people(&self) -> impl Iterator<Item = (&str, &[TrustedKey])> {
+        self.people.values().map(|(email, keys)| (email.as_str(), keys.as_slice()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.people.is_empty()
+    }
+}
+
+/// One `allowed_signers` line: its principals and key, or `None` when the
+/// key is restricted to other namespaces.
+fn parse_signer_line(line: &str) -> Result<Option<(Vec<String>, TrustedKey)>, String> {
+    let (principals, rest) = line.split_once(char::is_whitespace).ok_or("expected principals and a key")?;
+    let mut rest = rest.trim_start();
+    let (mut valid_after, mut valid_before, mut namespaces) = (None, None, None);
+    // Options come before the key type; a key type starts with ssh-, ecdsa- or sk-.
+    while !rest.is_empty() && !looks_like_key_type(rest) {
+        let (option, after) = take_option(rest)?;
+        rest = after.trim_start().trim_start_matches(',').trim_start();
+        let (name, value) = option.split_once('=').map(|(n, v)| (n, Some(v.trim_matches('"')))).unwrap_or((option, None));
+        match (name.to_ascii_lowercase().as_str(), value) {
+            ("valid-after", Some(v)) => valid_after = Some(parse_time(v)?),
+            ("valid-before", Some(v)) => valid_before = Some(parse_time(v)?),
+            ("namespaces", Some(v)) => namespaces = Some(v.to_string()),
+            ("cert-authority", _) => return Err("certificate authorities are not supported; list the keys".into()),
+            (other, _) => return Err(format!("unknown option `{other}`")),
+        }
+    }
+    if let Some(ns) = namespaces
+        && !ns.split(',').any(|n| n.trim() == NAMESPACE || n.trim() == "*")
+    {
+        return Ok(None);
+    }
+    let key = PublicKey::from_openssh(rest).map_err(|e| format!("not an OpenSSH public key ({e})"))?;
+    let principals = principals.trim_matches('"').split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
+    Ok(Some((principals.collect(), TrustedKey { key, valid_after, valid_before })))
+}
+
+fn looks_like_key_type(s: &str) -> bool {
+    s.starts_with("ssh-") || s.starts_with("ecdsa-") || s.starts_with("sk-")
+}
+
+/// One option (`name` or `name="value with spaces"`) and what follows it.
+fn take_option(s: &str) -> Result<(&str, &str), String> {
+    let mut in_quotes = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => in_quotes = !in_quotes,
+            ',' | ' ' | '\t' if !in_quotes => return Ok((&s[..i], &s[i..])),
+            _ => {}
+        }
+    }
+    if in_quotes { Err("unterminated quote in an option".into()) } else { Ok((s, "")) }
+}
+
+/// `YYYYMMDD[HHMM[SS]][Z]` as ssh-keygen reads it (taken as UTC).
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    let t = s.trim_end_matches(['Z', 'z']);
+    let bad = || format!("`{s}` is not a time like 20270101 or 202701011200");
+    match t.len() {
+        8 => NaiveDate::parse_from_str(t, "%Y%m%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()).map_err(|_| bad()),
+        12 => NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M").map_err(|_| bad()),
+        14 => NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M%S").map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+    .map(|d| d.and_utc())
+}
+
+/// What checking one signature found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Signed, by a key listed for the signer, valid at the decision's time.
+    Valid,
+    /// No signature.
+    Missing,
+    /// Signed by a key the policy does not list for the signer (its fingerprint).
+    UnknownKey(String),
+    /// The signature does not verify over this statement, or cannot be read.
+    Invalid(String),
+}
+
+/// Checks `signature` (base64 sshsig) over `statement`, made by `signer` at `at`.
+pub fn verify(keyring: &Keyring, signer: &str, at: DateTime<Utc>, statement: &[u8], signature: Option<&str>) -> Verdict {
+    let Some(signature) = signature else { return Verdict::Missing };
+    let sig = match decode(signature) {
+        Ok(s) => s,
+        Err(why) => return Verdict::Invalid(why),
+    };
+    if sig.namespace() != NAMESPACE {
+        return Verdict::Invalid(format!("signed in namespace `{}`, not `{NAMESPACE}`", sig.namespace()));
+    }
+    let listed = keyring.keys_of(signer);
+    let Some(trusted) = listed.iter().find(|k| k.key.key_data() == sig.public_key()) else {
+        let print = PublicKey::from(sig.public_key().clone()).fingerprint(HashAlg::Sha256).to_string();
+        return Verdict::UnknownKey(print);
+    };
+    if !trusted.valid_at(at) {
+        return Verdict::UnknownKey(format!("{} (not valid on {})", trusted.fingerprint(), at.date_naive()));
+    }
+    match trusted.key.verify(NAMESPACE, statement, &sig) {
+        Ok(()) => Verdict::Valid,
+        Err(_) => Verdict::Invalid("the signature does not match the decision as written".into()),
+    }
+}
+
+/// The key a signature was made with (to tell a signer which key they used).
+pub fn signing_key(signature: &str) -> Result<PublicKey, String> {
+    decode(signature).map(|s| PublicKey::from(s.public_key().clone()))
+}
+
+/// Reads a stored signature: base64 of the binary sshsig blob.
+fn decode(b64: &str) -> Result<SshSig, String> {
+    let mut pem = String::from("-----BEGIN SSH SIGNATURE-----\n");
+    let clean: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+    for chunk in clean.as_bytes().chunks(70) {
+        pem.push_str(std::str::from_utf8(chunk).unwrap_or(""));
+        pem.push('\n');
+    }
+    pem.push_str("-----END SSH SIGNATURE-----\n");
+    SshSig::from_pem(pem).map_err(|e| format!("not an SSH signature ({e})"))
+}
+
+/// The stored form of an armored signature (`ssh-keygen -Y sign` output):
+/// its base64 on one line.
+pub fn from_armored(armored: &str) -> Result<String, String> {
+    let body: String = armored
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .collect();
+    decode(&body)?;
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGMJR9iCFU0PTzCNjUpCpiDbaFsGBytmEN177F4LIEVv sam";
+
+    #[test]
+    fn allowed_signers_lines_are_read_as_git_does() {
+        let mut k = Keyring::default();
+        let text = format!(
+            "# people\nsam@example.com,SAM.O@example.com {KEY}\n\
+             old@example.com valid-before=\"20260101\" {KEY}\n\
+             git@example.com namespaces=\"git\" {KEY}\n\
+             bad@example.com not-a-key\n"
+        );
+        let problems = k.add_allowed_signers(&text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, 5);
+        assert_eq!(k.keys_of("Sam <sam@example.com>").len(), 1);
+        assert_eq!(k.keys_of("sam.o@example.com").len(), 1, "principals compare by identity");
+        assert!(k.keys_of("git@example.com").is_empty(), "keys for other namespaces do not count");
+        let old = &k.keys_of("old@example.com")[0];
+        assert!(old.valid_at("2025-12-31T23:59:59Z".parse().unwrap()));
+        assert!(!old.valid_at("2026-01-01T00:00:00Z".parse().unwrap()));
+        assert!(k.share_a_key("sam@example.com", "old@example.com"));
+    }
+
+    #[test]
+    fn missing_and_garbled_signatures() {
+        let k = Keyring::default();
+        let at = "2026-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(verify(&k, "a@x.com", at, b"x", None), Verdict::Missing);
+        assert!(matches!(verify(&k, "a@x.com", at, b"x", Some("AAAA")), Verdict::Invalid(_)));
+    }
+}

@@ -131,10 +131,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     reg.policy.severity.apply(&mut found);
 
     let (errors, _) = counts(&found);
+    let audited = history.commits.len() - history.start.min(history.commits.len());
+    let checked = history.changes.iter().filter(|c| c.commit >= history.start).count();
+    let since = if history.start > 0 { " since trust.audit_from" } else { "" };
     let summary = format!(
-        "{} commit(s) touching records or the policy, {} change(s) checked: {}",
-        history.commits.len(),
-        history.changes.len(),
+        "{audited} commit(s) touching records or the policy{since}, {checked} change(s) checked: {}",
         if errors == 0 && found.is_empty() {
             "the history is clean".to_string()
         } else {
@@ -144,8 +145,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let files: Vec<(String, Option<String>)> = files.into_iter().map(|p| (p, None)).collect();
     let sources = reg.sources(&[]);
     let mut extra = serde_json::Map::new();
-    extra.insert("commits".into(), json!(history.commits.len()));
-    extra.insert("changes".into(), json!(history.changes.len()));
+    extra.insert("commits".into(), json!(audited));
+    extra.insert("changes".into(), json!(checked));
     let run = Run { tool: "exc audit", files: &files, findings: &found, summary, locate: &sources, extra };
     findings::print(&run, args.format, ctx.color)?;
     Ok(Outcome::from_findings(&found))

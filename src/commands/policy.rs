@@ -112,7 +112,11 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<Outcome> {
     let path = reg.root.join(POLICY_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let updated = registry::append_policy_approval(&text, &approval)?;
-    let check = registry::parse_policy(updated.as_bytes(), POLICY_FILE)?;
+    let mut check = registry::parse_policy(updated.as_bytes(), POLICY_FILE)?;
+    registry::load_keys(&mut check, |rel| {
+        let file = reg.inside(rel)?;
+        std::fs::read_to_string(&file).map_err(|e| e.to_string())
+    })?;
     if check.digest() != approval.policy {
         return Err(Error::Refused("appending the approval would change the policy; nothing was written".into()));
     }

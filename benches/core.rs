@@ -9,34 +9,59 @@ use exc::model::record::{Exception, Record};
 const RECORD: &str = include_str!("../exceptions/EXC-0003.yaml");
 const POLICY: &str = include_str!("../exc.yaml");
 
+const SIGNERS: &str = include_str!("../examples/keys/allowed_signers");
+
+/// Nothing in the sample is dated after this.
+const CX: exc::model::rules::Context =
+    exc::model::rules::Context { horizon: chrono::DateTime::from_timestamp(4_102_444_800, 0).unwrap() };
+
 fn main() {
     divan::main();
+}
+
+/// The sample policy with its keys.
+fn policy() -> Policy {
+    let mut p = exc::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
+    assert!(p.load_keys(Some(SIGNERS)).is_empty());
+    p
+}
+
+/// Verifying one signed decision in-process (ed25519, sshsig): the cost per
+/// signature that `check` pays for every decision.
+#[divan::bench]
+fn verify_one_signature(bencher: divan::Bencher) {
+    let policy = policy();
+    let e: Exception = serde_json::from_value(exc::yaml::parse_value(RECORD).unwrap()).unwrap();
+    let (entry, bytes) = exc::model::statement::statements(&e).into_iter().next().unwrap();
+    let (by, at) = exc::model::statement::maker(&e, entry).unwrap();
+    let sig = exc::model::statement::signature_of(&e, entry).unwrap().to_string();
+    assert_eq!(
+        exc::model::signature::verify(&policy.trust.keyring, by, at, &bytes, Some(&sig)),
+        exc::model::signature::Verdict::Valid
+    );
+    bencher
+        .bench(|| exc::model::signature::verify(&policy.trust.keyring, by, at, divan::black_box(&bytes), Some(&sig)));
 }
 
 /// YAML with positions, the JSON Schema, the typed record and every rule.
 #[divan::bench]
 fn parse_and_validate_one_record(bencher: divan::Bencher) {
-    let policy = exc::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
+    let policy = policy();
     exc::schema::record();
     bencher.bench(|| {
         let value = exc::yaml::parse_value(divan::black_box(RECORD)).unwrap();
         let issues = exc::schema::issues(exc::schema::record(), exc::schema::RECORD_SCHEMA, &value);
         assert!(issues.is_empty());
         let exception: Exception = serde_json::from_value(value).unwrap();
-        let record = Record {
-            path: "exceptions/EXC-0003.yaml".into(),
-            stem: "EXC-0003".into(),
-            exception,
-            source: RECORD.into(),
-        };
-        exc::model::rules::check_record(&record, &policy)
+        let record = Record::new("exceptions/EXC-0003.yaml".into(), "EXC-0003".into(), exception, RECORD.into());
+        exc::model::rules::check_record(&record, &policy, CX).0
     });
 }
 
 /// Every KPI, breakdown and action list over 10,000 records.
 #[divan::bench]
 fn kpis_over_10k_records(bencher: divan::Bencher) {
-    let policy: Policy = exc::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
+    let policy: Policy = policy();
     let base: Vec<Exception> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/exceptions"))
         .unwrap()
         .filter_map(|e| e.ok())
@@ -99,15 +124,10 @@ mod parts {
 
     #[divan::bench]
     fn rules(bencher: divan::Bencher) {
-        let policy = exc::parse_policy(POLICY.as_bytes(), "exc.yaml").unwrap();
+        let policy = policy();
         let exception: Exception = serde_json::from_value(exc::yaml::parse_value(RECORD).unwrap()).unwrap();
-        let record = Record {
-            path: "exceptions/EXC-0003.yaml".into(),
-            stem: "EXC-0003".into(),
-            exception,
-            source: RECORD.into(),
-        };
-        bencher.bench(|| exc::model::rules::check_record(divan::black_box(&record), &policy));
+        let record = Record::new("exceptions/EXC-0003.yaml".into(), "EXC-0003".into(), exception, RECORD.into());
+        bencher.bench(|| exc::model::rules::check_record(divan::black_box(&record), &policy, CX).0);
     }
 }
 

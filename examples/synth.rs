@@ -5,7 +5,9 @@
 //!
 //!   cargo run --release --example synth -- --records 10000 --commits 30000 DIR
 //!
-//! Same `--seed`, same repository (commit ids included). History is streamed to
+//! Every decision is signed, as exc signs it, with a key made for each person
+//! from the seed (`keys/allowed_signers` lists them; the policy requires
+//! signatures). Same `--seed`, same repository (commit ids included). History is streamed to
 //! `git fast-import`. Each commit rewrites the `exceptions/` tree (one entry per
 //! record), so very large registries are generated with fewer commits than
 //! changes: `--commits` below about 3.3 per record batches changes into merges.
@@ -104,12 +106,53 @@ fn person(kind: &str, i: usize) -> String {
     format!("{} {i:04} <{}{i:04}@example.com>", kind.to_uppercase(), kind.to_lowercase())
 }
 
-/// Who closes records as expired (the policy).
-const BOT: &str = "policy";
+/// Who closes records as expired: the nightly job's identity.
+const BOT: &str = "exc nightly <exc-nightly@example.com>";
 
-/// One lifecycle step, as exc itself would take it.
-fn apply(e: &Exception, policy: &Policy, act: &Act, action: Action) -> Result<Exception, String> {
-    lifecycle::apply(e, policy, act, action).map(|t| t.after)
+/// Everyone's signing key, made from the seed.
+struct Signers {
+    keys: std::collections::BTreeMap<String, ssh_key::PrivateKey>,
+}
+
+impl Signers {
+    fn new(people: impl Iterator<Item = String>, seed: u64) -> Signers {
+        use sha2::Digest;
+        let keys = people
+            .map(|p| {
+                let email = exc::model::identity::email_of(&p).to_string();
+                let bytes: [u8; 32] = sha2::Sha256::digest(format!("{seed}:{email}")).into();
+                let pair = ssh_key::private::Ed25519Keypair::from_seed(&bytes);
+                (email, ssh_key::PrivateKey::from(pair))
+            })
+            .collect();
+        Signers { keys }
+    }
+
+    /// The allowed_signers file for everyone.
+    fn allowed_signers(&self) -> String {
+        self.keys
+            .iter()
+            .map(|(email, k)| format!("{email} {}\n", k.public_key().to_openssh().unwrap_or_default()))
+            .collect()
+    }
+
+    /// One lifecycle step, as exc itself takes it: the new decision signed by its maker.
+    fn apply(&self, e: &Exception, policy: &Policy, act: &Act, action: Action) -> Result<Exception, String> {
+        let mut t = lifecycle::apply(e, policy, act, action)?;
+        let email = exc::model::identity::email_of(act.actor);
+        let key = self.keys.get(email).ok_or_else(|| format!("no key for {email}"))?;
+        let bytes = exc::model::statement::statements(&t.after)
+            .into_iter()
+            .find(|(en, _)| *en == t.entry)
+            .map(|(_, b)| b)
+            .ok_or("no statement")?;
+        let sig = ssh_key::SshSig::sign(key, exc::model::signature::NAMESPACE, ssh_key::HashAlg::Sha512, &bytes)
+            .map_err(|e| e.to_string())?;
+        let armored = sig.to_pem(ssh_key::LineEnding::LF).map_err(|e| e.to_string())?;
+        let stored = exc::model::signature::from_armored(&armored)?;
+        exc::model::statement::set_signature(&mut t.after, t.entry, stored);
+        Ok(t.after)
+    }
 }
 
 fn main() {
@@ -130,9 +173,27 @@ fn main() {
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    let policy = exc::parse_policy(POLICY.as_bytes(), "exc.yaml").map_err(|e| e.to_string())?;
+    // The sample policy, with its keys file in the synthetic repository and no audit start.
+    let policy_text: String = POLICY
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("audit_from:"))
+        .map(|l| l.replace("examples/keys/allowed_signers", "keys/allowed_signers") + "\n")
+        .collect();
+    let policy_text = policy_text.split("\n# Signed approvals of this policy").next().unwrap_or("").to_string();
+    let mut policy = exc::parse_policy(policy_text.as_bytes(), "exc.yaml").map_err(|e| e.to_string())?;
     let security: Vec<String> = policy.roles["security"].iter().map(|e| format!("Security Reviewer <{e}>")).collect();
     let ciso: Vec<String> = policy.roles["ciso"].iter().map(|e| format!("CISO <{e}>")).collect();
+    let people = (0..200)
+        .map(|i| person("Engineer", i))
+        .chain((0..50).map(|i| person("Owner", i)))
+        .chain(security.iter().cloned())
+        .chain(ciso.iter().cloned())
+        .chain([BOT.to_string()]);
+    let signers = Signers::new(people, args.seed);
+    let allowed_signers = signers.allowed_signers();
+    if !policy.load_keys(Some(&allowed_signers)).is_empty() {
+        return Err("the generated keys do not read back".into());
+    }
     let types: Vec<(String, Risk, u32)> =
         policy.types.iter().map(|(k, t)| (k.clone(), t.default_risk, t.max_days)).collect();
     let mut rng = Rng(args.seed);
@@ -201,7 +262,7 @@ fn run(args: &Args) -> Result<(), String> {
         "Registry Admin <admin@example.com>",
         start - Duration::days(1),
         "exc: initial policy",
-        &[("exc.yaml", POLICY.to_string())],
+        &[("exc.yaml", policy_text.clone()), ("keys/allowed_signers", allowed_signers.clone())],
     )?;
     // About 3.3 changes per record; fewer commits than that means batches.
     out.per_commit = ((args.records as f64 * 3.3) / args.commits.max(1) as f64).round().max(1.0) as usize;
@@ -240,7 +301,8 @@ fn run(args: &Args) -> Result<(), String> {
                     };
                     let risk_arg = if last.is_none() { Some(*risk) } else { None };
                     let action = Action::Approve { role: Some(role.clone()), risk: risk_arg, note: None };
-                    e = apply(&e, &policy, &Act { actor: &actor, at: t }, action)
+                    e = signers
+                        .apply(&e, &policy, &Act { actor: &actor, at: t }, action)
                         .map_err(|m| format!("EXC-{i:06}: {m}"))?;
                     if e.status == Status::Approved {
                         // Plan what follows approval.
@@ -267,8 +329,9 @@ fn run(args: &Args) -> Result<(), String> {
                 let e = records[i].clone().ok_or("reject before create")?;
                 let actor = rng.pick(&security).clone();
                 let action = Action::Reject { role: Some("security".into()), reason: "A fix is available".into() };
-                let e =
-                    apply(&e, &policy, &Act { actor: &actor, at }, action).map_err(|m| format!("EXC-{i:06}: {m}"))?;
+                let e = signers
+                    .apply(&e, &policy, &Act { actor: &actor, at }, action)
+                    .map_err(|m| format!("EXC-{i:06}: {m}"))?;
                 Some((e, actor, format!("exc: reject EXC-{i:06}")))
             }
             Step::Recertify(_) => {
@@ -290,7 +353,8 @@ fn run(args: &Args) -> Result<(), String> {
                         expires: Some(expires),
                         note: None,
                     };
-                    let e = apply(&e, &policy, &Act { actor: &actor, at }, action)
+                    let e = signers
+                        .apply(&e, &policy, &Act { actor: &actor, at }, action)
                         .map_err(|m| format!("EXC-{i:06}: {m}"))?;
                     Some((e, actor, format!("exc: recertify EXC-{i:06}")))
                 }
@@ -303,21 +367,23 @@ fn run(args: &Args) -> Result<(), String> {
             Step::Nightly => {
                 let e = records[i].clone().ok_or("nightly before create")?;
                 if e.status == Status::Approved && e.expires < at.date_naive() {
-                    let e = apply(&e, &policy, &Act { actor: BOT, at }, Action::Expire { reason: "expired".into() })
+                    let e = signers
+                        .apply(&e, &policy, &Act { actor: BOT, at }, Action::Expire { reason: "expired".into() })
                         .map_err(|m| format!("EXC-{i:06}: {m}"))?;
-                    Some((e, "exc bot <exc-bot@example.com>".to_string(), format!("exc: expire EXC-{i:06}")))
+                    Some((e, BOT.to_string(), format!("exc: expire EXC-{i:06}")))
                 } else {
                     None
                 }
             }
             Step::Retire | Step::Revoke | Step::Expire => {
                 let e = records[i].clone().ok_or("close before create")?;
-                if e.status != Status::Approved {
+                let not_due = ev.step == Step::Expire && lifecycle::expiry_due(&e, &policy, at.date_naive()).is_none();
+                if e.status != Status::Approved || not_due {
                     None
                 } else {
                     let (e, who) = match ev.step {
                         Step::Retire => (
-                            apply(
+                            signers.apply(
                                 &e,
                                 &policy,
                                 &Act { actor: &owner, at },
@@ -328,11 +394,16 @@ fn run(args: &Args) -> Result<(), String> {
                         Step::Revoke => {
                             let actor = rng.pick(&security).clone();
                             let action = Action::Revoke { reason: "Control failed".into() };
-                            (apply(&e, &policy, &Act { actor: &actor, at }, action), actor)
+                            (signers.apply(&e, &policy, &Act { actor: &actor, at }, action), actor)
                         }
                         _ => (
-                            apply(&e, &policy, &Act { actor: BOT, at }, Action::Expire { reason: "expired".into() }),
-                            "exc bot <exc-bot@example.com>".to_string(),
+                            signers.apply(
+                                &e,
+                                &policy,
+                                &Act { actor: BOT, at },
+                                Action::Expire { reason: "expired".into() },
+                            ),
+                            BOT.to_string(),
                         ),
                     };
                     let e = e.map_err(|m| format!("EXC-{i:06}: {m}"))?;

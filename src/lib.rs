@@ -21,8 +21,8 @@ pub mod model;
 pub(crate) mod output;
 pub(crate) mod prompt;
 pub(crate) mod registry;
-pub(crate) mod sign;
 pub mod schema;
+pub(crate) mod sign;
 pub mod yaml;
 
 pub use git::limit_memory;

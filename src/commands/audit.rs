@@ -48,8 +48,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         };
         let Some(text) = read(POLICY_FILE).map_err(|e| e.to_string())? else { return Ok(None) };
         let mut p = registry::parse_policy(text.as_bytes(), POLICY_FILE).map_err(|e| describe(&e))?;
-        registry::load_keys(&mut p, |rel| read(rel).map_err(|e| e.to_string())?.ok_or_else(|| "not in this commit".into()))
-            .map_err(|e| describe(&e))?;
+        registry::load_keys(&mut p, |rel| {
+            read(rel).map_err(|e| e.to_string())?.ok_or_else(|| "not in this commit".into())
+        })
+        .map_err(|e| describe(&e))?;
         Ok(Some(p))
     };
 
@@ -104,8 +106,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             let policy = chain.effective().unwrap_or(&default);
             if change.link {
                 audit.note(
-                    Finding::new(Code::Symlink, &path, "", format!("{path} was committed as a symbolic link ({})", commit_ref(change.commit).describe()))
-                        .with_commit(&commit.id),
+                    Finding::new(
+                        Code::Symlink,
+                        &path,
+                        "",
+                        format!("{path} was committed as a symbolic link ({})", commit_ref(change.commit).describe()),
+                    )
+                    .with_commit(&commit.id),
                 );
             }
             audit.step(&Step {

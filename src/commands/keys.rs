@@ -122,5 +122,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
 }
 
 fn roles_of(policy: &crate::model::policy::Policy, email: &str) -> Vec<String> {
-    policy.roles.iter().filter(|(_, people)| people.iter().any(|p| same_person(p, email))).map(|(r, _)| r.clone()).collect()
+    policy
+        .roles
+        .iter()
+        .filter(|(_, people)| people.iter().any(|p| same_person(p, email)))
+        .map(|(r, _)| r.clone())
+        .collect()
 }

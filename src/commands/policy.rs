@@ -5,7 +5,6 @@
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::policy::PolicyApproval;
-use crate::model::statement;
 use crate::output::{self, TextOrJson};
 use crate::registry::{self, POLICY_FILE};
 
@@ -69,18 +68,12 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<Outcome> {
                 previous.trust.owners.join(", ")
             )));
         }
-        None => previous
-            .trust
-            .owners
-            .iter()
-            .find(|r| previous.holds(&actor, r))
-            .cloned()
-            .ok_or_else(|| {
-                Error::Refused(format!(
-                    "{actor} holds none of the roles that own the policy at {base_name} ({})",
-                    previous.trust.owners.join(", ")
-                ))
-            })?,
+        None => previous.trust.owners.iter().find(|r| previous.holds(&actor, r)).cloned().ok_or_else(|| {
+            Error::Refused(format!(
+                "{actor} holds none of the roles that own the policy at {base_name} ({})",
+                previous.trust.owners.join(", ")
+            ))
+        })?,
     };
     let (mine, theirs) = (previous.digest(), reg.policy.digest());
     if mine == theirs {
@@ -96,7 +89,7 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<Outcome> {
     };
     if previous.signatures_required() {
         let sign = crate::commands::signer(&reg, args.key.as_deref());
-        let bytes = statement::policy_statement(&approval);
+        let bytes = crate::model::policy::policy_statement(&approval);
         let signature = sign(&bytes)?;
         use crate::model::signature::{Verdict, verify};
         match verify(&previous.trust.keyring, &actor, approval.at, &bytes, Some(&signature)) {

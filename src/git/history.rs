@@ -131,7 +131,8 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
             h.from_tree = Some(tree.id());
         }
         let parents: Vec<git2::Commit> = commit.parents().collect();
-        let parent_trees: Vec<git2::Tree> = parents.iter().map(|p| p.tree()).collect::<std::result::Result<_, _>>().map_err(broken)?;
+        let parent_trees: Vec<git2::Tree> =
+            parents.iter().map(|p| p.tree()).collect::<std::result::Result<_, _>>().map_err(broken)?;
         let new_sub = subtree(&tree);
         let first_sub = parent_trees.first().and_then(&subtree);
         let index = h.commits.len();
@@ -326,7 +327,13 @@ impl History {
     /// Reads the history of the records directory `<root>/<records>` in one
     /// walk, keeping track of the policy file `<root>/<policy>` and the keys
     /// file `<root>/<signers>`.
-    pub fn read(root: &Path, records: &str, policy: &str, signers: Option<&str>, from: Option<&str>) -> Result<History> {
+    pub fn read(
+        root: &Path,
+        records: &str,
+        policy: &str,
+        signers: Option<&str>,
+        from: Option<&str>,
+    ) -> Result<History> {
         let repo = match Repository::discover(root) {
             Ok(r) => r,
             Err(e) if e.code() == git2::ErrorCode::NotFound => return Err(Error::Git(NO_REPOSITORY.into())),

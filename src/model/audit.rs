@@ -192,12 +192,17 @@ impl Audit {
                 format!("{from} ({}) was renamed to {} ({}); ids never change once filed", b.id, s.file, after.id),
             );
         }
-        if before.is_none() && matches!(s.before, Version::Absent) && !s.policy.same_person(&after.requester, s.commit.author)
+        if before.is_none()
+            && matches!(s.before, Version::Absent)
+            && !s.policy.same_person(&after.requester, s.commit.author)
         {
             add(
                 Code::RequesterMismatch,
                 "/requester",
-                format!("the request names {} as its requester, but was committed by {}", after.requester, s.commit.author),
+                format!(
+                    "the request names {} as its requester, but was committed by {}",
+                    after.requester, s.commit.author
+                ),
             );
         }
 
@@ -286,7 +291,12 @@ fn rewritten(b: &Exception, after: &Exception, add: &mut impl FnMut(Code, &str, 
             Some(new) => add(
                 Code::DecisionRewritten,
                 &format!("/approvals/{i}"),
-                format!("the `{}` decision by {} was edited: {}", old.role, old.by, changed(&as_json(old), &as_json(new))),
+                format!(
+                    "the `{}` decision by {} was edited: {}",
+                    old.role,
+                    old.by,
+                    changed(&as_json(old), &as_json(new))
+                ),
             ),
             None => add(
                 Code::DecisionRewritten,
@@ -357,7 +367,13 @@ fn signature_verdicts(after: &Exception, policy: &Policy, new: &[Entry]) -> Hash
 }
 
 /// Checks one new decision.
-fn check_decision(s: &Step, after: &Exception, entry: Entry, verdict: Option<&Verdict>, add: &mut impl FnMut(Code, &str, String)) {
+fn check_decision(
+    s: &Step,
+    after: &Exception,
+    entry: Entry,
+    verdict: Option<&Verdict>,
+    add: &mut impl FnMut(Code, &str, String),
+) {
     let Some((by, at)) = statement::maker(after, entry) else { return };
     let pointer = entry.pointer();
     let what = match entry {
@@ -378,13 +394,19 @@ fn check_decision(s: &Step, after: &Exception, entry: Entry, verdict: Option<&Ve
             format!("{what} is signed with key {print}, which the policy of this commit does not list for {by}"),
         ),
         Some(Verdict::Invalid(why)) => add(Code::SignatureInvalid, &pointer, format!("{what}: {why}")),
-        None if by != POLICY_APPROVER && !same_person(by, s.commit.author) => {
-            add(Code::ApprovalCommittedByOther, &pointer, format!("{what} is unsigned and was committed by {}", s.commit.author))
-        }
+        None if by != POLICY_APPROVER && !same_person(by, s.commit.author) => add(
+            Code::ApprovalCommittedByOther,
+            &pointer,
+            format!("{what} is unsigned and was committed by {}", s.commit.author),
+        ),
         None => {}
     }
     if at > s.commit.time + SKEW {
-        add(Code::DecisionTime, &format!("{pointer}/at"), format!("{what} is dated {at}, after the commit that carried it"));
+        add(
+            Code::DecisionTime,
+            &format!("{pointer}/at"),
+            format!("{what} is dated {at}, after the commit that carried it"),
+        );
     } else if s.before_time.is_some_and(|t| at + SKEW < t) {
         add(
             Code::DecisionTime,
@@ -398,7 +420,11 @@ fn check_decision(s: &Step, after: &Exception, entry: Entry, verdict: Option<&Ve
             if !(s.policy.base_tier(&after.kind) == super::record::Risk::Low
                 && s.policy.required_roles(super::record::Risk::Low).is_empty())
             {
-                add(Code::UnauthorizedApprover, &pointer, format!("{what}: only low-risk types are approved by policy"));
+                add(
+                    Code::UnauthorizedApprover,
+                    &pointer,
+                    format!("{what}: only low-risk types are approved by policy"),
+                );
             }
             return;
         }
@@ -425,7 +451,11 @@ fn check_decision(s: &Step, after: &Exception, entry: Entry, verdict: Option<&Ve
         if s.policy.same_person(&v.by, &after.requester) {
             add(Code::SelfApproval, &pointer, format!("{} recertified their own exception", v.by));
         } else if !routing::can_review(&v.by, after, s.policy) {
-            add(Code::UnauthorizedApprover, &pointer, format!("{} recertified it without being the risk owner or `security`", v.by));
+            add(
+                Code::UnauthorizedApprover,
+                &pointer,
+                format!("{} recertified it without being the risk owner or `security`", v.by),
+            );
         }
     }
 }
@@ -443,9 +473,9 @@ fn skipped_transition(
     if from == Some(to) {
         return None;
     }
-    let approved_now = new.iter().any(|e| {
-        matches!(e, Entry::Approval(i) if after.approvals[*i].decision == Decision::Approved)
-    }) || new.iter().any(|e| matches!(e, Entry::Review(_)));
+    let approved_now =
+        new.iter().any(|e| matches!(e, Entry::Approval(i) if after.approvals[*i].decision == Decision::Approved))
+            || new.iter().any(|e| matches!(e, Entry::Review(_)));
     let rejected_now =
         new.iter().any(|e| matches!(e, Entry::Approval(i) if after.approvals[*i].decision == Decision::Rejected));
     let ok = match (from, to) {

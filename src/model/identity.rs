@@ -25,8 +25,27 @@ pub fn is_person(s: &str) -> bool {
 }
 
 /// The identity a person string is compared by: its email, normalised as the
-/// module documentation says. Not for display.
+/// module documentation says. Not for display. A registry names few people
+/// many times, so each thread remembers the ones it has worked out.
 pub fn identity(person: &str) -> String {
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<String, String>> = Default::default();
+    }
+    let email = email_of(person);
+    if let Some(known) = SEEN.with(|s| s.borrow().get(email).cloned()) {
+        return known;
+    }
+    let id = normalise(email);
+    SEEN.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() < 100_000 {
+            s.insert(email.to_string(), id.clone());
+        }
+    });
+    id
+}
+
+fn normalise(person: &str) -> String {
     let folded: String = email_of(person).nfkc().collect::<String>().to_lowercase();
     let (local, domain) = match folded.rsplit_once('@') {
         Some((l, d)) => (l, Some(d)),

@@ -144,7 +144,10 @@ fn approve(
     }
     let current = digest::digest(e);
     let mine = |a: &&Approval| {
-        a.decision == Decision::Approved && a.digest == current && a.expires == e.expires && policy.same_person(&a.by, act.actor)
+        a.decision == Decision::Approved
+            && a.digest == current
+            && a.expires == e.expires
+            && policy.same_person(&a.by, act.actor)
     };
     if let Some(prev) = e.approvals.iter().rev().find(mine)
         && role.is_none_or(|r| r != prev.role)
@@ -158,7 +161,11 @@ fn approve(
         Some(r) => {
             let tier_roles = policy.required_roles(standing.tier.max(assessed));
             if !tier_roles.iter().any(|x| x == r) && !open.iter().any(|x| x == r) {
-                return Err(format!("{} risk is approved by {}; `{r}` is not one of them", standing.tier, tier_roles.join(", ")));
+                return Err(format!(
+                    "{} risk is approved by {}; `{r}` is not one of them",
+                    standing.tier,
+                    tier_roles.join(", ")
+                ));
             }
             if !open.iter().any(|x| x == r) && assessed <= standing.tier {
                 return Err(format!("role `{r}` has already approved {}", e.id));
@@ -237,7 +244,8 @@ fn reject(e: &Exception, policy: &Policy, act: &Act, role: Option<&str>, reason:
         signature: None,
     });
     e.status = Status::Rejected;
-    e.closed = Some(Closure { at: act.at, by: act.actor.to_string(), reason: reason.trim().to_string(), signature: None });
+    e.closed =
+        Some(Closure { at: act.at, by: act.actor.to_string(), reason: reason.trim().to_string(), signature: None });
     Ok(e)
 }
 
@@ -316,7 +324,11 @@ fn recertify(
             }
             let new = expires.unwrap_or(cap);
             if new > cap {
-                return Err(format!("type `{}` allows at most {} days from today: until {cap}", e.kind, (cap - today).num_days()));
+                return Err(format!(
+                    "type `{}` allows at most {} days from today: until {cap}",
+                    e.kind,
+                    (cap - today).num_days()
+                ));
             }
             if new <= today {
                 return Err(format!("the new expiry {new} must be after today ({today})"));

@@ -15,6 +15,33 @@ use super::identity::same_person;
 use super::record::{Exception, Risk};
 use super::signature::Keyring;
 
+/// The statement an owner signs to approve a policy: the policy's digest and
+/// the digest of the one it replaces.
+pub fn policy_statement(a: &PolicyApproval) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct PolicyStatement<'a> {
+        exc: &'static str,
+        action: &'static str,
+        by: &'a str,
+        role: &'a str,
+        at: DateTime<Utc>,
+        policy: &'a str,
+        previous: Option<&'a str>,
+    }
+    let mut v = serde_json::to_vec(&PolicyStatement {
+        exc: "policy/1",
+        action: "approve-policy",
+        by: &a.by,
+        role: &a.role,
+        at: a.at,
+        policy: &a.policy,
+        previous: a.previous.as_deref(),
+    })
+    .unwrap_or_default();
+    v.push(b'\n');
+    v
+}
+
 /// The whole policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -533,7 +560,7 @@ impl Policy {
                     &self.trust.keyring,
                     &a.by,
                     a.at,
-                    &super::statement::policy_statement(a),
+                    &policy_statement(a),
                     a.signature.as_deref(),
                 ) == super::signature::Verdict::Valid;
             if fits && signed {

@@ -65,11 +65,29 @@ pub fn standing(e: &Exception, policy: &Policy) -> Standing {
 /// [`standing`], counting `trusted` as validly signed: a decision being made
 /// now, signed right after (and checked again then).
 pub fn standing_trusting(e: &Exception, policy: &Policy, trusted: Option<Entry>) -> Standing {
+    standing_with(e, policy, &verdicts(e, policy, trusted))
+}
+
+/// The signatures a record's standing depends on, in chain order: each
+/// decision's entry, statement, maker, time and signature (none when
+/// signatures are off, and none for decisions made by the policy itself).
+pub fn signature_jobs(e: &Exception, policy: &Policy) -> Vec<(Entry, Vec<u8>)> {
+    if !policy.signatures_required() {
+        return Vec::new();
+    }
+    statement::statements(e)
+        .into_iter()
+        .filter(|(entry, _)| statement::maker(e, *entry).is_some_and(|(by, _)| by != POLICY_APPROVER))
+        .collect()
+}
+
+/// [`standing`] with the signature verdicts already worked out (for many
+/// records at once, see `signature::verify_all`).
+pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Verdict>) -> Standing {
     let mut problems = Vec::new();
     let mut add = |code: Code, pointer: String, message: String| problems.push(Problem { code, pointer, message });
-    let signed = verdicts(e, policy, trusted);
     let signs = |entry: Entry| signed.get(&entry).is_none_or(|v| *v == Verdict::Valid);
-    for (entry, verdict) in &signed {
+    for (entry, verdict) in signed {
         let who = statement::maker(e, *entry).map(|(by, _)| by).unwrap_or("?");
         match verdict {
             Verdict::Valid => {}
@@ -102,7 +120,11 @@ pub fn standing_trusting(e: &Exception, policy: &Policy, trusted: Option<Entry>)
         if policy.same_person(&v.by, &e.requester) {
             add(Code::SelfApproval, at, format!("{} recertified their own request", v.by));
         } else if !can_review(&v.by, e, policy) {
-            add(Code::UnauthorizedApprover, at, format!("{} is neither the risk owner nor a `{SECURITY}` role holder", v.by));
+            add(
+                Code::UnauthorizedApprover,
+                at,
+                format!("{} is neither the risk owner nor a `{SECURITY}` role holder", v.by),
+            );
         } else if signs(Entry::Review(i)) {
             reviews.push((i, v));
         }
@@ -131,7 +153,10 @@ pub fn standing_trusting(e: &Exception, policy: &Policy, trusted: Option<Entry>)
                 add(
                     Code::UnauthorizedApprover,
                     at,
-                    format!("only types the policy routes to automatic approval are approved by `policy`; `{}` is {base} risk", e.kind),
+                    format!(
+                        "only types the policy routes to automatic approval are approved by `policy`; `{}` is {base} risk",
+                        e.kind
+                    ),
                 );
             } else {
                 standing.push((i, a));
@@ -158,7 +183,13 @@ pub fn standing_trusting(e: &Exception, policy: &Policy, trusted: Option<Entry>)
             add(
                 Code::RiskLowered,
                 format!("{at}/risk"),
-                format!("type `{}` is at least {} risk; {} assessed it {}", e.kind, policy.floor(&e.kind), a.by, a.risk),
+                format!(
+                    "type `{}` is at least {} risk; {} assessed it {}",
+                    e.kind,
+                    policy.floor(&e.kind),
+                    a.by,
+                    a.risk
+                ),
             );
             continue;
         }
@@ -169,7 +200,10 @@ pub fn standing_trusting(e: &Exception, policy: &Policy, trusted: Option<Entry>)
                 add(
                     Code::DuplicateRole,
                     at,
-                    format!("{} already approved as `{role}` (approval {first}); each role needs a different person", a.by),
+                    format!(
+                        "{} already approved as `{role}` (approval {first}); each role needs a different person",
+                        a.by
+                    ),
                 );
                 continue;
             }
@@ -182,8 +216,11 @@ pub fn standing_trusting(e: &Exception, policy: &Policy, trusted: Option<Entry>)
     }
 
     // Of those, the ones that cover the record as it is now.
-    let covering: Vec<&Approval> =
-        standing.iter().filter(|(_, a)| a.digest == current && covered_expiry(a) == e.expires).map(|(_, a)| *a).collect();
+    let covering: Vec<&Approval> = standing
+        .iter()
+        .filter(|(_, a)| a.digest == current && covered_expiry(a) == e.expires)
+        .map(|(_, a)| *a)
+        .collect();
     let stale: Vec<usize> = standing
         .iter()
         .filter(|(_, a)| !(a.digest == current && covered_expiry(a) == e.expires))
@@ -193,9 +230,8 @@ pub fn standing_trusting(e: &Exception, policy: &Policy, trusted: Option<Entry>)
     // The tier: raised by any assessment, lowered only with the higher tier's consent.
     let mut tier = base;
     if let Some(lowest) = covering.iter().map(|a| a.risk).filter(|r| *r < base).min() {
-        let consent = policy.required_roles(base).iter().all(|role| {
-            covering.iter().any(|a| &a.role == role && a.risk <= lowest)
-        });
+        let consent =
+            policy.required_roles(base).iter().all(|role| covering.iter().any(|a| &a.role == role && a.risk <= lowest));
         if consent {
             tier = lowest;
         } else if e.status == super::record::Status::Approved {
@@ -213,29 +249,19 @@ pub fn standing_trusting(e: &Exception, policy: &Policy, trusted: Option<Entry>)
     if let Some(highest) = covering.iter().map(|a| a.risk).max() {
         tier = tier.max(highest);
     }
-    let missing: Vec<String> = policy
-        .required_roles(tier)
-        .iter()
-        .filter(|role| !covering.iter().any(|a| &&a.role == role))
-        .cloned()
-        .collect();
+    let missing: Vec<String> =
+        policy.required_roles(tier).iter().filter(|role| !covering.iter().any(|a| &&a.role == role)).cloned().collect();
     Standing { tier, missing, stale, problems }
 }
 
 /// The signature verdict of every decision (none when signatures are off),
 /// with `trusted` counted as valid.
 fn verdicts(e: &Exception, policy: &Policy, trusted: Option<Entry>) -> BTreeMap<Entry, Verdict> {
-    if !policy.signatures_required() {
-        return BTreeMap::new();
-    }
     let keyring = &policy.trust.keyring;
-    statement::statements(e)
+    signature_jobs(e, policy)
         .into_iter()
         .filter_map(|(entry, bytes)| {
             let (by, at) = statement::maker(e, entry)?;
-            if by == POLICY_APPROVER {
-                return None;
-            }
             let verdict = if Some(entry) == trusted {
                 Verdict::Valid
             } else {
@@ -263,7 +289,9 @@ pub fn can_review(actor: &str, e: &Exception, policy: &Policy) -> bool {
 
 /// Whether `actor` may revoke `e`: security, the CISO or the risk owner.
 pub fn can_revoke(actor: &str, e: &Exception, policy: &Policy) -> bool {
-    policy.holds_role(actor, SECURITY, e) || policy.holds_role(actor, "ciso", e) || policy.same_person(actor, &e.risk_owner)
+    policy.holds_role(actor, SECURITY, e)
+        || policy.holds_role(actor, "ciso", e)
+        || policy.same_person(actor, &e.risk_owner)
 }
 
 /// A role and who holds it, for messages: `security (sam@…, priya@…)`.

@@ -25,8 +25,12 @@ pub struct Context {
 
 /// Every rule that looks at one record alone, with where the record stands.
 pub fn check_record(r: &Record, policy: &Policy, cx: Context) -> (Vec<Finding>, Standing) {
+    check_record_with(r, policy, cx, routing::standing(&r.exception, policy))
+}
+
+/// [`check_record`] when the record's standing is already worked out.
+pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Standing) -> (Vec<Finding>, Standing) {
     let e = &r.exception;
-    let standing = routing::standing(e, policy);
     let mut out = Vec::new();
     let mut add = |code: Code, pointer: &str, msg: String| {
         out.push(Finding::new(code, &r.path, pointer, msg).with_id(&e.id));
@@ -168,7 +172,11 @@ fn times(e: &Exception, cx: Context, add: &mut impl FnMut(Code, &str, String)) {
         let Some((by, at)) = statement::maker(e, entry) else { continue };
         let pointer = format!("{}/at", entry.pointer());
         if at < e.created {
-            add(Code::DecisionTime, &pointer, format!("the decision by {by} is dated {at}, before the request ({})", e.created));
+            add(
+                Code::DecisionTime,
+                &pointer,
+                format!("the decision by {by} is dated {at}, before the request ({})", e.created),
+            );
         } else if at > cx.horizon {
             add(Code::DecisionTime, &pointer, format!("the decision by {by} is dated {at}, in the future"));
         }

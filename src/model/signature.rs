@@ -23,9 +23,28 @@ pub struct TrustedKey {
     pub key: PublicKey,
     pub valid_after: Option<DateTime<Utc>>,
     pub valid_before: Option<DateTime<Utc>>,
+    /// An Ed25519 key, decompressed once: most signatures are checked with it.
+    ed25519: Option<ed25519_dalek::VerifyingKey>,
 }
 
 impl TrustedKey {
+    fn new(key: PublicKey, valid_after: Option<DateTime<Utc>>, valid_before: Option<DateTime<Utc>>) -> TrustedKey {
+        let ed25519 = key.key_data().ed25519().and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k.0).ok());
+        TrustedKey { key, valid_after, valid_before, ed25519 }
+    }
+
+    /// Checks `sig` over `statement` with this key (namespace already checked).
+    fn verifies(&self, statement: &[u8], sig: &SshSig) -> bool {
+        use ed25519_dalek::Verifier;
+        if let Some(vk) = &self.ed25519
+            && sig.reserved().is_empty()
+            && let Ok(bytes) = <[u8; 64]>::try_from(sig.signature_bytes())
+            && let Ok(data) = SshSig::signed_data(sig.namespace(), sig.hash_alg(), statement)
+        {
+            return vk.verify(&data, &ed25519_dalek::Signature::from_bytes(&bytes)).is_ok();
+        }
+        self.key.verify(NAMESPACE, statement, sig).is_ok()
+    }
     /// `SHA256:…`, as `ssh-keygen -l` prints it.
     pub fn fingerprint(&self) -> String {
         self.key.fingerprint(HashAlg::Sha256).to_string()
@@ -54,7 +73,7 @@ impl Keyring {
     /// Adds `key` (OpenSSH public key text, `ssh-ed25519 AAAA… comment`) for `person`.
     pub fn add(&mut self, person: &str, key: &str) -> Result<(), String> {
         let key = PublicKey::from_openssh(key.trim()).map_err(|e| format!("not an OpenSSH public key ({e})"))?;
-        self.insert(person, TrustedKey { key, valid_after: None, valid_before: None });
+        self.insert(person, TrustedKey::new(key, None, None));
         Ok(())
     }
 
@@ -120,7 +139,8 @@ fn parse_signer_line(line: &str) -> Result<Option<(Vec<String>, TrustedKey)>, St
     while !rest.is_empty() && !looks_like_key_type(rest) {
         let (option, after) = take_option(rest)?;
         rest = after.trim_start().trim_start_matches(',').trim_start();
-        let (name, value) = option.split_once('=').map(|(n, v)| (n, Some(v.trim_matches('"')))).unwrap_or((option, None));
+        let (name, value) =
+            option.split_once('=').map(|(n, v)| (n, Some(v.trim_matches('"')))).unwrap_or((option, None));
         match (name.to_ascii_lowercase().as_str(), value) {
             ("valid-after", Some(v)) => valid_after = Some(parse_time(v)?),
             ("valid-before", Some(v)) => valid_before = Some(parse_time(v)?),
@@ -136,7 +156,7 @@ fn parse_signer_line(line: &str) -> Result<Option<(Vec<String>, TrustedKey)>, St
     }
     let key = PublicKey::from_openssh(rest).map_err(|e| format!("not an OpenSSH public key ({e})"))?;
     let principals = principals.trim_matches('"').split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
-    Ok(Some((principals.collect(), TrustedKey { key, valid_after, valid_before })))
+    Ok(Some((principals.collect(), TrustedKey::new(key, valid_after, valid_before))))
 }
 
 fn looks_like_key_type(s: &str) -> bool {
@@ -161,7 +181,9 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     let t = s.trim_end_matches(['Z', 'z']);
     let bad = || format!("`{s}` is not a time like 20270101 or 202701011200");
     match t.len() {
-        8 => NaiveDate::parse_from_str(t, "%Y%m%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()).map_err(|_| bad()),
+        8 => NaiveDate::parse_from_str(t, "%Y%m%d")
+            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .map_err(|_| bad()),
         12 => NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M").map_err(|_| bad()),
         14 => NaiveDateTime::parse_from_str(t, "%Y%m%d%H%M%S").map_err(|_| bad()),
         _ => Err(bad()),
@@ -183,27 +205,111 @@ pub enum Verdict {
 }
 
 /// Checks `signature` (base64 sshsig) over `statement`, made by `signer` at `at`.
-pub fn verify(keyring: &Keyring, signer: &str, at: DateTime<Utc>, statement: &[u8], signature: Option<&str>) -> Verdict {
-    let Some(signature) = signature else { return Verdict::Missing };
-    let sig = match decode(signature) {
-        Ok(s) => s,
-        Err(why) => return Verdict::Invalid(why),
+pub fn verify(
+    keyring: &Keyring,
+    signer: &str,
+    at: DateTime<Utc>,
+    statement: &[u8],
+    signature: Option<&str>,
+) -> Verdict {
+    let (trusted, sig) = match prepare(keyring, &Job { signer, at, statement, signature }) {
+        Ok(x) => x,
+        Err(v) => return v,
     };
+    if trusted.verifies(statement, &sig) {
+        Verdict::Valid
+    } else {
+        Verdict::Invalid("the signature does not match the decision as written".into())
+    }
+}
+
+/// One signature to check: `signature` over `statement`, by `signer` at `at`.
+pub struct Job<'a> {
+    pub signer: &'a str,
+    pub at: DateTime<Utc>,
+    pub statement: &'a [u8],
+    pub signature: Option<&'a str>,
+}
+
+/// How many Ed25519 signatures are checked together: a batch costs about half
+/// as much per signature as checking each alone.
+const BATCH: usize = 64;
+
+/// Checks many signatures, giving the same verdicts as [`verify`] one by one.
+/// Ed25519 signatures are checked in batches (in parallel); a batch that fails
+/// is checked signature by signature, so a bad one is still named.
+pub fn verify_all(keyring: &Keyring, jobs: &[Job]) -> Vec<Verdict> {
+    use rayon::prelude::*;
+    struct Ready {
+        job: usize,
+        vk: ed25519_dalek::VerifyingKey,
+        data: Vec<u8>,
+        sig: ed25519_dalek::Signature,
+    }
+    let mut verdicts: Vec<Option<Verdict>> = Vec::with_capacity(jobs.len());
+    let mut ready = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        let prepared = prepare(keyring, job);
+        match prepared {
+            Err(v) => verdicts.push(Some(v)),
+            Ok((trusted, sig)) => {
+                let fast = trusted.ed25519.filter(|_| sig.reserved().is_empty()).and_then(|vk| {
+                    let bytes = <[u8; 64]>::try_from(sig.signature_bytes()).ok()?;
+                    let data = SshSig::signed_data(sig.namespace(), sig.hash_alg(), job.statement).ok()?;
+                    Some((vk, data, ed25519_dalek::Signature::from_bytes(&bytes)))
+                });
+                match fast {
+                    Some((vk, data, sig)) => {
+                        ready.push(Ready { job: i, vk, data, sig });
+                        verdicts.push(None);
+                    }
+                    None => verdicts.push(Some(if trusted.verifies(job.statement, &sig) {
+                        Verdict::Valid
+                    } else {
+                        Verdict::Invalid("the signature does not match the decision as written".into())
+                    })),
+                }
+            }
+        }
+    }
+    let results: Vec<(usize, bool)> = ready
+        .par_chunks(BATCH)
+        .flat_map_iter(|chunk| {
+            let messages: Vec<&[u8]> = chunk.iter().map(|r| r.data.as_slice()).collect();
+            let sigs: Vec<ed25519_dalek::Signature> = chunk.iter().map(|r| r.sig).collect();
+            let keys: Vec<ed25519_dalek::VerifyingKey> = chunk.iter().map(|r| r.vk).collect();
+            let all = ed25519_dalek::verify_batch(&messages, &sigs, &keys).is_ok();
+            chunk.iter().map(move |r| {
+                use ed25519_dalek::Verifier;
+                (r.job, all || r.vk.verify(&r.data, &r.sig).is_ok())
+            })
+        })
+        .collect();
+    for (job, ok) in results {
+        verdicts[job] = Some(if ok {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid("the signature does not match the decision as written".into())
+        });
+    }
+    verdicts.into_iter().map(|v| v.unwrap_or(Verdict::Missing)).collect()
+}
+
+/// The signature read and its key found and in its window, or the verdict already.
+fn prepare<'k>(keyring: &'k Keyring, job: &Job) -> Result<(&'k TrustedKey, SshSig), Verdict> {
+    let signature = job.signature.ok_or(Verdict::Missing)?;
+    let sig = decode(signature).map_err(Verdict::Invalid)?;
     if sig.namespace() != NAMESPACE {
-        return Verdict::Invalid(format!("signed in namespace `{}`, not `{NAMESPACE}`", sig.namespace()));
+        return Err(Verdict::Invalid(format!("signed in namespace `{}`, not `{NAMESPACE}`", sig.namespace())));
     }
-    let listed = keyring.keys_of(signer);
-    let Some(trusted) = listed.iter().find(|k| k.key.key_data() == sig.public_key()) else {
+    let Some(trusted) = keyring.keys_of(job.signer).iter().find(|k| k.key.key_data() == sig.public_key()) else {
         let print = PublicKey::from(sig.public_key().clone()).fingerprint(HashAlg::Sha256).to_string();
-        return Verdict::UnknownKey(print);
+        return Err(Verdict::UnknownKey(print));
     };
-    if !trusted.valid_at(at) {
-        return Verdict::UnknownKey(format!("{} (not valid on {})", trusted.fingerprint(), at.date_naive()));
+    if !trusted.valid_at(job.at) {
+        return Err(Verdict::UnknownKey(format!("{} (not valid on {})", trusted.fingerprint(), job.at.date_naive())));
     }
-    match trusted.key.verify(NAMESPACE, statement, &sig) {
-        Ok(()) => Verdict::Valid,
-        Err(_) => Verdict::Invalid("the signature does not match the decision as written".into()),
-    }
+    Ok((trusted, sig))
 }
 
 /// The key a signature was made with (to tell a signer which key they used).
@@ -226,11 +332,7 @@ fn decode(b64: &str) -> Result<SshSig, String> {
 /// The stored form of an armored signature (`ssh-keygen -Y sign` output):
 /// its base64 on one line.
 pub fn from_armored(armored: &str) -> Result<String, String> {
-    let body: String = armored
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
-        .collect();
+    let body: String = armored.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("-----")).collect();
     decode(&body)?;
     Ok(body)
 }

@@ -69,33 +69,6 @@ impl Statement<'_> {
     }
 }
 
-/// The statement an owner signs to approve a policy: the policy's digest and
-/// the digest of the one it replaces.
-pub fn policy_statement(a: &super::policy::PolicyApproval) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct PolicyStatement<'a> {
-        exc: &'static str,
-        action: &'static str,
-        by: &'a str,
-        role: &'a str,
-        at: DateTime<Utc>,
-        policy: &'a str,
-        previous: Option<&'a str>,
-    }
-    let mut v = serde_json::to_vec(&PolicyStatement {
-        exc: "policy/1",
-        action: "approve-policy",
-        by: &a.by,
-        role: &a.role,
-        at: a.at,
-        policy: &a.policy,
-        previous: a.previous.as_deref(),
-    })
-    .unwrap_or_default();
-    v.push(b'\n');
-    v
-}
-
 /// `sha256:<hex>` of some bytes.
 pub fn hash(bytes: &[u8]) -> String {
     let mut out = String::from("sha256:");
@@ -111,10 +84,8 @@ pub fn closure_is_own_decision(e: &Exception) -> bool {
     let Some(c) = &e.closed else { return false };
     let by_rejection = e.status == Status::Rejected
         && e.approvals.iter().any(|a| a.decision == Decision::Rejected && a.at == c.at && same_person(&a.by, &c.by));
-    let by_review = e
-        .reviews
-        .iter()
-        .any(|v| v.decision != ReviewDecision::Extend && v.at == c.at && same_person(&v.by, &c.by));
+    let by_review =
+        e.reviews.iter().any(|v| v.decision != ReviewDecision::Extend && v.at == c.at && same_person(&v.by, &c.by));
     !(by_rejection || by_review)
 }
 

@@ -18,6 +18,8 @@ use crate::model::finding::{self, Code, Finding, Position};
 use crate::model::policy::Policy;
 use crate::model::record::{Exception, Record};
 use crate::model::rules;
+use crate::model::signature::Verdict;
+use crate::model::statement::Entry;
 use crate::schema::{self, IssueKind};
 use crate::yaml;
 
@@ -174,8 +176,20 @@ impl Registry {
     /// Loads `files` in parallel and runs every rule over them. With `only`,
     /// findings are kept for those files alone (the rest still count for duplicates).
     pub fn load(&self, files: &[PathBuf], only: Option<&[PathBuf]>) -> Loaded {
-        let results: Vec<(Option<Record>, Vec<Finding>)> =
-            files.par_iter().map(|p| load_one(p, &self.display_path(p), &self.policy, self.cx)).collect();
+        let read: Vec<std::result::Result<Record, Vec<Finding>>> =
+            files.par_iter().map(|p| read_one(p, &self.display_path(p))).collect();
+        let verdicts = self.verify_signatures(&read);
+        let results: Vec<(Option<Record>, Vec<Finding>)> = read
+            .into_par_iter()
+            .zip(verdicts)
+            .map(|(r, verdicts)| match r {
+                Ok(record) => {
+                    let standing = crate::model::routing::standing_with(&record.exception, &self.policy, &verdicts);
+                    check_one(record, &self.policy, self.cx, standing)
+                }
+                Err(findings) => (None, findings),
+            })
+            .collect();
         let mut loaded = Loaded { paths: files.iter().map(|p| self.display_path(p)).collect(), ..Loaded::default() };
         for (record, findings) in results {
             loaded.findings.extend(findings);
@@ -260,6 +274,36 @@ impl Registry {
         }
     }
 
+    /// Every decision's signature verdict, record by record, checked all at
+    /// once (Ed25519 in batches, in parallel): the cost of signatures in `check`.
+    fn verify_signatures(
+        &self,
+        read: &[std::result::Result<Record, Vec<Finding>>],
+    ) -> Vec<std::collections::BTreeMap<Entry, Verdict>> {
+        use crate::model::{routing, signature, statement};
+        let jobs: Vec<Vec<(Entry, Vec<u8>)>> = read
+            .par_iter()
+            .map(|r| r.as_ref().map(|r| routing::signature_jobs(&r.exception, &self.policy)).unwrap_or_default())
+            .collect();
+        let mut flat = Vec::new();
+        for (r, js) in read.iter().zip(&jobs) {
+            let Ok(r) = r else { continue };
+            for (entry, bytes) in js {
+                let (signer, at) = statement::maker(&r.exception, *entry).unwrap_or(("", chrono::DateTime::UNIX_EPOCH));
+                flat.push(signature::Job {
+                    signer,
+                    at,
+                    statement: bytes,
+                    signature: statement::signature_of(&r.exception, *entry),
+                });
+            }
+        }
+        let mut verdicts = signature::verify_all(&self.policy.trust.keyring, &flat).into_iter();
+        jobs.iter()
+            .map(|js| js.iter().map(|(entry, _)| (*entry, verdicts.next().unwrap_or(Verdict::Missing))).collect())
+            .collect()
+    }
+
     /// Finds one record by id (case-insensitive), loading and checking it.
     pub fn find(&self, id: &str) -> Result<(Record, Vec<Finding>)> {
         if !is_plain_id(id) {
@@ -285,7 +329,13 @@ impl Registry {
     /// The history of the records and the policy, read in one walk.
     pub fn history(&self) -> Result<crate::git::History> {
         let p = &self.policy.trust;
-        crate::git::History::read(&self.root, RECORDS_DIR, POLICY_FILE, p.allowed_signers.as_deref(), p.audit_from.as_deref())
+        crate::git::History::read(
+            &self.root,
+            RECORDS_DIR,
+            POLICY_FILE,
+            p.allowed_signers.as_deref(),
+            p.audit_from.as_deref(),
+        )
     }
 
     /// The policy at a commit, with the keys of that commit's allowed_signers
@@ -322,7 +372,6 @@ impl Registry {
     pub fn inside(&self, rel: &str) -> std::result::Result<PathBuf, String> {
         inside(&self.root, rel)
     }
-
 
     /// The ids in use (file names without extension, upper case).
     pub fn ids(&self) -> Result<std::collections::HashSet<String>> {
@@ -390,10 +439,7 @@ pub fn inside(root: &Path, rel: &str) -> std::result::Result<PathBuf, String> {
 
 /// Fills in the policy's keyring: its inline keys and the allowed_signers
 /// file it names, read through `read` (the work tree, or a commit).
-pub fn load_keys(
-    policy: &mut Policy,
-    read: impl Fn(&str) -> std::result::Result<String, String>,
-) -> Result<()> {
+pub fn load_keys(policy: &mut Policy, read: impl Fn(&str) -> std::result::Result<String, String>) -> Result<()> {
     let file = policy.trust.allowed_signers.clone();
     let text = match &file {
         Some(rel) => Some(read(rel).map_err(|why| {
@@ -440,7 +486,34 @@ pub fn is_plain_id(id: &str) -> bool {
 
 /// Reads, parses, schema-checks and rule-checks one record file.
 fn load_one(path: &Path, shown: &str, policy: &Policy, cx: rules::Context) -> (Option<Record>, Vec<Finding>) {
-    let fail = |code: Code, at: Position, msg: String| (None, vec![Finding::at(code, shown, at, msg)]);
+    match read_one(path, shown) {
+        Ok(record) => {
+            let standing = crate::model::routing::standing(&record.exception, policy);
+            check_one(record, policy, cx, standing)
+        }
+        Err(findings) => (None, findings),
+    }
+}
+
+/// The rules over a read record, given where it stands. A record whose
+/// approvals do not stand counts as requested, whatever it says.
+fn check_one(
+    mut record: Record,
+    policy: &Policy,
+    cx: rules::Context,
+    standing: crate::model::routing::Standing,
+) -> (Option<Record>, Vec<Finding>) {
+    let (findings, standing) = rules::check_record_with(&record, policy, cx, standing);
+    if record.exception.status == crate::model::record::Status::Approved && !standing.complete() {
+        record.exception.status = crate::model::record::Status::Requested;
+        record.unverified = true;
+    }
+    (Some(record), findings)
+}
+
+/// Reads, parses and schema-checks one record file: the record, or why not.
+fn read_one(path: &Path, shown: &str) -> std::result::Result<Record, Vec<Finding>> {
+    let fail = |code: Code, at: Position, msg: String| Err(vec![Finding::at(code, shown, at, msg)]);
     let text = match read_text(path) {
         Ok(t) => t,
         Err((at, msg)) => return fail(Code::Unreadable, at, msg),
@@ -478,21 +551,14 @@ fn load_one(path: &Path, shown: &str, policy: &Policy, cx: rules::Context) -> (O
                 f
             })
             .collect();
-        return (None, findings);
+        return Err(findings);
     }
     let exception: Exception = match serde_json::from_value(value) {
         Ok(e) => e,
         Err(e) => return fail(Code::Schema, Position::START, format!("cannot read the record: {e}")),
     };
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut record = Record::new(shown.to_string(), stem, exception, text.into());
-    let (findings, standing) = rules::check_record(&record, policy, cx);
-    // A record whose approvals do not stand counts as requested, whatever it says.
-    if record.exception.status == crate::model::record::Status::Approved && !standing.complete() {
-        record.exception.status = crate::model::record::Status::Requested;
-        record.unverified = true;
-    }
-    (Some(record), findings)
+    Ok(Record::new(shown.to_string(), stem, exception, text.into()))
 }
 
 /// Reads a record file as text, refusing what is not a small regular UTF-8 file.

@@ -250,7 +250,9 @@ pub fn append_policy_approval(text: &str, approval: &crate::model::policy::Polic
         out.push('\n');
     }
     match top_keys.iter().position(|(_, k)| *k == "approvals") {
-        None => out.push_str(&format!("\n# Signed approvals of this policy (`exc policy approve`). Keep this section last.\napprovals:\n{item}")),
+        None => out.push_str(&format!(
+            "\n# Signed approvals of this policy (`exc policy approve`). Keep this section last.\napprovals:\n{item}"
+        )),
         Some(i) if i + 1 == top_keys.len() => out.push_str(&item),
         Some(_) => {
             return Err(Error::Refused(

@@ -1,7 +1,6 @@
 //! Git faults and hostile files: each gets a clear message and the right exit
 //! code, never a panic or a hang.
 
-
 use crate::harness::{Repo, VALID, stderr, stdout};
 
 fn committed_registry() -> Repo {

@@ -327,7 +327,11 @@ fn trend_replays_history_by_quarter_and_degrades_without_it() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let quarters: Vec<&str> = v.as_array().unwrap().iter().map(|q| q["quarter"].as_str().unwrap()).collect();
     assert!(quarters.ends_with(&["2026-Q3"]), "{quarters:?}");
-    let plain = Repo { dir: tempfile::TempDir::new().unwrap(), home: tempfile::TempDir::new().unwrap(), clock: Default::default() };
+    let plain = Repo {
+        dir: tempfile::TempDir::new().unwrap(),
+        home: tempfile::TempDir::new().unwrap(),
+        clock: Default::default(),
+    };
     plain.exc(&["init"]).success();
     let out = plain.cmd().args(["report", "--trend", "quarterly"]).output().unwrap();
     assert!(out.status.success());

@@ -37,14 +37,35 @@ fn git(repo: &Repo, date: &str, args: &[&str]) {
 fn commit(repo: &Repo, date: &str, who: (&str, &str), message: &str) {
     git(repo, date, &["add", "-A"]);
     let (name, email) = who;
-    git(repo, date, &["-c", &format!("user.name={name}"), "-c", &format!("user.email={email}"), "commit", "-qm", message]);
+    git(
+        repo,
+        date,
+        &["-c", &format!("user.name={name}"), "-c", &format!("user.email={email}"), "commit", "-qm", message],
+    );
 }
 
 fn new(repo: &Repo, id: &str, kind: &str, created: &str, expires: &str, extra: &[&str]) {
     let mut args = vec![
-        "new", "--yes", "--id", id, "--as-of", created, "--type", kind, "--title", "Title of the request",
-        "--justification", "Needed for the release", "--risk-owner", DANA, "--asset", "host-01",
-        "--compensating-control", "Network allow-list", "--expires", expires,
+        "new",
+        "--yes",
+        "--id",
+        id,
+        "--as-of",
+        created,
+        "--type",
+        kind,
+        "--title",
+        "Title of the request",
+        "--justification",
+        "Needed for the release",
+        "--risk-owner",
+        DANA,
+        "--asset",
+        "host-01",
+        "--compensating-control",
+        "Network allow-list",
+        "--expires",
+        expires,
     ];
     args.extend_from_slice(extra);
     repo.exc(&args).success();
@@ -120,8 +141,27 @@ fn help_texts() {
     let _guard = settings().bind_to_scope();
     insta::assert_snapshot!("help", run(&repo, &["--help"]));
     for command in [
-        "init", "new", "validate", "check", "list", "show", "approve", "reject", "recertify", "retire", "revoke",
-        "expire", "remind", "diff", "history", "audit", "report", "export", "explain", "schema", "completions",
+        "init",
+        "new",
+        "validate",
+        "check",
+        "list",
+        "show",
+        "approve",
+        "reject",
+        "recertify",
+        "retire",
+        "revoke",
+        "expire",
+        "remind",
+        "diff",
+        "history",
+        "audit",
+        "report",
+        "export",
+        "explain",
+        "schema",
+        "completions",
     ] {
         insta::assert_snapshot!(format!("help-{command}"), run(&repo, &[command, "--help"]));
     }

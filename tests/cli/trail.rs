@@ -197,7 +197,11 @@ fn history_needs_git_and_full_history() {
     c.current_dir(clone.path()).args(["validate"]);
     assert_cmd::assert::OutputAssertExt::assert(&mut c).success();
 
-    let plain = Repo { dir: tempfile::TempDir::new().unwrap(), home: tempfile::TempDir::new().unwrap(), clock: Default::default() };
+    let plain = Repo {
+        dir: tempfile::TempDir::new().unwrap(),
+        home: tempfile::TempDir::new().unwrap(),
+        clock: Default::default(),
+    };
     plain.exc(&["init"]).success();
     let out = plain.exc(&["history", &id]).code(2);
     assert!(stderr(&out).contains("not in a git repository"), "{}", stderr(&out));

@@ -525,6 +525,7 @@ fn new_record(
         migration_plan: if kind == "legacy-system" { Some("Replace the system in the next budget cycle".into()) } else { None },
         tickets: vec![format!("SEC-{}", 1000 + i)],
         notes: None,
+        signature: None,
         approvals: Vec::new(),
         reviews: Vec::new(),
         closed: None,

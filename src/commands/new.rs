@@ -83,6 +83,9 @@ pub struct Args {
     /// Commit the new record (also on with `git: { commit: true }`).
     #[arg(long)]
     pub commit: bool,
+    /// Sign the request with this SSH key (default: git's user.signingkey with gpg.format ssh).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: TextOrJson,
@@ -94,7 +97,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let interactive = !args.yes && prompt::interactive();
     let created = ctx.decision_time()?;
     let commit = crate::commands::commit_options(args.commit || reg.policy.git.commit, ctx)?;
-    let (yes, id, format) = (args.yes, args.id.clone(), args.format);
+    let (yes, id, format, key) = (args.yes, args.id.clone(), args.format, args.key.clone());
     let draft = draft(args, created.date_naive())?;
     let draft = if interactive { prompt::form(&reg.policy, draft)? } else { complete(&reg.policy, draft, yes)? };
     let id = match id {
@@ -123,6 +126,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         }
     }
 
+    sign_request(&reg, &mut e, key.as_deref())?;
     let message = commit.map(|c| (crate::git::message("request", &e.id, None), c.date));
     let saved = reg.save(None, &e, message.as_ref().map(|(m, d)| (m.as_str(), *d)))?;
     let report = Created {
@@ -214,6 +218,32 @@ fn check(reg: &Registry, e: &Exception) -> Result<()> {
         return Err(Error::Invalid { what: "the request is not valid".into(), findings });
     }
     Ok(())
+}
+
+/// Signs the request with the requester's key where signatures are required:
+/// always when the policy requires signed requests, else when a key is at hand.
+fn sign_request(reg: &Registry, e: &mut Exception, key: Option<&std::path::Path>) -> Result<()> {
+    let policy = &reg.policy;
+    if !policy.signatures_required() {
+        return Ok(());
+    }
+    let signer = match crate::sign::Signer::find(&reg.root, key) {
+        Ok(s) => s,
+        Err(e) if policy.trust.signed_requests => return Err(e),
+        Err(_) => return Ok(()),
+    };
+    e.signature = Some(signer.sign(&crate::model::statement::request_statement(e))?);
+    match crate::model::routing::request_signed(e, policy) {
+        crate::model::signature::Verdict::Valid => Ok(()),
+        _ if !policy.trust.signed_requests => {
+            e.signature = None;
+            output::warn("the request is not signed: your key is not one the policy lists for you");
+            Ok(())
+        }
+        _ => Err(Error::Refused(
+            "the policy requires signed requests, and your key is not one it lists for you; nothing was written".into(),
+        )),
+    }
 }
 
 /// A random id nobody uses yet.

@@ -195,12 +195,13 @@ impl Audit {
         if before.is_none()
             && matches!(s.before, Version::Absent)
             && !s.policy.same_person(&after.requester, s.commit.author)
+            && routing::request_signed(after, s.policy) != Verdict::Valid
         {
             add(
                 Code::RequesterMismatch,
                 "/requester",
                 format!(
-                    "the request names {} as its requester, but was committed by {}",
+                    "the request names {} as its requester, but was committed by {} and not signed by the requester",
                     after.requester, s.commit.author
                 ),
             );

@@ -122,6 +122,10 @@ pub struct Trust {
     /// Public keys inline: email → key(s), in OpenSSH format.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub keys: BTreeMap<String, KeyList>,
+    /// Whether requests must carry their requester's signature (`exc new`
+    /// signs them when the requester has a key, whatever this says).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signed_requests: bool,
     /// The commit the audit starts from: history before it is trusted as it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_from: Option<String>,
@@ -142,6 +146,7 @@ impl Default for Trust {
             owners: default_owners(),
             allowed_signers: None,
             keys: BTreeMap::new(),
+            signed_requests: false,
             audit_from: None,
             keyring: Keyring::default(),
         }

@@ -193,6 +193,10 @@ pub struct Exception {
     pub tickets: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// The requester's SSH signature over the request (its id, requester,
+    /// creation time, digest and expiry), made by `exc new` when they have a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<Approval>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -221,6 +225,7 @@ pub const FIELDS: &[&str] = &[
     "migration_plan",
     "tickets",
     "notes",
+    "signature",
     "approvals",
     "reviews",
     "closed",

@@ -92,6 +92,7 @@ pub fn build(
         migration_plan: draft.migration_plan,
         tickets: draft.tickets,
         notes: draft.notes,
+        signature: None,
         approvals: Vec::new(),
         reviews: Vec::new(),
         closed: None,

@@ -109,6 +109,28 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
         }
     }
 
+    if policy.signatures_required() && (policy.trust.signed_requests || e.signature.is_some()) {
+        match request_signed(e, policy) {
+            Verdict::Valid => {}
+            Verdict::Missing => add(
+                Code::SignatureMissing,
+                String::new(),
+                format!("the request is not signed by its requester {}; the policy requires signed requests", e.requester),
+            ),
+            Verdict::UnknownKey(print) if policy.trust.signed_requests => add(
+                Code::SignatureUnknownKey,
+                "/signature".into(),
+                format!("the request is signed with key {print}, which the policy does not list for {}", e.requester),
+            ),
+            Verdict::Invalid(_) if policy.trust.signed_requests => add(
+                Code::SignatureInvalid,
+                "/signature".into(),
+                format!("the request changed after {} signed it; they must sign it again", e.requester),
+            ),
+            _ => {}
+        }
+    }
+
     let base = policy.base_tier(&e.kind);
     let current = digest::digest(e);
     let auto = base == Risk::Low && policy.required_roles(Risk::Low).is_empty();
@@ -270,6 +292,17 @@ fn verdicts(e: &Exception, policy: &Policy, trusted: Option<Entry>) -> BTreeMap<
             Some((entry, verdict))
         })
         .collect()
+}
+
+/// Whether the request carries a valid signature by its requester.
+pub fn request_signed(e: &Exception, policy: &Policy) -> Verdict {
+    signature::verify(
+        &policy.trust.keyring,
+        &e.requester,
+        e.created,
+        &statement::request_statement(e),
+        e.signature.as_deref(),
+    )
 }
 
 /// The roles the record's tier requires that have no standing approval yet.

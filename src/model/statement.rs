@@ -69,6 +69,27 @@ impl Statement<'_> {
     }
 }
 
+/// The statement a requester signs: the request as filed (its digest covers
+/// the id, requester and creation time) and its expiry.
+pub fn request_statement(e: &Exception) -> Vec<u8> {
+    Statement {
+        exc: "decision/1",
+        id: &e.id,
+        action: "request",
+        by: &e.requester,
+        at: e.created,
+        role: None,
+        risk: None,
+        decision: None,
+        request: digest::digest(e),
+        expires: Some(e.expires),
+        checklist: None,
+        note: None,
+        previous: None,
+    }
+    .bytes()
+}
+
 /// `sha256:<hex>` of some bytes.
 pub fn hash(bytes: &[u8]) -> String {
     let mut out = String::from("sha256:");

@@ -19,9 +19,10 @@ Examples:
   exc check --fail-on-expired --warn-within 14 --format github
   exc check --fail-on-expired --format sarif > exc.sarif
   exc check --as-of 2027-01-01 --fail-on-expired --fail-on-review-overdue --fail-on-sla
+  exc check --base origin/main --fail-on-expired --format github   on a pull request
 
 Exit codes: 0 nothing failed (warnings allowed), 1 invalid records or a --fail-on-* rule
-hit, 2 usage or configuration error. Needs no git history.")]
+hit, 2 usage or configuration error. Needs no git history (with --base, only the base commit).")]
 pub struct Args {
     /// Record files to check (default: all of exceptions/).
     pub files: Vec<PathBuf>,
@@ -37,14 +38,28 @@ pub struct Args {
     /// Warn (without failing) about expiries and reviews due within DAYS.
     #[arg(long, value_name = "DAYS")]
     pub warn_within: Option<u32>,
+    /// Judge a pull request against this base: its policy (unless the base's
+    /// owners approved the change), and no record of the base deleted,
+    /// reopened or with its decisions rewritten. Needs the base commit.
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: FindingsFormat,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    let reg = ctx.registry()?;
+    let mut reg = ctx.registry()?;
+    let mut against_base = match &args.base {
+        Some(rev) => {
+            let (commit, name) = crate::git::base(&reg.root, Some(rev))?;
+            reg.against_base(commit, &name)?
+        }
+        None => Vec::new(),
+    };
     let mut loaded = reg.load_files(&args.files)?;
+    reg.policy.severity.apply(&mut against_base);
+    loaded.findings.extend(against_base);
     let g = Gate {
         fail_on_expired: args.fail_on_expired,
         fail_on_review_overdue: args.fail_on_review_overdue,

@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 use crate::context::{Context, Outcome};
 use crate::error::Result;
 use crate::git;
-use crate::model::diff::{self, Current, Kind};
-use crate::model::finding::{self, Code, Finding};
+use crate::model::diff::{self, Current};
+use crate::model::finding::{self, Finding};
 use crate::output::findings::{self, FindingsFormat, Run};
 use crate::output::{self, diff as view};
-use crate::registry::{self, RECORDS_DIR};
+use crate::registry::{self, POLICY_FILE, RECORDS_DIR};
 
 /// Show what this branch changes in the registry.
 #[derive(Debug, clap::Args)]
@@ -46,8 +46,13 @@ pub enum DiffFormat {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    let reg = ctx.registry()?;
+    let mut reg = ctx.registry()?;
     let (commit, base_name) = git::base(&reg.root, args.base.as_deref())?;
+    // The policy change first, judged by the base's owners; then the records,
+    // judged by the policy in force, and against what the base holds.
+    let base_policy = reg.policy_at(commit)?;
+    let policy_entry = diff::policy_change(&base_policy, &reg.policy, POLICY_FILE);
+    let remembered = reg.against_base(commit, &base_name)?;
     let before: BTreeMap<String, Value> = reg
         .records_at(commit)?
         .into_iter()
@@ -65,17 +70,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         };
         now.push(Current { file, shown, value, record: record.map(|r| &r.exception) });
     }
-    let entries = diff::compare(&before, &now, &reg.policy, RECORDS_DIR);
+    let mut entries = diff::compare(&before, &now, &reg.policy, RECORDS_DIR);
+    entries.splice(0..0, policy_entry);
     let mut found: Vec<Finding> =
         loaded.findings.iter().filter(|f| entries.iter().any(|e| e.file == f.path)).cloned().collect();
-    for e in entries.iter().filter(|e| e.kind == Kind::Deleted) {
-        found.push(Finding::new(
-            Code::RecordDeleted,
-            &e.file,
-            "",
-            format!("{} is deleted on this branch; records are closed (retire, revoke), never deleted", e.file),
-        ));
-    }
+    found.extend(remembered);
     finding::sort(&mut found);
 
     let short = commit.to_string()[..10].to_string();

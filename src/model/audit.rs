@@ -271,6 +271,35 @@ impl Audit {
     }
 }
 
+/// What a branch may not do to a record its base holds, whatever its own
+/// policy says (`exc check --base`, `exc diff`): delete it, reopen it once
+/// closed, or edit or remove a decision already made.
+pub fn compare_to_base(file: &str, before: &Exception, after: Version) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut add =
+        |code: Code, pointer: &str, message: String| out.push(Finding::new(code, file, pointer, message).with_id(&before.id));
+    let after = match after {
+        Version::Absent => {
+            add(Code::RecordDeleted, "", format!("{file} is deleted on this branch; records are closed, never deleted"));
+            return out;
+        }
+        Version::Unreadable => return out,
+        Version::Record(e) => e,
+    };
+    if after.id != before.id {
+        add(Code::RecordRenamed, "/id", format!("the id changed from {} to {}; ids never change once filed", before.id, after.id));
+    }
+    if before.status.is_closed() && after.status != before.status {
+        add(
+            Code::LifecycleSkipped,
+            "/status",
+            format!("status changed {} → {} on this branch, but closed records never reopen", before.status, after.status),
+        );
+    }
+    rewritten(before, after, &mut add);
+    out
+}
+
 /// The decisions `after` adds to `before`.
 fn new_entries(before: Option<&Exception>, after: &Exception) -> Vec<Entry> {
     let (na, nr) = before.map_or((0, 0), |b| (b.approvals.len(), b.reviews.len()));

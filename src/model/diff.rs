@@ -137,6 +137,47 @@ pub fn compare(before: &BTreeMap<String, Value>, now: &[Current], policy: &Polic
     entries
 }
 
+/// The policy change a branch makes, field by field (the keys it trusts
+/// included), with the owner roles of the base policy that must still approve it.
+pub fn policy_change(base: &Policy, now: &Policy, file: &str) -> Option<Entry> {
+    if base.digest() == now.digest() {
+        return None;
+    }
+    let view = |p: &Policy| {
+        let mut p = p.clone();
+        p.approvals.clear();
+        let mut v = serde_json::to_value(&p).unwrap_or_default();
+        let keys: Vec<String> = p
+            .trust
+            .keyring
+            .people()
+            .flat_map(|(who, keys)| keys.iter().map(move |k| format!("{who} {}", k.fingerprint())))
+            .collect();
+        if let Value::Object(m) = &mut v {
+            m.insert("trusted_keys".into(), keys.into());
+        }
+        v
+    };
+    let awaiting = base.owners_missing(now);
+    let approvers = awaiting
+        .iter()
+        .map(|r| match base.roles.get(r) {
+            Some(people) if !people.is_empty() => format!("{r} ({})", people.join(", ")),
+            _ => r.clone(),
+        })
+        .collect();
+    Some(Entry {
+        kind: Kind::Changed,
+        id: "policy".into(),
+        file: file.to_string(),
+        title: "the policy (exc.yaml and the keys it trusts)".into(),
+        status: None,
+        changes: diff(Some(&view(base)), Some(&view(now))),
+        awaiting,
+        approvers,
+    })
+}
+
 const MAX_DEPTH: usize = 8;
 const MAX_TEXT: usize = 120;
 

@@ -350,6 +350,42 @@ impl Registry {
         Ok(p)
     }
 
+    /// Judges this branch against the base: a policy change counts only when
+    /// the base policy's owners approved it (otherwise the base policy is put
+    /// in force here, and a `policy-unapproved` finding says so); and no record
+    /// the base holds may be deleted, reopened, renamed, or have its decisions
+    /// rewritten. Returns the findings; `self.policy` is then the policy to judge by.
+    pub fn against_base(&mut self, commit: crate::git::Oid, name: &str) -> Result<Vec<Finding>> {
+        let mut out = Vec::new();
+        let base = self.policy_at(commit)?;
+        let missing = base.owners_missing(&self.policy);
+        if !missing.is_empty() {
+            out.push(Finding::new(
+                Code::PolicyUnapproved,
+                POLICY_FILE,
+                "",
+                format!(
+                    "exc.yaml changes the policy at {name} without the approval of its owners (still needed: {}); records are judged by the policy at {name}",
+                    missing.join(", ")
+                ),
+            ));
+            self.policy = base;
+        }
+        for (file, text) in self.records_at(commit)? {
+            let Some(before) = parse_version(&text).and_then(|v| v.1) else { continue };
+            let path = self.records_dir().join(&file);
+            let shown = format!("{RECORDS_DIR}/{file}");
+            let now = if fs::symlink_metadata(&path).is_err() { None } else { Some(read_version(&path)) };
+            let after = match &now {
+                None => crate::model::audit::Version::Absent,
+                Some(Some((_, Some(e)))) => crate::model::audit::Version::Record(e),
+                Some(_) => crate::model::audit::Version::Unreadable,
+            };
+            out.extend(crate::model::audit::compare_to_base(&shown, &before, after));
+        }
+        Ok(out)
+    }
+
     /// The records (file name, text) as of a commit.
     pub fn records_at(&self, commit: crate::git::Oid) -> Result<Vec<(String, String)>> {
         crate::git::records_at(&self.root, RECORDS_DIR, commit)

@@ -71,7 +71,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             match ev {
                 TrustChange::Policy { .. } => {
                     let candidate = policy_at(Some(*c)).map(|p| p.unwrap_or_default());
-                    if let Some(f) = chain.offer(candidate, &commit_ref(*c), POLICY_FILE) {
+                    if let Some(f) = chain.offer(candidate, &commit_ref(*c), POLICY_FILE, history.commits[*c].mainline)
+                    {
                         audit.note(f);
                     }
                 }

@@ -29,6 +29,9 @@ pub struct CommitInfo {
     /// The `Exc-Action:` trailer, when exc made the commit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// On the first-parent line from HEAD (the mainline), not only on a branch merged into it.
+    #[serde(skip)]
+    pub mainline: bool,
     #[serde(skip)]
     tree: Oid,
 }
@@ -106,6 +109,13 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
         Err(e) => return Err(broken(e)),
     };
     let head = head.peel_to_commit().map_err(broken)?.id();
+    // The mainline: HEAD and its first parents.
+    let mut mainline = std::collections::HashSet::new();
+    let mut at = Some(head);
+    while let Some(oid) = at {
+        mainline.insert(oid);
+        at = repo.find_commit(oid).ok().and_then(|c| c.parent_id(0).ok());
+    }
     // Reading objects without re-hashing each one (as git itself does) saves a
     // third of the walk; zlib still refuses a damaged object.
     git2::opts::strict_hash_verification(false);
@@ -191,6 +201,7 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
                 time: Utc.timestamp_opt(when.seconds(), 0).single().unwrap_or_default(),
                 summary: commit.summary().ok().flatten().unwrap_or("").to_string(),
                 action: trailer(message, "Exc-Action:"),
+                mainline: mainline.contains(&oid),
                 tree: tree.id(),
             });
         }

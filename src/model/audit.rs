@@ -119,12 +119,22 @@ impl PolicyChain {
 
     /// A new version of the policy at `commit`: takes effect if approved;
     /// otherwise returns the finding. `Err` holds why it could not be read.
-    pub fn offer(&mut self, candidate: Result<Policy, String>, commit: &CommitRef, path: &str) -> Option<Finding> {
+    /// On a branch (`mainline` false) an unapproved version is not reported
+    /// and not put in force: the owners approve it before the merge, which is
+    /// where it would be reported if they had not.
+    pub fn offer(
+        &mut self,
+        candidate: Result<Policy, String>,
+        commit: &CommitRef,
+        path: &str,
+        mainline: bool,
+    ) -> Option<Finding> {
         let f = |code: Code, message: String| {
             Some(Finding::new(code, path, "", format!("{message} ({})", commit.describe())).with_commit(commit.id))
         };
         let candidate = match candidate {
             Ok(c) => c,
+            Err(_) if !mainline => return None,
             Err(why) => return f(Code::PolicyInvalid, format!("the policy does not read: {why}")),
         };
         let Some(current) = &self.effective else {
@@ -134,6 +144,9 @@ impl PolicyChain {
         let missing = current.owners_missing(&candidate);
         if missing.is_empty() {
             self.trust(candidate);
+            return None;
+        }
+        if !mainline {
             return None;
         }
         self.unapproved = Some(commit.id.to_string());
@@ -276,24 +289,36 @@ impl Audit {
 /// closed, or edit or remove a decision already made.
 pub fn compare_to_base(file: &str, before: &Exception, after: Version) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut add =
-        |code: Code, pointer: &str, message: String| out.push(Finding::new(code, file, pointer, message).with_id(&before.id));
+    let mut add = |code: Code, pointer: &str, message: String| {
+        out.push(Finding::new(code, file, pointer, message).with_id(&before.id))
+    };
     let after = match after {
         Version::Absent => {
-            add(Code::RecordDeleted, "", format!("{file} is deleted on this branch; records are closed, never deleted"));
+            add(
+                Code::RecordDeleted,
+                "",
+                format!("{file} is deleted on this branch; records are closed, never deleted"),
+            );
             return out;
         }
         Version::Unreadable => return out,
         Version::Record(e) => e,
     };
     if after.id != before.id {
-        add(Code::RecordRenamed, "/id", format!("the id changed from {} to {}; ids never change once filed", before.id, after.id));
+        add(
+            Code::RecordRenamed,
+            "/id",
+            format!("the id changed from {} to {}; ids never change once filed", before.id, after.id),
+        );
     }
     if before.status.is_closed() && after.status != before.status {
         add(
             Code::LifecycleSkipped,
             "/status",
-            format!("status changed {} → {} on this branch, but closed records never reopen", before.status, after.status),
+            format!(
+                "status changed {} → {} on this branch, but closed records never reopen",
+                before.status, after.status
+            ),
         );
     }
     rewritten(before, after, &mut add);

@@ -115,7 +115,10 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
             Verdict::Missing => add(
                 Code::SignatureMissing,
                 String::new(),
-                format!("the request is not signed by its requester {}; the policy requires signed requests", e.requester),
+                format!(
+                    "the request is not signed by its requester {}; the policy requires signed requests",
+                    e.requester
+                ),
             ),
             Verdict::UnknownKey(print) if policy.trust.signed_requests => add(
                 Code::SignatureUnknownKey,

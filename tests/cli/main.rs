@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod faults;
+mod forgery;
 mod gate;
 mod harness;
 mod interactive;

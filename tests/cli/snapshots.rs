@@ -160,9 +160,12 @@ fn help_texts() {
         "report",
         "export",
         "explain",
+        "policy",
+        "keys",
         "schema",
         "completions",
     ] {
         insta::assert_snapshot!(format!("help-{command}"), run(&repo, &[command, "--help"]));
     }
+    insta::assert_snapshot!("help-policy-approve", run(&repo, &["policy", "approve", "--help"]));
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
-use crate::model::record::{Exception, Record};
+use crate::model::record::{Exception, Record, Status};
 use crate::output;
 use crate::output::export::{self, ExportFormat, Trail};
 use crate::registry::{self, Registry};
@@ -46,13 +46,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
     let loaded = reg.load_all()?;
     let text = if args.format.suppresses() {
-        // Only valid, approved, active deferrals suppress anything.
+        // Only valid, approved, active deferrals suppress anything. A record
+        // that says approved but whose approvals do not stand would have; it
+        // is named below, with its findings.
+        let claims = |r: &Record| {
+            (r.exception.status == Status::Approved || r.unverified) && r.exception.expires >= ctx.as_of
+        };
         let candidates: Vec<&Record> = loaded
             .records
             .iter()
-            .filter(|r| {
-                r.exception.kind == DEFERRAL && r.exception.is_active(ctx.as_of) && !r.exception.findings.is_empty()
-            })
+            .filter(|r| r.exception.kind == DEFERRAL && claims(r) && !r.exception.findings.is_empty())
             .collect();
         let (clean, flawed): (Vec<&Record>, Vec<&Record>) =
             candidates.into_iter().partition(|r| !loaded.findings.iter().any(|f| f.path == r.path));

@@ -221,7 +221,7 @@ impl RequiredField {
             RequiredField::CompensatingControls => !e.compensating_controls.is_empty(),
             RequiredField::Controls => !e.controls.is_empty(),
             RequiredField::Findings => !e.findings.is_empty(),
-            RequiredField::Attachments => !e.attachments.is_empty(),
+            RequiredField::Attachments => e.attachments.iter().any(|a| super::record::is_evidence(a)),
             RequiredField::MigrationPlan => e.migration_plan.as_deref().is_some_and(|s| !s.trim().is_empty()),
             RequiredField::Tickets => !e.tickets.is_empty(),
         }

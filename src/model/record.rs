@@ -268,6 +268,23 @@ impl Exception {
     }
 }
 
+/// Whether an attachment can be evidence: an https URL, or a path that stays
+/// inside the repository (the registry checks that it exists and is a regular file).
+pub fn is_evidence(a: &str) -> bool {
+    match a.split_once("://") {
+        Some((scheme, rest)) => scheme.eq_ignore_ascii_case("https") && !rest.is_empty(),
+        None => !a.contains(':') && is_contained(a),
+    }
+}
+
+/// Whether a repository-relative path stays inside the repository.
+pub fn is_contained(rel: &str) -> bool {
+    let p = std::path::Path::new(rel);
+    !rel.contains('\\')
+        && !p.is_absolute()
+        && p.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+}
+
 /// A record as loaded from its file: the typed exception, where it came from,
 /// and its text (positions are worked out from it only when a finding is shown).
 #[derive(Clone, Debug)]

@@ -101,8 +101,7 @@ pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Sta
     }
 
     for (i, a) in e.attachments.iter().enumerate() {
-        let is_url = a.starts_with("https://");
-        if !is_url && !is_contained(a) {
+        if !super::record::is_evidence(a) {
             add(
                 Code::AttachmentOutsideRepo,
                 &format!("/attachments/{i}"),
@@ -188,14 +187,6 @@ pub fn counts_as_approved(e: &Exception, standing: &Standing) -> bool {
     e.status == Status::Approved && standing.complete()
 }
 
-/// Whether a repository-relative path stays inside the repository.
-pub fn is_contained(rel: &str) -> bool {
-    let p = std::path::Path::new(rel);
-    !rel.contains('\\')
-        && !p.is_absolute()
-        && p.components().all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
-}
-
 /// Rules across records: the same id in two files.
 pub fn check_registry(records: &[Record]) -> Vec<Finding> {
     let mut by_id: HashMap<String, Vec<&Record>> = HashMap::new();
@@ -226,6 +217,7 @@ mod tests {
 
     #[test]
     fn containment() {
+        use super::super::record::is_contained;
         assert!(is_contained("evidence/scan.pdf"));
         assert!(!is_contained("../../etc/shadow"));
         assert!(!is_contained("/etc/shadow"));

@@ -196,6 +196,7 @@ impl Registry {
             loaded.records.extend(record);
         }
         loaded.findings.extend(rules::check_registry(&loaded.records));
+        loaded.findings.extend(loaded.records.iter().flat_map(|r| self.evidence(r)));
         self.policy.severity.apply(&mut loaded.findings);
         if let Some(only) = only {
             let keep: Vec<String> = only.iter().map(|p| self.display_path(p)).collect();
@@ -272,6 +273,29 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// Attachments that name a repository path must name a regular file
+    /// inside the repository, reached without a symbolic link.
+    fn evidence(&self, r: &Record) -> Vec<Finding> {
+        let e = &r.exception;
+        e.attachments
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| !a.contains("://") && crate::model::record::is_contained(a))
+            .filter_map(|(i, a)| {
+                let why = self.inside(a).err()?;
+                Some(
+                    Finding::new(
+                        Code::AttachmentOutsideRepo,
+                        &r.path,
+                        &format!("/attachments/{i}"),
+                        format!("attachment `{a}` is not evidence: it {why}"),
+                    )
+                    .with_id(&e.id),
+                )
+            })
+            .collect()
     }
 
     /// Every decision's signature verdict, record by record, checked all at
@@ -432,6 +456,7 @@ impl Registry {
             let record = Record::new(shown.clone(), e.id.clone(), e.clone(), text.into());
             findings.extend(rules::check_record(&record, &self.policy, self.cx).0);
         }
+        findings.extend(self.evidence(&Record::new(shown.clone(), e.id.clone(), e.clone(), "".into())));
         if self.ids()?.contains(&e.id.to_uppercase()) {
             findings.push(Finding::new(Code::DuplicateId, &shown, "/id", format!("id `{}` is already taken", e.id)));
         }
@@ -449,7 +474,7 @@ impl Registry {
 /// registry's repository (or the registry, without git), exist, and be a
 /// regular file with no symbolic link on the way.
 pub fn inside(root: &Path, rel: &str) -> std::result::Result<PathBuf, String> {
-    if !rules::is_contained(rel) {
+    if !crate::model::record::is_contained(rel) {
         return Err("must be a relative path inside the repository".into());
     }
     let top = crate::git::workdir(root).unwrap_or_else(|| root.to_path_buf());

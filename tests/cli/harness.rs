@@ -42,10 +42,14 @@ impl Repo {
         repo
     }
 
-    /// A repository with `exc init` run in it.
+    /// A repository with `exc init` run in it, and the evidence files the
+    /// tests attach (attachments must name files that exist).
     pub fn init() -> Repo {
         let repo = Repo::new();
         repo.exc(&["init"]).success();
+        for f in ["evidence/x.pdf", "evidence/vendor-letter.pdf", "evidence/letter.pdf"] {
+            repo.write(f, "%PDF-1.4 evidence\n");
+        }
         repo
     }
 

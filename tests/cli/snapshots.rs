@@ -111,6 +111,10 @@ fn settings() -> insta::Settings {
     s.set_snapshot_path("snapshots");
     s.add_filter(r#""version": "[0-9.]+""#, r#""version": "[VERSION]""#);
     s.add_filter(r#""version":"[0-9.]+""#, r#""version":"[VERSION]""#);
+    s.add_filter(r"\b[0-9a-f]{40}\b", "[COMMIT]");
+    s.add_filter(r"\b(commit|against base|against `base`) \(?`?[0-9a-f]{10}\b", "$1 [SHORT]");
+    s.add_filter(r"\(`[0-9a-f]{10}`\)", "(`[SHORT]`)");
+    s.add_filter(r"\([0-9a-f]{10}\)", "([SHORT])");
     s
 }
 

@@ -49,9 +49,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         // Only valid, approved, active deferrals suppress anything. A record
         // that says approved but whose approvals do not stand would have; it
         // is named below, with its findings.
-        let claims = |r: &Record| {
-            (r.exception.status == Status::Approved || r.unverified) && r.exception.expires >= ctx.as_of
-        };
+        let claims =
+            |r: &Record| (r.exception.status == Status::Approved || r.unverified) && r.exception.expires >= ctx.as_of;
         let candidates: Vec<&Record> = loaded
             .records
             .iter()

@@ -76,20 +76,22 @@ fn neutralise_logging_commands<'a>(s: &'a str, bracket: &str) -> Cow<'a, str> {
     }
     let mut out = String::with_capacity(s.len() + 4);
     let mut rest = s;
-    while let Some(i) = rest.find("##") {
-        out.push_str(&rest[..i + 2]);
-        rest = &rest[i + 2..];
-        let vso = rest.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("vso"));
-        if vso {
-            out.push_str(&rest[..3]);
-            rest = &rest[3..];
-        }
-        if let Some(after) = rest.strip_prefix('[') {
+    while !rest.is_empty() {
+        let vso = rest.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("##vso["));
+        if rest.starts_with("##[") {
+            out.push_str("##");
             out.push_str(bracket);
-            rest = after;
+            rest = &rest[3..];
+        } else if vso {
+            out.push_str(&rest[..5]);
+            out.push_str(bracket);
+            rest = &rest[6..];
+        } else {
+            let c = rest.chars().next().unwrap_or(' ');
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
         }
     }
-    out.push_str(rest);
     Cow::Owned(out)
 }
 
@@ -252,6 +254,46 @@ mod tests {
     #[test]
     fn xml_keeps_newlines_in_attributes() {
         assert_eq!(xml("<a href=\"x\">&'\u{1b}\n"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;\\u{1b}&#10;");
+    }
+
+    /// Random strings from the characters that matter: no value, wherever it
+    /// lands in a line, makes a line a CI command, breaks a code span, or
+    /// leaves a newline in workflow-command data.
+    #[test]
+    fn no_generated_value_escapes_its_format() {
+        const PIECES: &[&str] = &[
+            ":", "::", "#", "##", "[", "##[", "vso", "VSO", "`", "``", "\n", "\r", " ", "\t", "a", "@", "|", "%",
+            "\u{202e}", "\u{200b}", "x",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 12) as usize;
+            let value: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+            for line in [format!("{value}"), format!("  {value}"), format!("id: {value}\nnext")] {
+                let out = guard(&line);
+                for l in out.split('\n') {
+                    assert!(!l.trim_start().starts_with("::"), "{value:?} -> {l:?}");
+                    let lower = l.to_ascii_lowercase();
+                    assert!(!lower.contains("##[") && !lower.contains("##vso["), "{value:?} -> {l:?}");
+                }
+            }
+            let span = markdown_code(&value);
+            assert!(!span.contains('\n') && !span.contains('\r'), "{value:?} -> {span:?}");
+            let fence = span.chars().take_while(|c| *c == '`').count();
+            assert!(fence >= 1 && span.ends_with(&"`".repeat(fence)), "{value:?} -> {span:?}");
+            let inner = &span[fence..span.len() - fence];
+            let longest = inner.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+            assert!(longest < fence, "a run of backticks inside ends the span: {value:?} -> {span:?}");
+            assert!(!inner.contains('\u{202e}'), "{value:?}");
+            let data = workflow_data(&value);
+            assert!(!data.contains('\n') && !data.contains('\r') && !data.contains("##["), "{value:?} -> {data:?}");
+        }
     }
 
     #[test]

@@ -213,8 +213,6 @@ pub fn check_registry(records: &[Record]) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn containment() {
         use super::super::record::is_contained;

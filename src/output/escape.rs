@@ -275,7 +275,7 @@ mod tests {
         for _ in 0..20_000 {
             let len = (next() % 12) as usize;
             let value: String = (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
-            for line in [format!("{value}"), format!("  {value}"), format!("id: {value}\nnext")] {
+            for line in [value.clone(), format!("  {value}"), format!("id: {value}\nnext")] {
                 let out = guard(&line);
                 for l in out.split('\n') {
                     assert!(!l.trim_start().starts_with("::"), "{value:?} -> {l:?}");

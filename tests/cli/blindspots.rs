@@ -159,7 +159,8 @@ fn a_symlinked_registry_is_refused() {
 /// stops and names the others.
 #[test]
 fn exports_never_suppress_what_nobody_approved() {
-    let cases: [(&str, fn(&str) -> String); 4] = [
+    type Edit = fn(&str) -> String;
+    let cases: [(&str, Edit); 4] = [
         ("no approvals", |t| {
             let i = t.find("approvals:").unwrap();
             t[..i].to_string()

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::finding::Code;
-use crate::output::{self, TextOrJson};
+use crate::output::{self, escape};
 
 /// Explain a finding code.
 #[derive(Debug, clap::Args)]
@@ -15,6 +15,7 @@ Examples:
   exc explain                                every code
   exc explain changed-after-approval
   exc explain --format json
+  exc explain --format markdown              the table in the README
 
 The policy can raise or lower a code's severity (`severity:` in exc.yaml), except
 for the codes marked as guarding integrity.")]
@@ -23,7 +24,16 @@ pub struct Args {
     pub code: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
-    pub format: TextOrJson,
+    pub format: ExplainFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    #[default]
+    Text,
+    Json,
+    /// A table for documentation (the README's is made this way).
+    Markdown,
 }
 
 pub fn run(_ctx: &Context, args: Args) -> Result<Outcome> {
@@ -31,7 +41,22 @@ pub fn run(_ctx: &Context, args: Args) -> Result<Outcome> {
         Some(c) => vec![c.parse::<Code>().map_err(Error::Usage)?],
         None => Code::ALL.to_vec(),
     };
-    if args.format == TextOrJson::Json {
+    if args.format == ExplainFormat::Markdown {
+        let mut o = String::from("| code | area | severity | can be lowered | meaning |\n|---|---|---|---|---|\n");
+        for c in &codes {
+            o.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                c.as_str(),
+                c.area().as_str(),
+                c.default_severity().as_str(),
+                if c.guards_integrity() { "no" } else { "yes" },
+                escape::markdown_text(c.summary()).replace("\\`", "`")
+            ));
+        }
+        output::emit(&o)?;
+        return Ok(Outcome::Clean);
+    }
+    if args.format == ExplainFormat::Json {
         let list: Vec<_> = codes
             .iter()
             .map(|c| {

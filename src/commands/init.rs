@@ -93,6 +93,18 @@ assets: {}              # e.g. { total: 1200 } or { inventory: assets.txt }
 
 # Commit each change exc makes (as with --commit).
 git: { commit: false }
+
+# The root of trust. Every decision (approval, rejection, review, retirement,
+# revocation, expiry) is signed with its maker's SSH key: the key git signs
+# commits with (`git config gpg.format ssh` and `git config user.signingkey
+# ~/.ssh/id_ed25519.pub`). List each person's public keys in `keys` or in an
+# allowed_signers file (git's format). A change to this file takes effect only
+# once the owners approve it (`exc policy approve`).
+trust:
+  signatures: required  # or off (then decisions are attributed by git alone)
+  owners: [ciso]        # the roles that approve changes to this policy
+  # allowed_signers: keys/allowed_signers
+  # keys: { alice@example.com: "ssh-ed25519 AAAA... alice" }
 "#;
 
 const GITKEEP: &str = ".gitkeep";

@@ -65,3 +65,42 @@ fn shipped_schemas_are_valid_2020_12() {
         assert!(jsonschema::meta::is_valid(&v));
     }
 }
+
+#[test]
+fn the_readme_lists_every_finding_code() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let table = String::from_utf8(
+        std::process::Command::new(assert_cmd::cargo_bin!("exc"))
+            .args(["explain", "--format", "markdown"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        readme.contains(&table),
+        "README.md's finding table is stale: regenerate it with `exc explain --format markdown`"
+    );
+}
+
+#[test]
+fn the_sample_history_passes_its_own_audit() {
+    let shallow =
+        std::process::Command::new("git").args(["rev-parse", "--is-shallow-repository"]).current_dir(root()).output();
+    match shallow {
+        Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "false" => {}
+        _ => {
+            eprintln!("skipped: not a full clone of the project's history");
+            return;
+        }
+    }
+    let out = std::process::Command::new(assert_cmd::cargo_bin!("exc"))
+        .current_dir(root())
+        .env_remove("EXC_DIR")
+        .env("NO_COLOR", "1")
+        .args(["audit"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the history is clean"));
+}

@@ -555,3 +555,212 @@ fn skipped_transition(
     };
     Some(format!("status changed {from_word} → {to} {why}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::lifecycle::Action;
+    use crate::model::policy::PolicyApproval;
+    use crate::model::testkit::*;
+
+    const FILE: &str = "exceptions/EXC-0001.yaml";
+
+    /// A named change (before, after), its author and time, and the codes it should get.
+    type Case<'a> = (&'a str, Option<&'a Exception>, Option<&'a Exception>, &'a str, &'a str, Vec<Code>);
+
+    /// The codes the audit reports for one change committed by `author` at `when`.
+    fn audit(before: Option<&Exception>, after: Option<&Exception>, author: &str, when: &str) -> Vec<Code> {
+        let p = policy();
+        let mut a = Audit::default();
+        a.step(&Step {
+            commit: CommitRef { id: "c0ffee", author, time: at(when) },
+            file: FILE,
+            renamed_from: None,
+            before: before.map_or(Version::Absent, Version::Record),
+            after: after.map_or(Version::Absent, Version::Record),
+            before_time: before.map(|b| b.created),
+            policy: &p,
+            unapproved_policy: None,
+        });
+        a.finish().into_iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn honest_changes_pass() {
+        let p = policy();
+        let req = requested("other", "2026-01-01", "2026-03-01");
+        let ok = approved();
+        let retired = act(&ok, &p, DANA, "2026-01-05", Action::Retire { reason: "done".into() });
+        assert_eq!(audit(None, Some(&req), ANN, "2026-01-01T00:05:00Z"), vec![]);
+        assert_eq!(audit(Some(&req), Some(&ok), SAM, "2026-01-02T00:05:00Z"), vec![]);
+        assert_eq!(audit(Some(&ok), Some(&retired), DANA, "2026-01-05T00:05:00Z"), vec![]);
+    }
+
+    /// Each way of changing a record by hand, and the finding it gets.
+    #[test]
+    fn each_forbidden_change_is_found() {
+        let p = policy();
+        let req = requested("other", "2026-01-01", "2026-03-01");
+        let ok = approved();
+        let closed = act(&ok, &p, DANA, "2026-01-05", Action::Retire { reason: "done".into() });
+
+        let mut flipped = req.clone();
+        flipped.status = Status::Approved;
+        let mut reopened = closed.clone();
+        reopened.status = Status::Approved;
+        reopened.closed = None;
+        let mut backdated = ok.clone();
+        backdated.approvals[0].at = at("2025-12-01");
+        let mut postdated = ok.clone();
+        postdated.approvals[0].at = at("2026-02-01");
+        let mut self_approved = ok.clone();
+        self_approved.approvals[0].by = ANN.into();
+        let mut outsider = ok.clone();
+        outsider.approvals[0].by = EVE.into();
+        let mut by_policy = ok.clone();
+        by_policy.approvals[0].by = POLICY_APPROVER.into();
+        let mut stale = ok.clone();
+        stale.approvals[0].digest = "sha256:0".into();
+        let mut edited = ok.clone();
+        edited.approvals[0].note = Some("later".into());
+        let mut dropped = ok.clone();
+        dropped.approvals.clear();
+        dropped.status = Status::Requested;
+
+        let t = "2026-01-02T00:05:00Z";
+        let cases: Vec<Case> = vec![
+            ("filed for someone else", None, Some(&req), EVE, "2026-01-01T00:05:00Z", vec![Code::RequesterMismatch]),
+            ("approved with no approval", Some(&req), Some(&flipped), EVE, t, vec![Code::LifecycleSkipped]),
+            ("approval committed by another", Some(&req), Some(&ok), EVE, t, vec![Code::ApprovalCommittedByOther]),
+            (
+                "reopened",
+                Some(&closed),
+                Some(&reopened),
+                DANA,
+                "2026-01-06",
+                vec![Code::DecisionRewritten, Code::LifecycleSkipped],
+            ),
+            ("deleted", Some(&ok), None, DANA, "2026-01-06", vec![Code::RecordDeleted]),
+            ("dated before the request", Some(&req), Some(&backdated), SAM, t, vec![Code::DecisionTime]),
+            ("dated after its commit", Some(&req), Some(&postdated), SAM, t, vec![Code::DecisionTime]),
+            (
+                "own approval",
+                Some(&req),
+                Some(&self_approved),
+                ANN,
+                t,
+                vec![Code::SelfApproval, Code::UnauthorizedApprover, Code::LifecycleSkipped],
+            ),
+            (
+                "an outsider",
+                Some(&req),
+                Some(&outsider),
+                EVE,
+                t,
+                vec![Code::UnauthorizedApprover, Code::LifecycleSkipped],
+            ),
+            (
+                "the policy approving medium risk",
+                Some(&req),
+                Some(&by_policy),
+                EVE,
+                t,
+                vec![Code::UnauthorizedApprover, Code::LifecycleSkipped],
+            ),
+            (
+                "approval of other content",
+                Some(&req),
+                Some(&stale),
+                SAM,
+                t,
+                vec![Code::ChangedAfterApproval, Code::LifecycleSkipped],
+            ),
+            ("decision edited", Some(&ok), Some(&edited), SAM, "2026-01-06", vec![Code::DecisionRewritten]),
+            ("decision removed", Some(&ok), Some(&dropped), SAM, "2026-01-06", vec![Code::DecisionRewritten]),
+        ];
+        for (name, before, after, author, when, want) in cases {
+            assert_eq!(audit(before, after, author, when), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_request_change_after_approval_is_reported_unless_approved_again() {
+        let p = policy();
+        let ok = approved();
+        let mut widened = ok.clone();
+        widened.assets.push("prod-db".into());
+        widened.status = Status::Requested;
+        let again = act(&widened, &p, PRIYA, "2026-01-04", approving(None));
+        let run = |steps: &[(&Exception, &Exception, &str)]| {
+            let mut a = Audit::default();
+            for (b, after, who) in steps {
+                a.step(&Step {
+                    commit: CommitRef { id: "c0ffee", author: who, time: at("2026-01-04T00:05:00Z") },
+                    file: FILE,
+                    renamed_from: None,
+                    before: Version::Record(b),
+                    after: Version::Record(after),
+                    before_time: Some(at("2026-01-02")),
+                    policy: &p,
+                    unapproved_policy: None,
+                });
+            }
+            a.finish().into_iter().map(|f| (f.code, f.pointer)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(&[(&ok, &widened, ANN)]), vec![(Code::ChangedAfterApproval, "/assets".to_string())]);
+        assert_eq!(run(&[(&ok, &widened, ANN), (&widened, &again, PRIYA)]), vec![]);
+    }
+
+    #[test]
+    fn a_branch_may_not_delete_reopen_rename_or_rewrite_what_its_base_holds() {
+        let p = policy();
+        let ok = approved();
+        let closed = act(&ok, &p, DANA, "2026-01-05", Action::Retire { reason: "done".into() });
+        let mut reopened = closed.clone();
+        reopened.status = Status::Approved;
+        let mut renamed = ok.clone();
+        renamed.id = "EXC-0099".into();
+        let codes =
+            |after: Version| compare_to_base(FILE, &closed, after).into_iter().map(|f| f.code).collect::<Vec<_>>();
+        assert_eq!(codes(Version::Absent), vec![Code::RecordDeleted]);
+        assert_eq!(codes(Version::Record(&reopened)), vec![Code::LifecycleSkipped]);
+        assert_eq!(codes(Version::Record(&closed)), vec![]);
+        let renamed = compare_to_base(FILE, &ok, Version::Record(&renamed));
+        assert_eq!(renamed.iter().map(|f| f.code).collect::<Vec<_>>(), vec![Code::RecordRenamed]);
+        // Later decisions on the branch are fine.
+        let later = act(&ok, &p, DANA, "2026-02-01", Action::Revoke { reason: "x".into() });
+        assert_eq!(compare_to_base(FILE, &ok, Version::Record(&later)), vec![]);
+    }
+
+    #[test]
+    fn a_policy_change_takes_effect_only_with_its_owners_approval() {
+        let commit = CommitRef { id: "beef", author: EVE, time: at("2026-01-03") };
+        let first = policy();
+        let mut grab = first.clone();
+        grab.roles.insert("security".into(), vec!["eve@example.com".into()]);
+        let mut chain = PolicyChain::default();
+        assert_eq!(chain.offer(Ok(first.clone()), &commit, "exc.yaml", true), None, "the first is trusted");
+        // On a branch: neither reported nor in force.
+        assert_eq!(chain.offer(Ok(grab.clone()), &commit, "exc.yaml", false), None);
+        assert_eq!(chain.effective(), Some(&first));
+        // On the mainline: reported, and the previous one stays in force.
+        let f = chain.offer(Ok(grab.clone()), &commit, "exc.yaml", true).unwrap();
+        assert_eq!(f.code, Code::PolicyUnapproved);
+        assert!(f.message.contains("still needed: ciso"), "{}", f.message);
+        assert_eq!((chain.effective(), chain.unapproved()), (Some(&first), Some("beef")));
+        // Approved by the CISO of the policy in force: it takes effect.
+        grab.approvals.push(PolicyApproval {
+            by: CAROL.into(),
+            role: "ciso".into(),
+            at: at("2026-01-03"),
+            policy: grab.digest(),
+            previous: Some(first.digest()),
+            signature: None,
+        });
+        assert_eq!(chain.offer(Ok(grab.clone()), &commit, "exc.yaml", true), None);
+        assert_eq!((chain.effective(), chain.unapproved()), (Some(&grab), None));
+        // A policy that does not read is reported on the mainline only.
+        assert_eq!(chain.offer(Err("bad".into()), &commit, "exc.yaml", false), None);
+        assert_eq!(chain.offer(Err("bad".into()), &commit, "exc.yaml", true).unwrap().code, Code::PolicyInvalid);
+    }
+}

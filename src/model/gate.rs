@@ -99,3 +99,74 @@ pub fn check(r: &Record, policy: &Policy, gate: Gate, as_of: NaiveDate, now: Dat
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::record::Exception;
+    use crate::model::testkit::*;
+
+    fn record(e: Exception) -> Record {
+        Record {
+            path: "exceptions/EXC-0001.yaml".into(),
+            stem: e.id.clone(),
+            exception: e,
+            source: "".into(),
+            unverified: false,
+        }
+    }
+
+    fn codes(e: &Exception, gate: Gate, as_of: &str, now: &str) -> Vec<(Code, Severity)> {
+        check(&record(e.clone()), &policy(), gate, day(as_of), at(now))
+            .into_iter()
+            .map(|f| (f.code, f.severity))
+            .collect()
+    }
+
+    const WARN: Gate =
+        Gate { fail_on_expired: false, fail_on_review_overdue: false, fail_on_sla: false, warn_within: Some(7) };
+
+    /// The last valid day is valid; the day after is not.
+    #[test]
+    fn expiry_boundaries() {
+        let e = approved(); // expires 2026-03-01; review due 2026-04-02
+        let quiet = Gate::default();
+        assert_eq!(codes(&e, quiet, "2026-03-01", "2026-03-01"), vec![]);
+        assert_eq!(codes(&e, quiet, "2026-03-02", "2026-03-02"), vec![(Code::Expired, Severity::Warning)]);
+        let strict = Gate { fail_on_expired: true, ..quiet };
+        assert_eq!(codes(&e, strict, "2026-03-02", "2026-03-02"), vec![(Code::Expired, Severity::Error)]);
+        assert_eq!(codes(&e, WARN, "2026-02-21", "2026-02-21"), vec![]);
+        assert_eq!(codes(&e, WARN, "2026-02-22", "2026-02-22"), vec![(Code::ExpiringSoon, Severity::Warning)]);
+    }
+
+    #[test]
+    fn review_boundaries() {
+        let mut e = approved(); // approved 2026-01-02: review due 2026-04-02
+        e.expires = day("2026-12-01");
+        let strict = Gate { fail_on_review_overdue: true, ..Gate::default() };
+        assert_eq!(codes(&e, strict, "2026-04-02", "2026-04-02"), vec![]);
+        assert_eq!(codes(&e, strict, "2026-04-03", "2026-04-03"), vec![(Code::ReviewOverdue, Severity::Error)]);
+        assert_eq!(codes(&e, WARN, "2026-03-25", "2026-03-25"), vec![]);
+        assert_eq!(codes(&e, WARN, "2026-03-26", "2026-03-26"), vec![(Code::ReviewDueSoon, Severity::Warning)]);
+        // Once expired, the expiry is what matters, not the review.
+        e.expires = day("2026-04-01");
+        assert_eq!(codes(&e, strict, "2026-04-03", "2026-04-03"), vec![(Code::Expired, Severity::Warning)]);
+    }
+
+    /// The SLA counts whole hours from the request: exactly at the SLA is on time.
+    #[test]
+    fn sla_boundaries() {
+        let mut e = requested("other", "2026-01-01", "2026-03-01");
+        let strict = Gate { fail_on_sla: true, ..Gate::default() };
+        assert_eq!(codes(&e, strict, "2026-01-06", "2026-01-06T00:59:59Z"), vec![]);
+        let f = check(&record(e.clone()), &policy(), strict, day("2026-01-06"), at("2026-01-06T01:00:00Z"));
+        assert_eq!((f[0].code, f[0].severity), (Code::SlaBreach, Severity::Error));
+        assert!(f[0].message.contains("waited 5 days (121 h)"), "{}", f[0].message);
+        assert!(f[0].message.contains("the standard SLA is 120 h (1 h over); awaiting security"), "{}", f[0].message);
+        e.urgency = Urgency::Urgent;
+        assert_eq!(codes(&e, strict, "2026-01-02", "2026-01-02T00:00:00Z"), vec![]);
+        assert_eq!(codes(&e, strict, "2026-01-02", "2026-01-02T01:00:00Z"), vec![(Code::SlaBreach, Severity::Error)]);
+        // Approved records have no SLA.
+        assert_eq!(codes(&approved(), strict, "2026-02-01", "2026-02-01"), vec![]);
+    }
+}

@@ -468,3 +468,368 @@ fn require_status(e: &Exception, want: Status, verb: &str) -> Result<(), Refusal
 fn not_holder(actor: &str, role: &str, e: &Exception, policy: &Policy) -> String {
     format!("{actor} does not hold the role `{role}`; it is held by {}", holders(role, e, policy))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testkit::*;
+
+    fn checklist(ok: bool) -> Checklist {
+        Checklist { controls_effective: ok, justification_valid: ok, better_option: false }
+    }
+
+    fn extend(expires: Option<&str>) -> Action {
+        Action::Recertify {
+            answers: checklist(true),
+            decision: ReviewDecision::Extend,
+            expires: expires.map(day),
+            note: None,
+        }
+    }
+
+    fn reason(r: &str) -> String {
+        r.to_string()
+    }
+
+    /// Every refusal, with the words that tell the person why.
+    #[test]
+    fn each_refusal_says_why() {
+        let p = policy();
+        let medium = requested("other", "2026-01-01", "2026-03-01");
+        let mut high = requested("mfa-bypass", "2026-01-01", "2026-03-01");
+        let ok = approved();
+        let mut floored = p.clone();
+        floored.types.get_mut("other").unwrap().min_risk = Some(Risk::Medium);
+        let after_sam = act(&high, &p, SAM, "2026-01-02", approving(None));
+        let retired = act(&ok, &p, DANA, "2026-01-03", Action::Retire { reason: reason("done") });
+        let cases: Vec<(&str, &Exception, &Policy, &str, &str, Action, &str)> = vec![
+            ("own request", &medium, &p, ANN, "2026-01-02", approving(None), "a requester never approves"),
+            ("no role", &medium, &p, EVE, "2026-01-02", approving(None), "holds none of the roles"),
+            (
+                "below the floor",
+                &medium,
+                &floored,
+                SAM,
+                "2026-01-02",
+                approving(Some(Risk::Low)),
+                "cannot be assessed as low",
+            ),
+            (
+                "one person, two roles",
+                &after_sam,
+                &p,
+                SAM,
+                "2026-01-03",
+                approving(None),
+                "each role needs a different person",
+            ),
+            (
+                "already approved",
+                &ok,
+                &p,
+                PRIYA,
+                "2026-01-03",
+                approving(None),
+                "only requested exceptions can be approved",
+            ),
+            (
+                "a role the tier does not use",
+                &medium,
+                &p,
+                CAROL,
+                "2026-01-02",
+                Action::Approve { role: Some("ciso".into()), risk: None, note: None },
+                "`ciso` is not one of them",
+            ),
+            (
+                "a role not held",
+                &medium,
+                &p,
+                EVE,
+                "2026-01-02",
+                Action::Approve { role: Some("security".into()), risk: None, note: None },
+                "does not hold the role `security`",
+            ),
+            (
+                "reject own",
+                &medium,
+                &p,
+                ANN,
+                "2026-01-02",
+                Action::Reject { role: None, reason: reason("no") },
+                "retire it to withdraw it",
+            ),
+            (
+                "reject without reason",
+                &medium,
+                &p,
+                SAM,
+                "2026-01-02",
+                Action::Reject { role: None, reason: reason(" ") },
+                "give a reason",
+            ),
+            (
+                "reject approved",
+                &ok,
+                &p,
+                SAM,
+                "2026-01-03",
+                Action::Reject { role: None, reason: reason("no") },
+                "only requested exceptions can be rejected",
+            ),
+            (
+                "reject without role",
+                &medium,
+                &p,
+                EVE,
+                "2026-01-02",
+                Action::Reject { role: None, reason: reason("no") },
+                "holds none of the roles that decide medium",
+            ),
+            (
+                "recertify requested",
+                &medium,
+                &p,
+                SAM,
+                "2026-01-02",
+                extend(None),
+                "only approved exceptions can be recertified",
+            ),
+            ("recertify own", &ok, &p, ANN, "2026-02-01", extend(None), "someone else must recertify"),
+            (
+                "recertify without standing",
+                &ok,
+                &p,
+                EVE,
+                "2026-02-01",
+                extend(None),
+                "reviews are done by the risk owner",
+            ),
+            (
+                "extend failed controls",
+                &ok,
+                &p,
+                DANA,
+                "2026-02-01",
+                Action::Recertify {
+                    answers: Checklist { controls_effective: false, justification_valid: true, better_option: false },
+                    decision: ReviewDecision::Extend,
+                    expires: None,
+                    note: None,
+                },
+                "revoke it instead",
+            ),
+            (
+                "extend a stale justification",
+                &ok,
+                &p,
+                DANA,
+                "2026-02-01",
+                Action::Recertify {
+                    answers: Checklist { controls_effective: true, justification_valid: false, better_option: false },
+                    decision: ReviewDecision::Extend,
+                    expires: None,
+                    note: None,
+                },
+                "retire it instead",
+            ),
+            (
+                "extend past the cap",
+                &ok,
+                &p,
+                DANA,
+                "2026-02-01",
+                extend(Some("2026-05-03")),
+                "allows at most 90 days from today: until 2026-05-02",
+            ),
+            ("extend to today", &ok, &p, DANA, "2026-02-01", extend(Some("2026-02-01")), "must be after today"),
+            (
+                "revoke without standing",
+                &ok,
+                &p,
+                EVE,
+                "2026-02-01",
+                Action::Revoke { reason: reason("x") },
+                "may not revoke",
+            ),
+            (
+                "revoke a request",
+                &medium,
+                &p,
+                SAM,
+                "2026-01-02",
+                Action::Revoke { reason: reason("x") },
+                "only approved exceptions can become revoked",
+            ),
+            (
+                "expire early",
+                &ok,
+                &p,
+                EVE,
+                "2026-03-01",
+                Action::Expire { reason: reason("x") },
+                "not due to expire on 2026-03-01",
+            ),
+            (
+                "retire twice",
+                &retired,
+                &p,
+                DANA,
+                "2026-01-04",
+                Action::Retire { reason: reason("x") },
+                "only approved or requested",
+            ),
+            (
+                "retire without reason",
+                &ok,
+                &p,
+                DANA,
+                "2026-01-04",
+                Action::Retire { reason: reason("") },
+                "give a reason",
+            ),
+        ];
+        for (name, e, p, who, when, action, words) in cases {
+            let why = refused(e, p, who, when, action);
+            assert!(why.contains(words), "{name}: {why:?} should say {words:?}");
+        }
+        // The tier's required fields are checked at approval.
+        high.attachments.clear();
+        let why = refused(&high, &p, SAM, "2026-01-02", approving(None));
+        assert!(why.contains("high risk needs attachments before approval"), "{why}");
+    }
+
+    #[test]
+    fn approval_completes_when_every_role_of_the_tier_approved() {
+        let p = policy();
+        let high = requested("mfa-bypass", "2026-01-01", "2026-03-01");
+        let t = apply(&high, &p, &Act { actor: SAM, at: at("2026-01-02") }, approving(None)).unwrap();
+        assert_eq!((t.after.status, t.awaiting.clone()), (Status::Requested, vec!["risk_owner".to_string()]));
+        assert_eq!(t.detail.as_deref(), Some("security"));
+        let t = apply(&t.after, &p, &Act { actor: DANA, at: at("2026-01-03") }, approving(None)).unwrap();
+        assert_eq!((t.after.status, t.awaiting), (Status::Approved, vec![]));
+        assert_eq!(t.detail.as_deref(), Some("risk_owner"));
+        assert_eq!(t.entry, Entry::Approval(1));
+    }
+
+    #[test]
+    fn raising_the_tier_adds_roles_and_lowering_it_needs_the_higher_tiers_consent() {
+        let p = policy();
+        // Raised: medium assessed critical needs the risk owner and the CISO too.
+        let raised = act(
+            &requested("other", "2026-01-01", "2026-03-01"),
+            &p,
+            SAM,
+            "2026-01-02",
+            approving(Some(Risk::Critical)),
+        );
+        assert_eq!(raised.status, Status::Requested);
+        assert_eq!(routing::standing(&raised, &p).missing, vec!["risk_owner".to_string(), "ciso".to_string()]);
+        // Lowered: a high type assessed medium by security alone does not stand ...
+        let lowered = act(
+            &requested("mfa-bypass", "2026-01-01", "2026-03-01"),
+            &p,
+            SAM,
+            "2026-01-02",
+            approving(Some(Risk::Medium)),
+        );
+        assert_eq!(lowered.status, Status::Requested);
+        // ... until the risk owner agrees with the lower tier.
+        let agreed = act(&lowered, &p, DANA, "2026-01-03", approving(Some(Risk::Medium)));
+        assert_eq!(agreed.status, Status::Approved);
+        assert_eq!(routing::standing(&agreed, &p).tier, Risk::Medium);
+    }
+
+    #[test]
+    fn a_rejection_closes_the_request_and_records_who_and_why() {
+        let p = policy();
+        let e = act(
+            &requested("other", "2026-01-01", "2026-03-01"),
+            &p,
+            SAM,
+            "2026-01-02",
+            Action::Reject { role: None, reason: reason(" too broad ") },
+        );
+        assert_eq!(e.status, Status::Rejected);
+        let closed = e.closed.unwrap();
+        assert_eq!((closed.by.as_str(), closed.reason.as_str()), (SAM, "too broad"));
+        assert_eq!(e.approvals[0].decision, Decision::Rejected);
+    }
+
+    #[test]
+    fn an_extension_defaults_to_the_cap_and_moves_only_the_expiry() {
+        let p = policy();
+        let ok = approved();
+        let e = act(&ok, &p, DANA, "2026-02-01", extend(None));
+        assert_eq!(e.expires, day("2026-05-02"));
+        assert_eq!(e.reviews[0].expires, Some(day("2026-05-02")));
+        assert_eq!(e.status, Status::Approved);
+        assert_eq!(
+            digest::digest(&e),
+            digest::digest(&ok),
+            "the review moves the expiry and nothing the approval covers"
+        );
+        assert_eq!(
+            routing::standing(&e, &p).missing,
+            Vec::<String>::new(),
+            "the approval still stands after the extension"
+        );
+        assert_eq!(extensions(&e), 1);
+        assert_eq!(lifetime_start(&e), day("2026-02-01"));
+        // A review that keeps the date is a review, not an extension.
+        let kept = act(&e, &p, SAM, "2026-02-02", extend(Some("2026-05-02")));
+        assert_eq!(extensions(&kept), 1);
+    }
+
+    #[test]
+    fn recertifying_to_retire_or_revoke_closes_it() {
+        let p = policy();
+        for (decision, status) in [(ReviewDecision::Retire, Status::Retired), (ReviewDecision::Revoke, Status::Revoked)]
+        {
+            let e = act(
+                &approved(),
+                &p,
+                DANA,
+                "2026-02-01",
+                Action::Recertify { answers: checklist(false), decision, expires: None, note: None },
+            );
+            assert_eq!(e.status, status);
+            assert_eq!(e.closed.unwrap().reason, "closed at recertification");
+        }
+    }
+
+    /// The boundaries of expiry and the review: the last valid day is valid.
+    #[test]
+    fn expiry_and_review_boundaries() {
+        let p = policy();
+        let ok = approved(); // approved 2026-01-02, expires 2026-03-01
+        assert_eq!(expiry_due(&ok, &p, day("2026-03-01")), None, "valid through its expiry day");
+        assert!(expiry_due(&ok, &p, day("2026-03-02")).unwrap().starts_with("expired on 2026-03-01 (1 day ago)"));
+        let mut long = ok.clone();
+        long.expires = day("2027-01-01");
+        // Review due 90 days after approval; the 14-day grace is inclusive.
+        assert_eq!(review_due(&long, &p), Some(day("2026-04-02")));
+        assert_eq!(expiry_due(&long, &p, day("2026-04-16")), None);
+        let why = expiry_due(&long, &p, day("2026-04-17")).unwrap();
+        assert_eq!(why, "review was due 2026-04-02; the 14-day grace period ended 2026-04-16");
+        // A closed record is never due.
+        let closed = act(&ok, &p, DANA, "2026-01-03", Action::Retire { reason: reason("done") });
+        assert_eq!((expiry_due(&closed, &p, day("2030-01-01")), review_due(&closed, &p)), (None, None));
+        // Expire works from the first due day, and records who closed it.
+        let e = act(&ok, &p, "policy", "2026-03-02", Action::Expire { reason: reason("lapsed") });
+        assert_eq!(e.status, Status::Expired);
+    }
+
+    #[test]
+    fn the_checklist_suggests_a_decision() {
+        let c = |controls_effective, justification_valid| Checklist {
+            controls_effective,
+            justification_valid,
+            better_option: false,
+        };
+        assert_eq!(suggested_decision(&c(true, true)), ReviewDecision::Extend);
+        assert_eq!(suggested_decision(&c(false, true)), ReviewDecision::Revoke);
+        assert_eq!(suggested_decision(&c(true, false)), ReviewDecision::Retire);
+        assert_eq!(suggested_decision(&c(false, false)), ReviewDecision::Retire);
+    }
+}

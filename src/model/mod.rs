@@ -19,4 +19,6 @@ pub mod rules;
 pub mod signature;
 pub mod statement;
 pub mod suggest;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod time;

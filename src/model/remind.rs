@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::identity::email_of;
 use super::lifecycle;
 use super::policy::{Policy, RISK_OWNER};
-use super::record::{Exception, Record, ReviewDecision, Status, Urgency};
+use super::record::{Exception, Record, Status, Urgency};
 use super::routing;
 use super::time;
 
@@ -120,7 +120,7 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
                     }
                 }
                 if !expiry_soon {
-                    let start = lifetime_start(e);
+                    let start = lifecycle::lifetime_start(e);
                     let lifetime = (e.expires - start).num_days();
                     let elapsed = (as_of - start).num_days();
                     if lifetime > 0 && elapsed as f64 >= lifetime as f64 * policy.review.remind_at_lifetime {
@@ -191,8 +191,71 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
     out
 }
 
-/// Where the current lifetime started: the latest extension, else creation.
-fn lifetime_start(e: &Exception) -> NaiveDate {
-    let extension = e.reviews.iter().filter(|v| v.decision == ReviewDecision::Extend).map(|v| v.at.date_naive()).max();
-    extension.unwrap_or_else(|| e.created_date())
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::lifecycle::{Action, Checklist};
+    use crate::model::record::ReviewDecision;
+    use crate::model::testkit::*;
+
+    fn due(e: &Exception, within: i64, as_of: &str) -> Vec<(String, Reason)> {
+        let r =
+            Record { path: "p".into(), stem: e.id.clone(), exception: e.clone(), source: "".into(), unverified: false };
+        reminders(&[r], &policy(), within, day(as_of), at(as_of))
+            .into_iter()
+            .flat_map(|g| g.items.into_iter().map(move |i| (g.to.clone(), i.reason)))
+            .collect()
+    }
+
+    fn owner(reasons: &[Reason]) -> Vec<(String, Reason)> {
+        reasons.iter().map(|r| (DANA.to_string(), *r)).collect()
+    }
+
+    #[test]
+    fn expiry_reminders_start_the_lead_time_before_and_stop_once_expired() {
+        let e = approved(); // expires 2026-03-01
+        assert_eq!(due(&e, 14, "2026-02-14"), vec![]);
+        assert_eq!(due(&e, 14, "2026-02-15"), owner(&[Reason::Expiry]));
+        assert_eq!(due(&e, 14, "2026-03-01"), owner(&[Reason::Expiry]));
+        assert_eq!(due(&e, 14, "2026-03-02"), vec![], "an expired record is for `exc expire`, not a reminder");
+    }
+
+    #[test]
+    fn lifetime_and_review_reminders() {
+        let mut e = approved();
+        e.expires = day("2026-05-01"); // a 120-day lifetime from 2026-01-01: 75% on 2026-04-01
+        assert_eq!(due(&e, 0, "2026-03-31"), vec![]);
+        assert_eq!(due(&e, 0, "2026-04-01"), owner(&[Reason::Lifetime]));
+        // The review falls due 90 days after the approval (2026-04-02), then is overdue.
+        assert_eq!(due(&e, 0, "2026-04-02"), owner(&[Reason::Review, Reason::Lifetime]));
+        assert_eq!(due(&e, 0, "2026-04-03"), owner(&[Reason::Review, Reason::Lifetime]));
+    }
+
+    #[test]
+    fn pending_requests_go_to_the_roles_that_must_decide() {
+        let e = requested("other", "2026-01-01", "2026-03-01");
+        let r = Record { path: "p".into(), stem: e.id.clone(), exception: e, source: "".into(), unverified: false };
+        let groups = reminders(&[r], &policy(), 14, day("2026-01-03"), at("2026-01-03"));
+        assert_eq!(groups.len(), 1);
+        assert_eq!((groups[0].to.as_str(), groups[0].kind), ("security", "role"));
+        assert_eq!(groups[0].emails, vec!["sam@example.com", "priya@example.com"]);
+        assert_eq!(
+            groups[0].items[0].message,
+            "awaiting your approval as security for 48 h (72 h left of the 120 h SLA)"
+        );
+    }
+
+    #[test]
+    fn a_record_extended_too_often_is_chronic() {
+        let p = policy();
+        let extend = |e: &Exception, when: &str, until: &str| {
+            let answers = Checklist { controls_effective: true, justification_valid: true, better_option: false };
+            let decision = ReviewDecision::Extend;
+            act(e, &p, DANA, when, Action::Recertify { answers, decision, expires: Some(day(until)), note: None })
+        };
+        let twice = extend(&extend(&approved(), "2026-02-01", "2026-04-01"), "2026-03-01", "2026-05-01");
+        assert!(!due(&twice, 0, "2026-03-02").iter().any(|(_, r)| *r == Reason::Chronic));
+        let thrice = extend(&twice, "2026-04-01", "2026-06-01");
+        assert!(due(&thrice, 0, "2026-04-02").iter().any(|(_, r)| *r == Reason::Chronic));
+    }
 }

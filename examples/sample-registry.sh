@@ -36,14 +36,16 @@ declare -A EMAIL=(
 person() { echo "${NAME[$1]} <${EMAIL[$1]}>"; }
 
 # Keys: made once, committed; git does not keep file modes, so tighten them.
+# The nightly job (ci-bot) acts in the policy's name and has no key.
 for p in "${!NAME[@]}"; do
+  [ "$p" = ci-bot ] && continue
   [ -f "$KEYS/$p" ] || ssh-keygen -q -t ed25519 -N '' -C "$p (sample key, published: never use it)" -f "$KEYS/$p"
   chmod 600 "$KEYS/$p"
 done
 {
   echo "# The sample registry's people and their public keys (git's allowed_signers format)."
   echo "# Throwaway keys whose private halves are published in this folder: never trust them."
-  for p in ann carol ci-bot dana leo mei nia priya raj sam; do
+  for p in ann carol dana leo mei nia priya raj sam; do
     echo "${EMAIL[$p]} $(cut -d' ' -f1,2 "$KEYS/$p.pub")"
   done
 } > "$KEYS/allowed_signers"
@@ -208,8 +210,9 @@ exc_as dana 2026-10-03T11:00:00Z approve EXC-0001
 
 exc_as sam 2026-10-19T10:00:00Z revoke EXC-0009 --reason 'The NAS IP moved to DHCP; the source pin no longer holds'
 
-# The nightly job closes what lapsed (EXC-0006 expired on 2026-10-31).
-exc_as ci-bot 2026-11-01T02:00:00Z expire --apply
+# The nightly job closes what lapsed (EXC-0006 expired on 2026-10-31), in the
+# policy's name: expiry is checked, not signed, so it needs no key.
+as ci-bot 2026-11-01T02:00:00Z "$EXC" expire --apply --commit >/dev/null
 
 new_as ann 2026-11-10T09:00:00Z --id EXC-0003 --type vulnerability-deferral \
   --title 'Defer the OpenSSL 3.0 patch on the payments HSM gateway' \

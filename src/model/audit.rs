@@ -21,6 +21,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::digest;
 use super::finding::{Code, Finding};
 use super::identity::same_person;
+use super::lifecycle;
 use super::policy::Policy;
 use super::record::{Decision, Exception, Status};
 use super::routing::{self, POLICY_APPROVER};
@@ -501,6 +502,21 @@ fn check_decision(
             );
         }
     }
+    if entry == Entry::Closure && by == POLICY_APPROVER {
+        // The policy closes a record only by expiry, and only once it was due.
+        let due = s.before.record().and_then(|b| lifecycle::expiry_due(b, s.policy, at.date_naive()));
+        if after.status != Status::Expired || due.is_none() {
+            add(
+                Code::UnauthorizedApprover,
+                "/closed",
+                format!(
+                    "the record was closed as {} by the policy on {}, but the policy only closes what is due to expire",
+                    after.status,
+                    at.date_naive()
+                ),
+            );
+        }
+    }
     if let Entry::Review(i) = entry {
         let v = &after.reviews[i];
         if s.policy.same_person(&v.by, &after.requester) {
@@ -681,6 +697,20 @@ mod tests {
         for (name, before, after, author, when, want) in cases {
             assert_eq!(audit(before, after, author, when), want, "{name}");
         }
+    }
+
+    #[test]
+    fn the_policy_closes_a_record_only_by_expiry_once_due() {
+        let p = policy();
+        let ok = approved(); // expires 2026-03-01
+        let expired = act(&ok, &p, POLICY_APPROVER, "2026-03-02", Action::Expire { reason: "lapsed".into() });
+        assert_eq!(audit(Some(&ok), Some(&expired), EVE, "2026-03-02T00:05:00Z"), vec![]);
+        let mut early = expired.clone();
+        early.closed.as_mut().unwrap().at = at("2026-02-01");
+        assert_eq!(audit(Some(&ok), Some(&early), EVE, "2026-02-01T00:05:00Z"), vec![Code::UnauthorizedApprover]);
+        let mut revoked = expired.clone();
+        revoked.status = Status::Revoked;
+        assert_eq!(audit(Some(&ok), Some(&revoked), EVE, "2026-03-02T00:05:00Z"), vec![Code::UnauthorizedApprover]);
     }
 
     #[test]

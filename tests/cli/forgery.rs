@@ -22,6 +22,8 @@ const PEOPLE: &[(&str, &str, &str)] = &[
     ("priya", "Priya Patel", "priya@example.com"),
     ("carol", "Carol Chen", "carol@example.com"),
     ("dana", "Dana Ops", "dana@example.com"),
+    // The nightly job's git identity: it holds no role and no key.
+    ("bot", "exc bot", "exc-bot@example.com"),
 ];
 
 fn who(short: &str) -> String {
@@ -46,7 +48,7 @@ impl Team {
         let keys = repo.home.path().join("keys");
         std::fs::create_dir_all(&keys).unwrap();
         let mut signers = String::new();
-        for (short, _, email) in PEOPLE {
+        for (short, _, email) in PEOPLE.iter().filter(|p| p.0 != "bot") {
             let key = keys.join(short);
             let out = Command::new("ssh-keygen")
                 .args(["-q", "-t", "ed25519", "-N", "", "-C", short, "-f"])
@@ -71,7 +73,7 @@ impl Team {
     fn exc(&self, short: &str, day: &str, args: &[&str]) -> assert_cmd::assert::Assert {
         let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         a.extend(["--as-of".into(), day.into()]);
-        if ["approve", "reject", "recertify", "retire", "revoke", "expire", "new", "policy"].contains(&args[0])
+        if ["approve", "reject", "recertify", "retire", "revoke", "new", "policy"].contains(&args[0])
             && !args.contains(&"--key")
         {
             a.extend(["--key".into(), self.key(short)]);
@@ -534,6 +536,23 @@ fn backdating_is_caught() {
     );
 }
 
+/// Closing someone's exception early in the policy's name: the audit knows
+/// the policy closes only what is due.
+#[test]
+fn the_policy_expires_only_what_is_due() {
+    let t = Team::new();
+    let path = t.request("EXC-0001", "other", "2026-02-10", &[]);
+    t.exc("sam", "2026-02-11", &["approve", "EXC-0001"]).success();
+    t.commit("sam", "2026-02-11", "approve");
+    let closed = "  closed:\n    at: \"2026-02-12T09:00:00Z\"\n    by: policy\n    reason: lapsed\n";
+    let text = t.read(&path).replace("status: approved", "status: expired");
+    t.repo.write(&path, format!("{text}{}", closed.trim_start_matches("  ").replace("\n  ", "\n")));
+    t.commit("ann", "2026-02-12", "expire");
+    let (code, codes, text) = t.audit();
+    assert_eq!((code, codes), (1, vec!["unauthorized-approver".to_string()]), "{text}");
+    assert!(text.contains("the policy only closes what is due to expire"), "{text}");
+}
+
 /// An honest team: a key held by ssh-agent (as a hardware key would be), a
 /// pull request squash-merged, a recertification and the nightly expiry; every
 /// decision verifies, `check` and `audit` pass.
@@ -606,8 +625,9 @@ fn an_honest_team_with_an_agent_and_a_squash_merge() {
     )
     .success();
     t.commit("priya", "2026-04-20", "recertify");
-    t.exc("carol", "2026-06-02", &["expire", "--apply"]).success();
-    t.commit("carol", "2026-06-02", "nightly");
+    // The nightly job needs no key: expiry is checked, not signed.
+    t.exc("bot", "2026-06-02", &["expire", "--apply"]).success();
+    t.commit("bot", "2026-06-02", "nightly");
     let (code, codes) = t.check("2026-06-03", &["--fail-on-expired"]);
     assert_eq!((code, codes.len()), (0, 0), "{codes:?}");
     let (code, _, text) = t.audit();

@@ -50,9 +50,17 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     // audit checks it was due. The commit says who ran the job.
     let sign = |_: &[u8]| -> Result<String> { Err(crate::error::Error::Sign("the policy does not sign".into())) };
     let act = Act { actor: POLICY_APPROVER, at: if args.apply { ctx.decision_time()? } else { ctx.now() } };
+    // Closing happens today: --as-of only previews another day.
+    let day = if args.apply { act.at.date_naive() } else { ctx.as_of };
+    if args.apply && ctx.as_of_given && ctx.as_of != day {
+        return Err(crate::error::Error::Usage(format!(
+            "--apply closes what is due today ({day}); --as-of {} only previews: run it without --apply",
+            ctx.as_of
+        )));
+    }
     let mut due = Vec::new();
     for r in &loaded.records {
-        let Some(reason) = lifecycle::expiry_due(&r.exception, &reg.policy, ctx.as_of) else { continue };
+        let Some(reason) = lifecycle::expiry_due(&r.exception, &reg.policy, day) else { continue };
         let mut item = Due {
             id: r.exception.id.clone(),
             path: r.path.clone(),
@@ -73,7 +81,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     if due.is_empty() {
-        output::emit_text(&format!("Nothing to expire as of {}.\n", ctx.as_of))?;
+        output::emit_text(&format!("Nothing to expire as of {}.\n", day))?;
         return Ok(Outcome::Clean);
     }
     let rows = due.iter().map(|d| vec![d.id.clone(), email_of(&d.risk_owner).to_string(), d.reason.clone()]).collect();
@@ -82,7 +90,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         "{verb}:\n{}\n{} exception(s) as of {}\n",
         output::table(&["ID", "Risk owner", "Why"], rows),
         due.len(),
-        ctx.as_of
+        day
     ))?;
     Ok(Outcome::Clean)
 }

@@ -221,6 +221,16 @@ fn expire_lists_then_closes_what_lapsed_or_missed_review() {
     // Review due 2027-01-31 (approval + 90 days), grace 14 days: closes after 2027-02-14.
     let on_edge = stdout(&repo.exc(&["expire", "--as-of", "2027-02-14", "--format", "json"]).success());
     assert!(!on_edge.contains(&review), "{on_edge}");
+    // Closing happens today: --as-of another day only previews.
+    let ahead = repo
+        .cmd()
+        .env("EXC_TEST_CLOCK", "2027-02-15T02:00:00Z")
+        .args(["expire", "--apply", "--as-of", "2027-03-01"])
+        .output()
+        .unwrap();
+    assert_eq!(ahead.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&ahead.stderr).contains("--as-of 2027-03-01 only previews"));
+    assert_eq!(status(&repo, &lapsed), "approved");
     let out = stdout(&repo.exc(&["expire", "--apply", "--as-of", "2027-02-15"]).success());
     assert!(out.contains(&lapsed) && out.contains(&review) && out.contains("review was due 2027-01-31"), "{out}");
     assert_eq!(status(&repo, &lapsed), "expired");

@@ -78,7 +78,7 @@ pub fn check(r: &Record, policy: &Policy, gate: Gate, as_of: NaiveDate, now: Dat
         let waited = (now - e.created).num_hours();
         if waited > i64::from(sla) {
             let over = waited - i64::from(sla);
-            let awaiting = routing::missing_roles(e, policy);
+            let awaiting = routing::awaiting_of(r, policy);
             add(
                 Code::SlaBreach,
                 "/created",
@@ -107,13 +107,7 @@ mod tests {
     use crate::model::testkit::*;
 
     fn record(e: Exception) -> Record {
-        Record {
-            path: "exceptions/EXC-0001.yaml".into(),
-            stem: e.id.clone(),
-            exception: e,
-            source: "".into(),
-            unverified: false,
-        }
+        Record::new("exceptions/EXC-0001.yaml".into(), e.id.clone(), e, "".into())
     }
 
     fn codes(e: &Exception, gate: Gate, as_of: &str, now: &str) -> Vec<(Code, Severity)> {

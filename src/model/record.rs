@@ -299,12 +299,23 @@ pub struct Record {
     /// The file says approved, but its approvals do not stand (unsigned,
     /// forged, stale, or by the wrong people): it is treated as requested.
     pub unverified: bool,
+    /// Where it stood when it was loaded (its signatures checked in batches
+    /// with every other record's), so listing and exporting need not check
+    /// them again. See `routing::tier_of`.
+    pub route: Option<Route>,
+}
+
+/// The tier a record is routed by and the roles it still awaits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub tier: Risk,
+    pub awaiting: Vec<String>,
 }
 
 impl Record {
     /// A record read from `path` (as shown) with its text.
     pub fn new(path: String, stem: String, exception: Exception, source: std::sync::Arc<str>) -> Record {
-        Record { path, stem, exception, source, unverified: false }
+        Record { path, stem, exception, source, unverified: false, route: None }
     }
 }
 

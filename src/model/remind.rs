@@ -159,7 +159,7 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
                 } else {
                     format!("{} h left of the {sla} h SLA", i64::from(sla) - waited)
                 };
-                for role in routing::missing_roles(e, policy) {
+                for role in routing::awaiting_of(r, policy) {
                     let it = item(
                         Reason::PendingApproval,
                         e.created_date(),
@@ -199,8 +199,7 @@ mod tests {
     use crate::model::testkit::*;
 
     fn due(e: &Exception, within: i64, as_of: &str) -> Vec<(String, Reason)> {
-        let r =
-            Record { path: "p".into(), stem: e.id.clone(), exception: e.clone(), source: "".into(), unverified: false };
+        let r = Record::new("p".into(), e.id.clone(), e.clone(), "".into());
         reminders(&[r], &policy(), within, day(as_of), at(as_of))
             .into_iter()
             .flat_map(|g| g.items.into_iter().map(move |i| (g.to.clone(), i.reason)))
@@ -234,7 +233,7 @@ mod tests {
     #[test]
     fn pending_requests_go_to_the_roles_that_must_decide() {
         let e = requested("other", "2026-01-01", "2026-03-01");
-        let r = Record { path: "p".into(), stem: e.id.clone(), exception: e, source: "".into(), unverified: false };
+        let r = Record::new("p".into(), e.id.clone(), e, "".into());
         let groups = reminders(&[r], &policy(), 14, day("2026-01-03"), at("2026-01-03"));
         assert_eq!(groups.len(), 1);
         assert_eq!((groups[0].to.as_str(), groups[0].kind), ("security", "role"));

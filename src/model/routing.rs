@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use super::digest;
 use super::finding::Code;
 use super::policy::{Policy, RISK_OWNER};
-use super::record::{Approval, Decision, Exception, ReviewDecision, Risk};
+use super::record::{Approval, Decision, Exception, Record, ReviewDecision, Risk};
 use super::signature::{self, Verdict};
 use super::statement::{self, Entry};
 
@@ -316,6 +316,19 @@ pub fn missing_roles(e: &Exception, policy: &Policy) -> Vec<String> {
 /// The tier a record is routed by.
 pub fn tier(e: &Exception, policy: &Policy) -> Risk {
     standing(e, policy).tier
+}
+
+/// The tier a loaded record is routed by (as worked out when it was loaded).
+pub fn tier_of(r: &Record, policy: &Policy) -> Risk {
+    r.route.as_ref().map_or_else(|| tier(&r.exception, policy), |route| route.tier)
+}
+
+/// The roles a loaded record still awaits (none unless it is requested).
+pub fn awaiting_of(r: &Record, policy: &Policy) -> Vec<String> {
+    if r.exception.status != super::record::Status::Requested {
+        return Vec::new();
+    }
+    r.route.as_ref().map_or_else(|| missing_roles(&r.exception, policy), |route| route.awaiting.clone())
 }
 
 /// Whether `actor` may recertify `e`: its risk owner, or a `security` role holder.

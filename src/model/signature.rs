@@ -7,7 +7,8 @@
 //! what it signed while it was valid, and a removed key verifies nothing.
 //! Signatures are stored as one line of base64 (the binary `SSHSIG` blob).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{LazyLock, Mutex};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use ssh_key::{HashAlg, PublicKey, SshSig};
@@ -16,6 +17,32 @@ use super::identity::{email_of, identity};
 
 /// The namespace every exc signature is made in (`ssh-keygen -Y sign -n exc`).
 pub const NAMESPACE: &str = "exc";
+
+/// Signatures that verified in this process, by the SHA-256 of their
+/// statement and signature (which names its key). A record's standing is
+/// asked for more than once per run (the checks, the table, the export): the
+/// curve arithmetic is done once. Who holds the key, and when, is checked
+/// every time.
+static VERIFIED: LazyLock<Mutex<HashSet<[u8; 32]>>> = LazyLock::new(Default::default);
+
+fn memo_key(statement: &[u8], signature: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update((statement.len() as u64).to_le_bytes());
+    h.update(statement);
+    h.update(signature.as_bytes());
+    h.finalize().into()
+}
+
+fn remember(keys: impl IntoIterator<Item = [u8; 32]>) {
+    if let Ok(mut set) = VERIFIED.lock() {
+        set.extend(keys);
+    }
+}
+
+fn remembered(key: &[u8; 32]) -> bool {
+    VERIFIED.lock().is_ok_and(|set| set.contains(key))
+}
 
 /// One trusted key, with the window in which it may sign.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -216,7 +243,12 @@ pub fn verify(
         Ok(x) => x,
         Err(v) => return v,
     };
+    let memo = memo_key(statement, signature.unwrap_or_default());
+    if remembered(&memo) {
+        return Verdict::Valid;
+    }
     if trusted.verifies(statement, &sig) {
+        remember([memo]);
         Verdict::Valid
     } else {
         Verdict::Invalid("the signature does not match the decision as written".into())
@@ -252,6 +284,9 @@ pub fn verify_all(keyring: &Keyring, jobs: &[Job]) -> Vec<Verdict> {
         let prepared = prepare(keyring, job);
         match prepared {
             Err(v) => verdicts.push(Some(v)),
+            Ok(_) if remembered(&memo_key(job.statement, job.signature.unwrap_or_default())) => {
+                verdicts.push(Some(Verdict::Valid))
+            }
             Ok((trusted, sig)) => {
                 let fast = trusted.ed25519.filter(|_| sig.reserved().is_empty()).and_then(|vk| {
                     let bytes = <[u8; 64]>::try_from(sig.signature_bytes()).ok()?;
@@ -285,6 +320,10 @@ pub fn verify_all(keyring: &Keyring, jobs: &[Job]) -> Vec<Verdict> {
             })
         })
         .collect();
+    remember(results.iter().filter(|(_, ok)| *ok).map(|(job, _)| {
+        let job = &jobs[*job];
+        memo_key(job.statement, job.signature.unwrap_or_default())
+    }));
     for (job, ok) in results {
         verdicts[job] = Some(if ok {
             Verdict::Valid
@@ -370,5 +409,37 @@ mod tests {
         let at = "2026-01-01T00:00:00Z".parse().unwrap();
         assert_eq!(verify(&k, "a@x.com", at, b"x", None), Verdict::Missing);
         assert!(matches!(verify(&k, "a@x.com", at, b"x", Some("AAAA")), Verdict::Invalid(_)));
+    }
+
+    /// A signature checked once is remembered, but only its arithmetic: who
+    /// holds the key, and when, is checked again every time.
+    #[test]
+    fn remembered_signatures_are_still_checked_against_the_keyring() {
+        let pair = ssh_key::private::Ed25519Keypair::from_seed(&[7; 32]);
+        let key = ssh_key::PrivateKey::from(pair);
+        let public = key.public_key().to_openssh().unwrap();
+        let statement = b"exc decision: approve EXC-0001";
+        let sig = SshSig::sign(&key, NAMESPACE, HashAlg::Sha512, statement).unwrap();
+        let stored = from_armored(&sig.to_pem(ssh_key::LineEnding::LF).unwrap()).unwrap();
+        let at = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut ring = Keyring::default();
+        ring.add("sam@example.com", &public).unwrap();
+        let job = Job { signer: "sam@example.com", at, statement, signature: Some(&stored) };
+        assert_eq!(verify_all(&ring, &[job]), vec![Verdict::Valid]);
+        assert_eq!(verify(&ring, "sam@example.com", at, statement, Some(&stored)), Verdict::Valid);
+        // Someone else, a keyring without the key, or a key no longer valid: not valid.
+        assert!(matches!(verify(&ring, "eve@example.com", at, statement, Some(&stored)), Verdict::UnknownKey(_)));
+        assert!(matches!(
+            verify(&Keyring::default(), "sam@example.com", at, statement, Some(&stored)),
+            Verdict::UnknownKey(_)
+        ));
+        let mut rotated = Keyring::default();
+        rotated.add_allowed_signers(&format!("sam@example.com valid-before=\"20251201\" {public}\n"));
+        assert!(matches!(verify(&rotated, "sam@example.com", at, statement, Some(&stored)), Verdict::UnknownKey(_)));
+        // The same signature over other words does not verify.
+        let other = b"exc decision: approve EXC-0002";
+        assert!(matches!(verify(&ring, "sam@example.com", at, other, Some(&stored)), Verdict::Invalid(_)));
+        let job = Job { signer: "sam@example.com", at, statement: other, signature: Some(&stored) };
+        assert!(matches!(verify_all(&ring, &[job])[0], Verdict::Invalid(_)));
     }
 }

@@ -93,7 +93,7 @@ pub fn row(r: &Record, policy: &Policy, as_of: chrono::NaiveDate, trails: Option
         kind: e.kind.clone(),
         status: e.status.to_string(),
         active: e.is_active(as_of),
-        risk: crate::model::routing::tier(e, policy).to_string(),
+        risk: crate::model::routing::tier_of(r, policy).to_string(),
         urgency: if e.urgency == Default::default() { "standard".into() } else { "urgent".into() },
         requester: e.requester.clone(),
         risk_owner: e.risk_owner.clone(),

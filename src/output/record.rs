@@ -31,10 +31,10 @@ impl<'a> Row<'a> {
         Row {
             exception: e,
             path: &r.path,
-            effective_risk: routing::tier(e, policy).to_string(),
+            effective_risk: routing::tier_of(r, policy).to_string(),
             active: e.is_active(as_of),
             days_to_expiry: e.days_to_expiry(as_of),
-            awaiting: if e.status == Status::Requested { routing::missing_roles(e, policy) } else { Vec::new() },
+            awaiting: routing::awaiting_of(r, policy),
         }
     }
 }

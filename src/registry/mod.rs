@@ -569,6 +569,7 @@ fn check_one(
         record.exception.status = crate::model::record::Status::Requested;
         record.unverified = true;
     }
+    record.route = Some(crate::model::record::Route { tier: standing.tier, awaiting: standing.missing });
     (Some(record), findings)
 }
 

@@ -502,20 +502,10 @@ fn check_decision(
             );
         }
     }
-    if entry == Entry::Closure && by == POLICY_APPROVER {
-        // The policy closes a record only by expiry, and only once it was due.
-        let due = s.before.record().and_then(|b| lifecycle::expiry_due(b, s.policy, at.date_naive()));
-        if after.status != Status::Expired || due.is_none() {
-            add(
-                Code::UnauthorizedApprover,
-                "/closed",
-                format!(
-                    "the record was closed as {} by the policy on {}, but the policy only closes what is due to expire",
-                    after.status,
-                    at.date_naive()
-                ),
-            );
-        }
+    if entry == Entry::Closure
+        && let Some(why) = lifecycle::policy_closure_problem(after, s.policy)
+    {
+        add(Code::UnauthorizedApprover, "/closed", format!("the record was {why}"));
     }
     if let Entry::Review(i) = entry {
         let v = &after.reviews[i];

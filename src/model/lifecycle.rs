@@ -375,7 +375,24 @@ pub fn expiry_due(e: &Exception, policy: &Policy, as_of: NaiveDate) -> Option<St
         .then(|| format!("review was due {due}; the {}-day grace period ended {limit}", policy.review.grace_days))
 }
 
-/// Closes a record that is due to expire, as whoever runs the nightly job.
+/// Why a closure made in the policy's name does not stand, if it does not:
+/// the policy closes a record only as expired, on or after the day it fell due.
+pub fn policy_closure_problem(e: &Exception, policy: &Policy) -> Option<String> {
+    let c = e.closed.as_ref().filter(|c| c.by == routing::POLICY_APPROVER)?;
+    let mut open = e.clone();
+    open.status = Status::Approved;
+    open.closed = None;
+    if e.status == Status::Expired && expiry_due(&open, policy, c.at.date_naive()).is_some() {
+        return None;
+    }
+    Some(format!(
+        "closed as {} by the policy on {}, but the policy only closes what is due to expire",
+        e.status,
+        c.at.date_naive()
+    ))
+}
+
+/// Closes a record that is due to expire, in the policy's name.
 fn expire(e: &Exception, policy: &Policy, act: &Act, reason: &str) -> Result<Exception, Refusal> {
     if expiry_due(e, policy, act.at.date_naive()).is_none() {
         return Err(format!("{} is not due to expire on {}", e.id, act.at.date_naive()));

@@ -100,6 +100,10 @@ pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Sta
         _ => {}
     }
 
+    if let Some(why) = lifecycle::policy_closure_problem(e, policy) {
+        add(Code::UnauthorizedApprover, "/closed", format!("{} was {why}", e.id));
+    }
+
     for (i, a) in e.attachments.iter().enumerate() {
         if !super::record::is_evidence(a) {
             add(

@@ -548,6 +548,8 @@ fn the_policy_expires_only_what_is_due() {
     let text = t.read(&path).replace("status: approved", "status: expired");
     t.repo.write(&path, format!("{text}{}", closed.trim_start_matches("  ").replace("\n  ", "\n")));
     t.commit("ann", "2026-02-12", "expire");
+    let (code, codes) = t.check("2026-02-13", &[]);
+    assert_eq!((code, codes), (1, vec!["unauthorized-approver".to_string()]));
     let (code, codes, text) = t.audit();
     assert_eq!((code, codes), (1, vec!["unauthorized-approver".to_string()]), "{text}");
     assert!(text.contains("the policy only closes what is due to expire"), "{text}");

@@ -77,7 +77,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         due.push(item);
     }
     if args.format == TextOrJson::Json {
-        output::emit(&output::json(&due)?)?;
+        output::emit_json(&due)?;
         return Ok(Outcome::Clean);
     }
     if due.is_empty() {

@@ -70,7 +70,7 @@ pub fn run(_ctx: &Context, args: Args) -> Result<Outcome> {
                 })
             })
             .collect();
-        output::emit(&output::json(&list)?)?;
+        output::emit_json(&list)?;
         return Ok(Outcome::Clean);
     }
     let text = match args.code {

@@ -81,7 +81,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         },
     )?;
     if args.format == TextOrJson::Json {
-        output::emit(&output::json(&entries)?)?;
+        output::emit_json(&entries)?;
         return Ok(Outcome::Clean);
     }
     let c = ctx.color;

@@ -80,7 +80,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         ));
     }
     match args.format {
-        ListFormat::Json => output::emit(&output::json(&rows)?)?,
+        ListFormat::Json => output::emit_json(&rows)?,
         ListFormat::Csv => output::emit(&record::register_csv(&rows)?)?,
         ListFormat::Text => output::emit_text(&record::register_table(&rows, ctx.as_of))?,
     }

@@ -125,7 +125,7 @@ pub fn transition(ctx: &Context, args: &ChangeArgs, id: &str, action: Action) ->
         commit: saved.commit,
     };
     match args.format {
-        TextOrJson::Json => output::emit(&output::json(&report)?)?,
+        TextOrJson::Json => output::emit_json(&report)?,
         TextOrJson::Text => output::emit_text(&changed::changed_text(&report, &changed::summary(&t, &reg.policy)))?,
     }
     Ok(Outcome::Clean)

@@ -140,7 +140,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         commit: saved.commit,
     };
     match format {
-        TextOrJson::Json => output::emit(&output::json(&report)?)?,
+        TextOrJson::Json => output::emit_json(&report)?,
         TextOrJson::Text => output::emit_text(&changed::created_text(&report))?,
     }
     Ok(Outcome::Clean)

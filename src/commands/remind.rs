@@ -55,9 +55,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     };
     let groups = remind::reminders(&loaded.records, &reg.policy, within, ctx.as_of, ctx.now());
     match args.format {
-        RemindFormat::Json => {
-            output::emit(&output::json(&Report { as_of: ctx.as_of, within_days: within, groups: &groups })?)?
-        }
+        RemindFormat::Json => output::emit_json(&Report { as_of: ctx.as_of, within_days: within, groups: &groups })?,
         RemindFormat::Markdown => output::emit_text(&view::markdown(&groups, ctx.as_of, within))?,
         RemindFormat::Text => output::emit_text(&view::text(&groups, ctx.as_of, within, ctx.color))?,
     }

@@ -98,9 +98,83 @@ fn neutralise_logging_commands<'a>(s: &'a str, bracket: &str) -> Cow<'a, str> {
 /// JSON text as serde_json wrote it, with `##[` inside strings written as
 /// `##\u005b`: the same JSON value, but no CI runner reads a command in it.
 pub fn json(s: String) -> String {
-    match neutralise_logging_commands(&s, "\\u005b") {
-        Cow::Borrowed(_) => s,
-        Cow::Owned(o) => o,
+    if !s.contains("##") {
+        return s;
+    }
+    let mut guard = JsonGuard::new(Vec::with_capacity(s.len() + 8));
+    let done = std::io::Write::write_all(&mut guard, s.as_bytes()).and_then(|_| guard.finish());
+    match done.map(String::from_utf8) {
+        Ok(Ok(out)) => out,
+        _ => s,
+    }
+}
+
+/// A writer that passes JSON through with `##[` and `##vso[` (any case)
+/// written as `##\u005b` and `##vso\u005b`, so JSON can be streamed to its
+/// reader (see [`json`]). Outside strings JSON has no `#`, so only strings
+/// change, and they keep their value. Call [`JsonGuard::finish`] at the end.
+pub struct JsonGuard<W: std::io::Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+/// The longest pattern less one: what must stay pending until more arrives.
+const CARRY: usize = "##vso[".len() - 1;
+/// How much to gather before writing (tiny in tests, to cross every boundary).
+#[cfg(not(test))]
+const CHUNK: usize = 64 * 1024;
+#[cfg(test)]
+const CHUNK: usize = 7;
+
+impl<W: std::io::Write> JsonGuard<W> {
+    pub fn new(inner: W) -> JsonGuard<W> {
+        JsonGuard { inner, pending: Vec::new() }
+    }
+
+    /// Writes what is pending, flushes, and gives the writer back.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.drain(true)?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+
+    /// Writes the pending bytes out, neutralised, keeping the last few back
+    /// (a pattern may continue in the next write) unless `all`.
+    fn drain(&mut self, all: bool) -> std::io::Result<()> {
+        let p = &self.pending;
+        let end = if all { p.len() } else { p.len().saturating_sub(CARRY) };
+        let mut out = Vec::with_capacity(end + 16);
+        let mut i = 0;
+        while i < end {
+            if p[i..].starts_with(b"##[") {
+                out.extend_from_slice(b"##\\u005b");
+                i += 3;
+            } else if p.get(i..i + 6).is_some_and(|w| w.eq_ignore_ascii_case(b"##vso[")) {
+                out.extend_from_slice(&p[i..i + 5]);
+                out.extend_from_slice(b"\\u005b");
+                i += 6;
+            } else {
+                out.push(p[i]);
+                i += 1;
+            }
+        }
+        self.inner.write_all(&out)?;
+        self.pending.drain(..i);
+        Ok(())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for JsonGuard<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= CHUNK {
+            self.drain(false)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -226,6 +300,22 @@ mod tests {
             "ok\n\\::add-mask::x\n  \\::error file=a::b\nsee ##\\[error]x and ##VSO\\[task.setvariable]y\n"
         );
         assert_eq!(guard("a :: b"), "a :: b");
+    }
+
+    #[test]
+    fn json_streamed_in_any_pieces_is_json_in_one_piece() {
+        let s = serde_json::to_string(&serde_json::json!({"t": "a##[x ##VSO[y ###[z ##vso", "u": "##"})).unwrap();
+        let whole = json(s.clone());
+        assert!(!whole.contains("##[") && !whole.to_ascii_lowercase().contains("##vso["), "{whole}");
+        for size in 1..8 {
+            let mut g = JsonGuard::new(Vec::new());
+            for piece in s.as_bytes().chunks(size) {
+                std::io::Write::write_all(&mut g, piece).unwrap();
+            }
+            assert_eq!(String::from_utf8(g.finish().unwrap()).unwrap(), whole, "pieces of {size}");
+        }
+        let back: serde_json::Value = serde_json::from_str(&whole).unwrap();
+        assert_eq!(back["t"], "a##[x ##VSO[y ###[z ##vso");
     }
 
     #[test]

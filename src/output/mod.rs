@@ -172,6 +172,23 @@ pub fn emit(text: &str) -> Result<()> {
     }
 }
 
+/// Writes `value` to stdout as pretty JSON, streamed (a register of 10,000
+/// records is never held as one string), guarded as [`json`] is.
+pub fn emit_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let mut guard = escape::JsonGuard::new(out);
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(Error::io("<stdout>", e)),
+    };
+    match serde_json::to_writer_pretty(&mut guard, value) {
+        Err(e) if e.is_io() => return io(e.into()),
+        Err(e) => return Err(Error::Output(format!("JSON: {e}"))),
+        Ok(()) => {}
+    }
+    guard.write_all(b"\n").and_then(|_| guard.finish()).and_then(|mut w| w.flush()).or_else(io)
+}
+
 /// A warning on stderr.
 pub fn warn(message: &str) {
     eprint!("{}", escape::guard(&format!("exc: warning: {}\n", escape::text(message))));

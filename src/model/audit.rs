@@ -503,7 +503,7 @@ fn check_decision(
         }
     }
     if entry == Entry::Closure
-        && let Some(why) = lifecycle::policy_closure_problem(after, s.policy)
+        && let Some(why) = lifecycle::closure_problem(after, s.policy)
     {
         add(Code::UnauthorizedApprover, "/closed", format!("the record was {why}"));
     }
@@ -629,6 +629,8 @@ mod tests {
         stale.approvals[0].digest = "sha256:0".into();
         let mut edited = ok.clone();
         edited.approvals[0].note = Some("later".into());
+        let mut outsider_retired = closed.clone();
+        outsider_retired.closed.as_mut().unwrap().by = EVE.into();
         let mut dropped = ok.clone();
         dropped.approvals.clear();
         dropped.status = Status::Requested;
@@ -647,6 +649,14 @@ mod tests {
                 vec![Code::DecisionRewritten, Code::LifecycleSkipped],
             ),
             ("deleted", Some(&ok), None, DANA, "2026-01-06", vec![Code::RecordDeleted]),
+            (
+                "retired by an outsider",
+                Some(&ok),
+                Some(&outsider_retired),
+                EVE,
+                "2026-01-06",
+                vec![Code::UnauthorizedApprover],
+            ),
             ("dated before the request", Some(&req), Some(&backdated), SAM, t, vec![Code::DecisionTime]),
             ("dated after its commit", Some(&req), Some(&postdated), SAM, t, vec![Code::DecisionTime]),
             (

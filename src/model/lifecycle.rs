@@ -10,7 +10,7 @@ use super::digest;
 use super::policy::Policy;
 use super::record::{Approval, Closure, Decision, Exception, Review, ReviewDecision, Risk, Status};
 use super::routing::{self, holders};
-use super::statement::Entry;
+use super::statement::{self, Entry};
 use super::time;
 
 /// Why a transition was refused, in words for the person who asked.
@@ -87,7 +87,7 @@ pub fn apply(e: &Exception, policy: &Policy, act: &Act, action: Action) -> Resul
             let i = after.reviews.len() - 1;
             (after, Some(word.to_string()), Entry::Review(i))
         }
-        Action::Retire { reason } => (retire(e, act, &reason)?, None, Entry::Closure),
+        Action::Retire { reason } => (retire(e, policy, act, &reason)?, None, Entry::Closure),
         Action::Revoke { reason } => (revoke(e, policy, act, &reason)?, None, Entry::Closure),
         Action::Expire { reason } => (expire(e, policy, act, &reason)?, None, Entry::Closure),
     };
@@ -349,7 +349,13 @@ fn recertify(
 }
 
 /// Closes an approved (or still requested) exception early because it is no longer needed.
-fn retire(e: &Exception, act: &Act, reason: &str) -> Result<Exception, Refusal> {
+fn retire(e: &Exception, policy: &Policy, act: &Act, reason: &str) -> Result<Exception, Refusal> {
+    if !routing::can_retire(act.actor, e, policy) {
+        return Err(format!(
+            "{} may not retire {}: its requester, its risk owner, security or the CISO can",
+            act.actor, e.id
+        ));
+    }
     close(e, act, reason, Status::Retired, &[Status::Approved, Status::Requested])
 }
 
@@ -375,21 +381,36 @@ pub fn expiry_due(e: &Exception, policy: &Policy, as_of: NaiveDate) -> Option<St
         .then(|| format!("review was due {due}; the {}-day grace period ended {limit}", policy.review.grace_days))
 }
 
-/// Why a closure made in the policy's name does not stand, if it does not:
-/// the policy closes a record only as expired, on or after the day it fell due.
-pub fn policy_closure_problem(e: &Exception, policy: &Policy) -> Option<String> {
-    let c = e.closed.as_ref().filter(|c| c.by == routing::POLICY_APPROVER)?;
-    let mut open = e.clone();
-    open.status = Status::Approved;
-    open.closed = None;
-    if e.status == Status::Expired && expiry_due(&open, policy, c.at.date_naive()).is_some() {
+/// Why a record's closure does not stand, if it does not: the policy closes
+/// a record only as expired, on or after the day it fell due; a person
+/// retires or revokes only where they may. (A closure by a rejection or a
+/// review is checked with that decision.)
+pub fn closure_problem(e: &Exception, policy: &Policy) -> Option<String> {
+    let c = e.closed.as_ref()?;
+    let day = c.at.date_naive();
+    if c.by == routing::POLICY_APPROVER {
+        let mut open = e.clone();
+        open.status = Status::Approved;
+        open.closed = None;
+        if e.status == Status::Expired && expiry_due(&open, policy, day).is_some() {
+            return None;
+        }
+        return Some(format!(
+            "closed as {} by the policy on {day}, but the policy only closes what is due to expire",
+            e.status
+        ));
+    }
+    if !statement::closure_is_own_decision(e) {
         return None;
     }
-    Some(format!(
-        "closed as {} by the policy on {}, but the policy only closes what is due to expire",
-        e.status,
-        c.at.date_naive()
-    ))
+    let (allowed, who) = match e.status {
+        Status::Retired => {
+            (routing::can_retire(&c.by, e, policy), "its requester, its risk owner, security or the CISO")
+        }
+        Status::Revoked => (routing::can_revoke(&c.by, e, policy), "its risk owner, security or the CISO"),
+        _ => (true, ""),
+    };
+    (!allowed).then(|| format!("{} by {} on {day}, who may not: {who} can", e.status, c.by))
 }
 
 /// Closes a record that is due to expire, in the policy's name.
@@ -686,6 +707,15 @@ mod tests {
                 "2026-03-01",
                 Action::Expire { reason: reason("x") },
                 "not due to expire on 2026-03-01",
+            ),
+            (
+                "retire without standing",
+                &ok,
+                &p,
+                EVE,
+                "2026-01-04",
+                Action::Retire { reason: reason("x") },
+                "may not retire",
             ),
             (
                 "retire twice",

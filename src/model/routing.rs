@@ -336,6 +336,12 @@ pub fn can_review(actor: &str, e: &Exception, policy: &Policy) -> bool {
     policy.same_person(actor, &e.risk_owner) || policy.holds_role(actor, SECURITY, e)
 }
 
+/// Whether `actor` may retire `e` (close it as no longer needed, or withdraw
+/// a request): its requester, its risk owner, security or the CISO.
+pub fn can_retire(actor: &str, e: &Exception, policy: &Policy) -> bool {
+    policy.same_person(actor, &e.requester) || can_revoke(actor, e, policy)
+}
+
 /// Whether `actor` may revoke `e`: security, the CISO or the risk owner.
 pub fn can_revoke(actor: &str, e: &Exception, policy: &Policy) -> bool {
     policy.holds_role(actor, SECURITY, e)

@@ -100,7 +100,7 @@ pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Sta
         _ => {}
     }
 
-    if let Some(why) = lifecycle::policy_closure_problem(e, policy) {
+    if let Some(why) = lifecycle::closure_problem(e, policy) {
         add(Code::UnauthorizedApprover, "/closed", format!("{} was {why}", e.id));
     }
 

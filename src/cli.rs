@@ -75,12 +75,7 @@ pub enum Command {
 impl Cli {
     /// Runs the chosen command.
     pub fn run(self) -> Result<Outcome> {
-        let ctx = Context {
-            dir: self.dir,
-            as_of: self.as_of.unwrap_or_else(time::today_utc),
-            as_of_given: self.as_of.is_some(),
-            color: self.color.enabled(),
-        };
+        let ctx = Context::new(self.dir, self.as_of, self.color.enabled())?;
         match self.command {
             Command::Init(a) => commands::init::run(&ctx, a),
             Command::New(a) => commands::new::run(&ctx, *a),

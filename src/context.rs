@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
 use crate::error::{Error, Result};
 use crate::model::rules;
@@ -18,13 +18,28 @@ pub struct Context {
     /// Whether `--as-of` was given (then "now" is that day at 00:00 UTC).
     pub as_of_given: bool,
     pub color: bool,
+    /// The instant time rules are evaluated at.
+    now: DateTime<Utc>,
 }
 
 impl Context {
+    /// The context for `--as-of` (if given): "as of a date" is 00:00 UTC that
+    /// day; without it, now and today by the clock.
+    pub fn new(dir: Option<PathBuf>, as_of: Option<NaiveDate>, color: bool) -> Result<Context> {
+        let (now, day) = match as_of {
+            Some(d) => (crate::model::measure::instant(d), d),
+            None => {
+                let clock = clock()?;
+                (clock, clock.date_naive())
+            }
+        };
+        Ok(Context { dir, as_of: day, as_of_given: as_of.is_some(), color, now })
+    }
+
     /// The instant time rules are evaluated at: the start of `--as-of` when
     /// given, else now. Never used as the time of a decision.
     pub fn now(&self) -> DateTime<Utc> {
-        if self.as_of_given { self.as_of.and_time(NaiveTime::MIN).and_utc() } else { wall_clock() }
+        self.now
     }
 
     /// Finds and opens the registry (policy and keys included).
@@ -40,14 +55,20 @@ impl Context {
         rules::Context { horizon: wall_clock().max(clock).max(end_of_day) + chrono::TimeDelta::minutes(5) }
     }
 
-    /// The time a decision made now is recorded with: the wall clock. Never
-    /// `--as-of`. Tests and the sample script may pin it with the environment
-    /// variable `EXC_TEST_CLOCK` (RFC 3339), and nothing else does.
+    /// The time a decision made now is recorded with: the clock. Never
+    /// `--as-of`.
     pub fn decision_time(&self) -> Result<DateTime<Utc>> {
-        match std::env::var("EXC_TEST_CLOCK") {
-            Ok(v) if !v.is_empty() => test_clock(&v),
-            _ => Ok(wall_clock()),
-        }
+        clock()
+    }
+}
+
+/// The clock: the wall clock, to the second. Tests and the sample script may
+/// pin it with the environment variable `EXC_TEST_CLOCK` (RFC 3339 or a
+/// date), and nothing else does.
+fn clock() -> Result<DateTime<Utc>> {
+    match std::env::var("EXC_TEST_CLOCK") {
+        Ok(v) if !v.is_empty() => test_clock(&v),
+        _ => Ok(wall_clock()),
     }
 }
 

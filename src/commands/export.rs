@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
+use crate::model::measure;
 use crate::model::record::{Exception, Record, Status};
 use crate::output;
 use crate::output::export::{self, ExportFormat, Trail};
@@ -49,8 +50,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         // Only valid, approved, active deferrals suppress anything. A record
         // that says approved but whose approvals do not stand would have; it
         // is named below, with its findings.
-        let claims =
-            |r: &Record| (r.exception.status == Status::Approved || r.unverified) && r.exception.expires >= ctx.as_of;
+        let claims = |r: &Record| {
+            (r.exception.status == Status::Approved || r.unverified)
+                && r.exception.expires >= ctx.as_of
+                && measure::exists(&r.exception, ctx.now())
+        };
         let candidates: Vec<&Record> = loaded
             .records
             .iter()
@@ -87,8 +91,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
         }
         let trails = if args.with_history { Some(trails(&reg)?) } else { None };
-        let rows: Vec<export::Row> =
-            loaded.records.iter().map(|r| export::row(r, &reg.policy, ctx.as_of, trails.as_ref())).collect();
+        let rows: Vec<export::Row> = loaded
+            .records
+            .iter()
+            .filter(|r| measure::exists(&r.exception, ctx.now()))
+            .map(|r| export::row(r, &reg.policy, ctx.as_of, trails.as_ref()))
+            .collect();
         export::register(&rows, args.format)?
     };
     match &args.out {

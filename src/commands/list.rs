@@ -6,6 +6,7 @@ use clap::ValueEnum;
 use crate::context::{Context, Outcome};
 use crate::error::Result;
 use crate::model::identity::email_of;
+use crate::model::measure;
 use crate::model::record::{Exception, Record, Status};
 use crate::model::time::Span;
 use crate::output::{self, record};
@@ -70,7 +71,12 @@ fn matches(args: &Args, e: &Exception, as_of: NaiveDate) -> bool {
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
     let loaded = reg.load_all()?;
-    let mut records: Vec<&Record> = loaded.records.iter().filter(|r| matches(&args, &r.exception, ctx.as_of)).collect();
+    // Records created after the date asked about did not exist yet.
+    let mut records: Vec<&Record> = loaded
+        .records
+        .iter()
+        .filter(|r| measure::exists(&r.exception, ctx.now()) && matches(&args, &r.exception, ctx.as_of))
+        .collect();
     records.sort_by(|a, b| (a.exception.expires, &a.exception.id).cmp(&(b.exception.expires, &b.exception.id)));
     let rows: Vec<record::Row> = records.iter().map(|r| record::Row::new(r, &reg.policy, ctx.as_of)).collect();
     let unreadable = loaded.paths.len() - loaded.records.len();

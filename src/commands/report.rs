@@ -4,14 +4,15 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::ValueEnum;
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::kpi::{self, Inputs};
-use crate::model::record::Exception;
+use crate::model::record::{Record, Status};
 use crate::model::time;
+use crate::model::{measure, routing};
 use crate::output::report::{self as view, Quarter, TREND_KPIS};
 use crate::output::{self, dashboard};
 use crate::registry::{self, Registry};
@@ -76,11 +77,17 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         if !loaded.findings.is_empty() {
             output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
         }
-        let records: Vec<&Exception> = loaded.records.iter().map(|r| &r.exception).collect();
-        let report = kpi::report(
-            &records,
-            &Inputs { policy: &reg.policy, inventory, as_of: ctx.as_of, since: args.since, now: ctx.now() },
-        );
+        let records: Vec<&Record> = loaded.records.iter().collect();
+        let edited = edit_times(&reg, &records, ctx.now());
+        let inputs = Inputs {
+            policy: &reg.policy,
+            inventory,
+            as_of: ctx.as_of,
+            since: args.since,
+            now: ctx.now(),
+            edited: &edited,
+        };
+        let report = kpi::report(&records, &inputs);
         match args.format {
             ReportFormat::Json => output::json(&report)?,
             ReportFormat::Csv => view::kpi_csv(&[(report.as_of, &report.kpis)])?,
@@ -100,6 +107,24 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// When the re-approved versions were made, from the git history (read only
+/// when something was re-approved); without a history, none.
+fn edit_times(reg: &Registry, records: &[&Record], now: DateTime<Utc>) -> HashMap<(String, String), DateTime<Utc>> {
+    let wanted: Vec<(String, String)> = records
+        .iter()
+        .flat_map(|r| measure::reapprovals(r, &reg.policy, now).into_iter().map(|c| (r.path.clone(), c.digest)))
+        .collect();
+    match reg.edit_times(&wanted) {
+        Ok(times) => times,
+        Err(e) => {
+            if !wanted.is_empty() {
+                output::warn(&format!("{e}; re-approval times are left out"));
+            }
+            HashMap::new()
+        }
+    }
+}
+
 /// Replays the history once, taking the registry's state at each quarter end.
 fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Quarter>> {
     let history = match reg.history() {
@@ -115,11 +140,16 @@ fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Qu
     };
     let first = history.commits.iter().map(|c| c.time.date_naive()).min().unwrap_or(ctx.as_of);
     let mut ends = kpi::quarter_ends(first, ctx.as_of, 8).into_iter().peekable();
-    let mut state: HashMap<String, Exception> = HashMap::new();
+    let mut state: HashMap<String, Record> = HashMap::new();
     let mut quarters = Vec::new();
+    let policy = &reg.policy;
     history.replay(
         &history.changes,
-        |text| registry::parse_version(text).and_then(|v| v.1),
+        |text| {
+            let e = registry::parse_version(text).and_then(|v| v.1)?;
+            let route = routing::route_of(&e, policy);
+            Some((e, route))
+        },
         |commit, change, _, after| {
             while let Some(end) = ends.next_if(|end| commit.time.date_naive() > *end) {
                 quarters.push(snapshot(reg, inventory, end, &state));
@@ -127,8 +157,16 @@ fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Qu
             if let Some(old) = &change.old_name {
                 state.remove(old);
             }
-            if let (Some(name), Some(Some(e))) = (&change.new_name, after) {
-                state.insert(name.clone(), e.clone());
+            if let (Some(name), Some(Some((e, route)))) = (&change.new_name, after) {
+                let path = format!("{}/{name}", registry::RECORDS_DIR);
+                let mut r = Record::new(path, e.id.clone(), e.clone(), "".into());
+                // As when loading: approvals that do not stand leave it requested.
+                if r.exception.status == Status::Approved && !route.awaiting.is_empty() {
+                    r.exception.status = Status::Requested;
+                    r.unverified = true;
+                }
+                r.route = Some(route.clone());
+                state.insert(name.clone(), r);
             }
             Ok(())
         },
@@ -141,16 +179,18 @@ fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Qu
 
 fn now_only(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Quarter>> {
     let loaded = reg.load_all()?;
-    let state = loaded.records.iter().map(|r| (r.path.clone(), r.exception.clone())).collect();
+    let state = loaded.records.into_iter().map(|r| (r.path.clone(), r)).collect();
     Ok(vec![snapshot(reg, inventory, ctx.as_of, &state)])
 }
 
-/// The KPIs as of a quarter end; flow KPIs (volume, approval time) count that quarter only.
-fn snapshot(reg: &Registry, inventory: Option<u64>, as_of: NaiveDate, state: &HashMap<String, Exception>) -> Quarter {
-    let records: Vec<&Exception> = state.values().collect();
+/// The KPIs as of a quarter end (its last second); flow KPIs (volume,
+/// approval time) count that quarter only.
+fn snapshot(reg: &Registry, inventory: Option<u64>, as_of: NaiveDate, state: &HashMap<String, Record>) -> Quarter {
+    let records: Vec<&Record> = state.values().collect();
     let now = as_of.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
     let since = Some(kpi::quarter_start(as_of));
-    let r = kpi::report(&records, &Inputs { policy: &reg.policy, inventory, as_of, since, now });
+    let edited = HashMap::new();
+    let r = kpi::report(&records, &Inputs { policy: &reg.policy, inventory, as_of, since, now, edited: &edited });
     Quarter {
         quarter: kpi::quarter_name(as_of),
         as_of,

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::finding::{Code, Finding, Severity};
 use super::lifecycle;
+use super::measure;
 use super::policy::Policy;
 use super::record::{Record, Status, Urgency};
 use super::routing;
@@ -32,9 +33,12 @@ pub fn check(r: &Record, policy: &Policy, gate: Gate, as_of: NaiveDate, now: Dat
         let severity = if fail { Severity::Error } else { base };
         out.push(Finding::new(code, &r.path, pointer, msg).with_id(&e.id).with_severity(severity));
     };
+    if !measure::exists(e, now) {
+        return out; // not created yet as of then
+    }
     if e.status == Status::Approved {
         let left = e.days_to_expiry(as_of);
-        if left < 0 {
+        if measure::expired(e, as_of) {
             add(
                 Code::Expired,
                 "/expires",
@@ -73,29 +77,26 @@ pub fn check(r: &Record, policy: &Policy, gate: Gate, as_of: NaiveDate, now: Dat
             }
         }
     }
-    if e.status == Status::Requested {
-        let sla = if e.urgency == Urgency::Urgent { policy.sla.urgent_hours } else { policy.sla.standard_hours };
-        let waited = (now - e.created).num_hours();
-        if waited > i64::from(sla) {
-            let over = waited - i64::from(sla);
-            let awaiting = routing::awaiting_of(r, policy);
-            add(
-                Code::SlaBreach,
-                "/created",
-                gate.fail_on_sla,
-                format!(
-                    "{} has waited {} for a decision; the {} SLA is {sla} h ({over} h over); awaiting {}",
-                    e.id,
-                    if waited >= 48 {
-                        format!("{} ({waited} h)", time::days(waited / 24))
-                    } else {
-                        format!("{waited} h")
-                    },
-                    if e.urgency == Urgency::Urgent { "urgent" } else { "standard" },
-                    if awaiting.is_empty() { "nobody".to_string() } else { awaiting.join(", ") }
-                ),
-            );
-        }
+    if e.status == Status::Requested
+        && let Some(w) = measure::wait(r, policy, now)
+        && w.pending()
+        && w.breached()
+    {
+        let awaiting = routing::awaiting_of(r, policy);
+        add(
+            Code::SlaBreach,
+            "/created",
+            gate.fail_on_sla,
+            format!(
+                "{} has waited {} for a decision; the {} SLA is {} ({} over); awaiting {}",
+                e.id,
+                time::waited(w.waited),
+                if e.urgency == Urgency::Urgent { "urgent" } else { "standard" },
+                time::hours_text(w.sla),
+                time::hours_text(w.waited - w.sla),
+                if awaiting.is_empty() { "nobody".to_string() } else { awaiting.join(", ") }
+            ),
+        );
     }
     out
 }
@@ -147,19 +148,27 @@ mod tests {
         assert_eq!(codes(&e, strict, "2026-04-03", "2026-04-03"), vec![(Code::Expired, Severity::Warning)]);
     }
 
-    /// The SLA counts whole hours from the request: exactly at the SLA is on time.
+    /// The SLA counts to the second from the request: exactly at the SLA is on
+    /// time, one second later is a breach.
     #[test]
     fn sla_boundaries() {
         let mut e = requested("other", "2026-01-01", "2026-03-01");
         let strict = Gate { fail_on_sla: true, ..Gate::default() };
-        assert_eq!(codes(&e, strict, "2026-01-06", "2026-01-06T00:59:59Z"), vec![]);
+        assert_eq!(codes(&e, strict, "2026-01-06", "2026-01-06T00:00:00Z"), vec![]);
+        assert_eq!(codes(&e, strict, "2026-01-06", "2026-01-06T00:00:01Z"), vec![(Code::SlaBreach, Severity::Error)]);
         let f = check(&record(e.clone()), &policy(), strict, day("2026-01-06"), at("2026-01-06T01:00:00Z"));
-        assert_eq!((f[0].code, f[0].severity), (Code::SlaBreach, Severity::Error));
         assert!(f[0].message.contains("waited 5 days (121 h)"), "{}", f[0].message);
         assert!(f[0].message.contains("the standard SLA is 120 h (1 h over); awaiting security"), "{}", f[0].message);
         e.urgency = Urgency::Urgent;
         assert_eq!(codes(&e, strict, "2026-01-02", "2026-01-02T00:00:00Z"), vec![]);
-        assert_eq!(codes(&e, strict, "2026-01-02", "2026-01-02T01:00:00Z"), vec![(Code::SlaBreach, Severity::Error)]);
+        let f = check(&record(e.clone()), &policy(), strict, day("2026-01-02"), at("2026-01-02T00:30:00Z"));
+        assert!(
+            f[0].message.contains("waited 24.5 h for a decision; the urgent SLA is 24 h (0.5 h over)"),
+            "{}",
+            f[0].message
+        );
+        // Not yet created as of then: nothing.
+        assert_eq!(codes(&e, strict, "2025-12-31", "2025-12-31T00:00:00Z"), vec![]);
         // Approved records have no SLA.
         assert_eq!(codes(&approved(), strict, "2026-02-01", "2026-02-01"), vec![]);
     }

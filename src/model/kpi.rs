@@ -1,25 +1,27 @@
 //! KPIs computed from the records on demand, each beside its policy target.
-//!
-//! Definitions (as of a date):
-//! - *active*: approved and not past `expires`;
-//! - *open*: status approved (active, or lapsed but not yet closed);
-//! - *overdue*: open and past expiry, or with its review overdue; as a % of open;
-//! - *approval time*: hours from `created` to the approval that completed the
-//!   routing (automatic low-risk approvals are not decisions and are left out);
-//! - *SLA breach*: decided later than the SLA, or still pending past it;
-//! - *open-ended*: active and lasting longer than its type allows (or of an
-//!   unknown type, so with no cap);
-//! - *assets excepted*: distinct assets of active records over the inventory.
+//! Every quantity is defined once, in `measure` (the README's Definitions
+//! table); this module counts and aggregates them:
+//! - *volume*: records created (since `--since`), that existed as of the date;
+//! - *approval time*: mean, median (the usual one) and p90 (nearest rank) of
+//!   the hours from `created` to the approval that first completed the
+//!   routing; re-approvals after an edit are counted apart, with the hours
+//!   from the edit (when the git history says when it was) to the re-approval;
+//! - *SLA breaches*: requests whose wait for their first decision (or
+//!   closure, or the date while pending) is strictly longer than their SLA;
+//! - *overdue*: open (approved) records expired or with their review
+//!   overdue, as a % of open;
+//! - *compensating-controls coverage*, *assets excepted*, *open-ended* and
+//!   *chronic*: over the active records.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::lifecycle;
+use super::measure;
 use super::policy::Policy;
-use super::record::{Decision, Exception, ReviewDecision, Status, Urgency};
-use super::routing::POLICY_APPROVER;
+use super::record::{Exception, Record, ReviewDecision, Status};
 use super::time;
 
 /// One KPI and how it stands against its target.
@@ -89,23 +91,32 @@ pub struct Inputs<'a> {
     pub inventory: Option<u64>,
     pub as_of: NaiveDate,
     pub since: Option<NaiveDate>,
+    /// The instant the report is as of (00:00 UTC of `as_of`, or now).
     pub now: DateTime<Utc>,
+    /// When a record's content changed to a version that was re-approved:
+    /// (record path, request digest) → the commit time of that change, from
+    /// the git history (empty without one).
+    pub edited: &'a HashMap<(String, String), DateTime<Utc>>,
 }
 
-/// Computes every KPI over `records` (those created after `as_of` are left out).
-pub fn report(records: &[&Exception], inp: &Inputs) -> Report {
+/// Computes every KPI over `records` (those that did not exist yet at
+/// `now` are left out).
+pub fn report(records: &[&Record], inp: &Inputs) -> Report {
     let policy = inp.policy;
-    let as_of = inp.as_of;
-    let all: Vec<&Exception> = records.iter().copied().filter(|e| e.created_date() <= as_of).collect();
-    let flow: Vec<&Exception> =
-        all.iter().copied().filter(|e| inp.since.is_none_or(|s| e.created_date() >= s)).collect();
-    let open: Vec<&Exception> = all.iter().copied().filter(|e| e.status == Status::Approved).collect();
-    let active: Vec<&Exception> = open.iter().copied().filter(|e| e.expires >= as_of).collect();
+    let (as_of, now) = (inp.as_of, inp.now);
+    let all: Vec<&Record> = records.iter().copied().filter(|r| measure::exists(&r.exception, now)).collect();
+    let flow: Vec<&Record> =
+        all.iter().copied().filter(|r| inp.since.is_none_or(|s| r.exception.created_date() >= s)).collect();
+    let open: Vec<&Exception> = all.iter().map(|r| &r.exception).filter(|e| e.status == Status::Approved).collect();
+    let active: Vec<&Exception> = open.iter().copied().filter(|e| measure::active(e, as_of)).collect();
 
-    let mut hours: Vec<f64> = flow.iter().filter_map(|e| approval_hours(e, policy)).collect();
+    let mut hours: Vec<f64> =
+        flow.iter().filter_map(|r| measure::approval_time(r, policy, now)).map(measure::hours).collect();
     hours.sort_by(|a, b| a.total_cmp(b));
-    let breaches = flow.iter().filter(|e| sla_breached(e, policy, inp.now)).count();
-    let overdue = open.iter().filter(|e| is_overdue(e, policy, as_of)).count();
+    let breaches = flow.iter().filter(|r| measure::wait(r, policy, now).is_some_and(|w| w.breached())).count();
+    let (reapproved, mut rehours) = reapprovals(&flow, policy, now, inp.edited);
+    rehours.sort_by(|a, b| a.total_cmp(b));
+    let overdue = open.iter().filter(|e| measure::overdue(e, policy, as_of)).count();
     let covered = active.iter().filter(|e| !e.compensating_controls.is_empty()).count();
     let assets: BTreeSet<&str> = active.iter().flat_map(|e| e.assets.iter().map(String::as_str)).collect();
     let open_ended = active.iter().filter(|e| is_open_ended(e, policy)).count();
@@ -124,8 +135,20 @@ pub fn report(records: &[&Exception], inp: &Inputs) -> Report {
             target: Some(format!("≤ {} h", t.approval_hours_max)),
             pass: mean.map(|v| v <= t.approval_hours_max),
         },
-        hours_kpi("approval_hours_median", "Median approval time", percentile(&hours, 50.0)),
-        hours_kpi("approval_hours_p90", "90th percentile approval time", percentile(&hours, 90.0)),
+        hours_kpi("approval_hours_median", "Median approval time", measure::median(&hours), "no approvals"),
+        hours_kpi(
+            "approval_hours_p90",
+            "90th percentile approval time",
+            measure::percentile(&hours, 90),
+            "no approvals",
+        ),
+        count_kpi("reapprovals", "Re-approved after an edit", reapproved, None),
+        hours_kpi(
+            "reapproval_hours_median",
+            "Median re-approval time (from the edit)",
+            measure::median(&rehours),
+            if reapproved > 0 { "n/a: needs the git history" } else { "no re-approvals" },
+        ),
         count_kpi("sla_breaches", "SLA breaches", breaches, Some(t.sla_breaches_max as usize)),
         pct_kpi(
             "overdue_pct",
@@ -158,9 +181,13 @@ pub fn report(records: &[&Exception], inp: &Inputs) -> Report {
         .filter_map(|back| month0.checked_sub_months(Months::new(back)))
         .map(|m| Month {
             month: m.format("%Y-%m").to_string(),
-            created: all.iter().filter(|e| e.created.year() == m.year() && e.created.month() == m.month()).count(),
+            created: all
+                .iter()
+                .filter(|r| r.exception.created.year() == m.year() && r.exception.created.month() == m.month())
+                .count(),
         })
         .collect();
+    let every = || all.iter().map(|r| &r.exception);
 
     Report {
         as_of,
@@ -170,13 +197,35 @@ pub fn report(records: &[&Exception], inp: &Inputs) -> Report {
         kpis,
         volume,
         approval_hours: hours.clone(),
-        by_status: tally(all.iter().map(|e| e.status.to_string())),
-        by_type: tally(all.iter().map(|e| e.kind.clone())),
+        by_status: tally(every().map(|e| e.status.to_string())),
+        by_type: tally(every().map(|e| e.kind.clone())),
         by_control: tally(active.iter().flat_map(|e| e.controls.iter().cloned())),
         by_risk_owner: tally(active.iter().map(|e| e.risk_owner.clone())),
         top_assets: tally(active.iter().flat_map(|e| e.assets.iter().cloned())).into_iter().take(10).collect(),
-        needs_action: needs_action(&all, policy, as_of, inp.now),
+        needs_action: needs_action(&all, policy, as_of, now),
     }
+}
+
+/// How many records were re-approved after an edit (by `now`), and for each
+/// re-approval whose edit the history dates, the hours from edit to re-approval.
+fn reapprovals(
+    flow: &[&Record],
+    policy: &Policy,
+    now: DateTime<Utc>,
+    edited: &HashMap<(String, String), DateTime<Utc>>,
+) -> (usize, Vec<f64>) {
+    let mut count = 0;
+    let mut hours = Vec::new();
+    for r in flow {
+        let again = measure::reapprovals(r, policy, now);
+        count += usize::from(!again.is_empty());
+        for c in again {
+            if let Some(t) = edited.get(&(r.path.clone(), c.digest.clone())) {
+                hours.push(measure::hours((c.at - *t).max(chrono::TimeDelta::zero())));
+            }
+        }
+    }
+    (count, hours)
 }
 
 fn count_kpi(key: &'static str, name: &'static str, n: usize, max: Option<usize>) -> Kpi {
@@ -191,13 +240,13 @@ fn count_kpi(key: &'static str, name: &'static str, n: usize, max: Option<usize>
     }
 }
 
-fn hours_kpi(key: &'static str, name: &'static str, v: Option<f64>) -> Kpi {
+fn hours_kpi(key: &'static str, name: &'static str, v: Option<f64>, none: &str) -> Kpi {
     Kpi {
         key,
         name,
         value: v,
         unit: "h",
-        display: v.map(|v| format!("{v:.1} h")).unwrap_or_else(|| "no approvals".into()),
+        display: v.map(|v| format!("{v:.1} h")).unwrap_or_else(|| none.into()),
         target: None,
         pass: None,
     }
@@ -218,52 +267,6 @@ fn pct_kpi(key: &'static str, name: &'static str, v: Option<f64>, target: String
 /// `part` as a % of `whole`; none for an empty whole (no division by zero).
 fn ratio(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
-}
-
-/// Nearest-rank percentile of sorted values.
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
-}
-
-/// Hours from request to the approval that completed the routing.
-pub fn approval_hours(e: &Exception, _policy: &Policy) -> Option<f64> {
-    if !matches!(e.status, Status::Approved | Status::Retired | Status::Revoked | Status::Expired) {
-        return None;
-    }
-    let decided = e
-        .approvals
-        .iter()
-        .filter(|a| a.decision == Decision::Approved && a.by != POLICY_APPROVER)
-        .map(|a| a.at)
-        .max()?;
-    Some(((decided - e.created).num_minutes().max(0)) as f64 / 60.0)
-}
-
-/// When the request was decided (approved or rejected), if it was.
-fn decided_at(e: &Exception) -> Option<DateTime<Utc>> {
-    match e.status {
-        Status::Requested => None,
-        Status::Rejected => e.approvals.iter().filter(|a| a.decision == Decision::Rejected).map(|a| a.at).max(),
-        _ => e.approvals.iter().filter(|a| a.decision == Decision::Approved).map(|a| a.at).max(),
-    }
-}
-
-fn sla_breached(e: &Exception, policy: &Policy, now: DateTime<Utc>) -> bool {
-    let sla = if e.urgency == Urgency::Urgent { policy.sla.urgent_hours } else { policy.sla.standard_hours };
-    let end = match (e.status, decided_at(e)) {
-        (Status::Requested, _) => now,
-        (_, Some(t)) => t,
-        (_, None) => return false,
-    };
-    (end - e.created).num_minutes() > i64::from(sla) * 60
-}
-
-fn is_overdue(e: &Exception, policy: &Policy, as_of: NaiveDate) -> bool {
-    e.expires < as_of || lifecycle::review_due(e, policy).is_some_and(|d| d < as_of)
 }
 
 fn is_open_ended(e: &Exception, policy: &Policy) -> bool {
@@ -290,21 +293,22 @@ fn tally(items: impl Iterator<Item = String>) -> Vec<Count> {
     v
 }
 
-fn needs_action(all: &[&Exception], policy: &Policy, as_of: NaiveDate, now: DateTime<Utc>) -> Vec<Action> {
+fn needs_action(all: &[&Record], policy: &Policy, as_of: NaiveDate, now: DateTime<Utc>) -> Vec<Action> {
     let mut out = Vec::new();
-    for e in all {
+    for r in all {
+        let e = &r.exception;
         let why = match e.status {
-            Status::Approved if e.expires < as_of => {
+            Status::Approved if measure::expired(e, as_of) => {
                 Some(format!("expired {} ago, still approved", time::days((as_of - e.expires).num_days())))
             }
-            Status::Approved if lifecycle::review_due(e, policy).is_some_and(|d| d < as_of) => {
-                Some("review overdue".into())
-            }
+            Status::Approved if measure::review_overdue(e, policy, as_of) => Some("review overdue".into()),
             Status::Approved if e.days_to_expiry(as_of) <= i64::from(policy.review.remind_before_days) => {
                 Some(format!("expires in {}", time::days(e.days_to_expiry(as_of))))
             }
             Status::Approved if lifecycle::is_chronic(e, policy) => Some("chronic: escalate".into()),
-            Status::Requested if sla_breached(e, policy, now) => Some("decision overdue (SLA)".into()),
+            Status::Requested if measure::wait(r, policy, now).is_some_and(|w| w.pending() && w.breached()) => {
+                Some("decision overdue (SLA)".into())
+            }
             Status::Requested => Some("awaiting approval".into()),
             _ => None,
         };
@@ -355,15 +359,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentiles_by_nearest_rank() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
-        assert_eq!(percentile(&v, 50.0), Some(5.0));
-        assert_eq!(percentile(&v, 90.0), Some(9.0));
-        assert_eq!(percentile(&[], 90.0), None);
-        assert_eq!(percentile(&[4.0], 90.0), Some(4.0));
-    }
-
-    #[test]
     fn empty_registry_has_no_division_by_zero() {
         let policy = Policy::default();
         let as_of = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
@@ -375,6 +370,7 @@ mod tests {
                 as_of,
                 since: None,
                 now: as_of.and_hms_opt(0, 0, 0).unwrap().and_utc(),
+                edited: &HashMap::new(),
             },
         );
         assert_eq!(r.records, 0);

@@ -10,6 +10,7 @@ pub mod gate;
 pub mod identity;
 pub mod kpi;
 pub mod lifecycle;
+pub mod measure;
 pub mod policy;
 pub mod record;
 pub mod remind;

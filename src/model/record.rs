@@ -305,11 +305,21 @@ pub struct Record {
     pub route: Option<Route>,
 }
 
-/// The tier a record is routed by and the roles it still awaits.
+/// The tier a record is routed by, the roles it still awaits, and when its
+/// routing completed (see `routing::completions`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
     pub tier: Risk,
     pub awaiting: Vec<String>,
+    pub completions: Vec<Completion>,
+}
+
+/// A moment the routing completed: the last required approval of one
+/// version of the request (by its digest) came in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    pub at: DateTime<Utc>,
+    pub digest: String,
 }
 
 impl Record {

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::identity::email_of;
 use super::lifecycle;
+use super::measure;
 use super::policy::{Policy, RISK_OWNER};
-use super::record::{Exception, Record, Status, Urgency};
+use super::record::{Exception, Record, Status};
 use super::routing;
 use super::time;
 
@@ -69,6 +70,9 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
     let mut role_items: Vec<(String, Item)> = Vec::new();
     for r in records {
         let e = &r.exception;
+        if !measure::exists(e, now) {
+            continue; // not created yet as of then
+        }
         let item = |reason, date: NaiveDate, message: String| Item {
             id: e.id.clone(),
             title: e.title.clone(),
@@ -119,24 +123,22 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
                         );
                     }
                 }
-                if !expiry_soon {
-                    let start = lifecycle::lifetime_start(e);
-                    let lifetime = (e.expires - start).num_days();
-                    let elapsed = (as_of - start).num_days();
-                    if lifetime > 0 && elapsed as f64 >= lifetime as f64 * policy.review.remind_at_lifetime {
-                        let pct = (policy.review.remind_at_lifetime * 100.0).round();
-                        to_owner(
-                            e,
-                            item(
-                                Reason::Lifetime,
-                                e.expires,
-                                format!(
-                                    "{pct}% of its lifetime has passed (day {elapsed} of {lifetime}); plan the fix before {}",
-                                    e.expires
-                                ),
+                if !expiry_soon
+                    && let Some(l) = measure::lifetime(e, as_of)
+                    && measure::lifetime_passed(l, policy.review.remind_at_lifetime)
+                {
+                    let pct = (policy.review.remind_at_lifetime * 100.0).round();
+                    to_owner(
+                        e,
+                        item(
+                            Reason::Lifetime,
+                            e.expires,
+                            format!(
+                                "{pct}% of its lifetime has passed (day {} of {}); plan the fix before {}",
+                                l.elapsed, l.length, e.expires
                             ),
-                        );
-                    }
+                        ),
+                    );
                 }
                 if lifecycle::is_chronic(e, policy) {
                     let n = lifecycle::extensions(e);
@@ -151,20 +153,20 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
                 }
             }
             Status::Requested => {
-                let sla =
-                    if e.urgency == Urgency::Urgent { policy.sla.urgent_hours } else { policy.sla.standard_hours };
-                let waited = (now - e.created).num_hours().max(0);
-                let state = if waited > i64::from(sla) {
-                    format!("{} h over the {sla} h SLA", waited - i64::from(sla))
+                let Some(w) = measure::wait(r, policy, now) else { continue };
+                // The SLA is for the first decision; a re-approval after an edit has none.
+                let state = if w.breached() {
+                    format!("{} over the {} SLA", time::hours_text(w.waited - w.sla), time::hours_text(w.sla))
                 } else {
-                    format!("{} h left of the {sla} h SLA", i64::from(sla) - waited)
+                    format!("{} left of the {} SLA", time::hours_text(w.sla - w.waited), time::hours_text(w.sla))
                 };
                 for role in routing::awaiting_of(r, policy) {
-                    let it = item(
-                        Reason::PendingApproval,
-                        e.created_date(),
-                        format!("awaiting your approval as {role} for {waited} h ({state})"),
-                    );
+                    let message = if w.pending() {
+                        format!("awaiting your approval as {role} for {} ({state})", time::hours_text(w.waited))
+                    } else {
+                        format!("awaiting your approval again as {role}: the request changed after it was approved")
+                    };
+                    let it = item(Reason::PendingApproval, e.created_date(), message);
                     if role == RISK_OWNER {
                         to_owner(e, it);
                     } else {

@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use super::digest;
 use super::finding::Code;
 use super::policy::{Policy, RISK_OWNER};
-use super::record::{Approval, Decision, Exception, Record, ReviewDecision, Risk};
+use super::record::{Approval, Completion, Decision, Exception, Record, ReviewDecision, Risk, Route};
 use super::signature::{self, Verdict};
 use super::statement::{self, Entry};
 
@@ -134,9 +134,7 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
         }
     }
 
-    let base = policy.base_tier(&e.kind);
     let current = digest::digest(e);
-    let auto = base == Risk::Low && policy.required_roles(Risk::Low).is_empty();
 
     // Reviews that stand, in order: signed, by someone who may review, not the requester.
     let mut reviews: Vec<(usize, &super::record::Review)> = Vec::new();
@@ -165,7 +163,36 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
             .unwrap_or(a.expires)
     };
 
-    // Approvals that stand, whatever content they cover.
+    let standing = standing_approvals(e, policy, &signs, &mut add);
+
+    // Of those, the ones that cover the record as it is now.
+    let covering: Vec<&Approval> = standing
+        .iter()
+        .filter(|(_, a)| a.digest == current && covered_expiry(a) == e.expires)
+        .map(|(_, a)| *a)
+        .collect();
+    let stale: Vec<usize> = standing
+        .iter()
+        .filter(|(_, a)| !(a.digest == current && covered_expiry(a) == e.expires))
+        .map(|(i, _)| *i)
+        .collect();
+
+    let (tier, missing) = route(e, policy, &covering, &mut add);
+    Standing { tier, missing, stale, problems }
+}
+
+/// The approvals that stand, whatever content they cover: signed (where
+/// required), by someone who holds the role and is not the requester, at
+/// or above the type's floor, one role per person; `policy` approvals only
+/// where the type is routed to automatic approval.
+fn standing_approvals<'e>(
+    e: &'e Exception,
+    policy: &Policy,
+    signs: &dyn Fn(Entry) -> bool,
+    add: &mut dyn FnMut(Code, String, String),
+) -> Vec<(usize, &'e Approval)> {
+    let base = policy.base_tier(&e.kind);
+    let auto = base == Risk::Low && policy.required_roles(Risk::Low).is_empty();
     let mut standing: Vec<(usize, &Approval)> = Vec::new();
     let mut roles_of: HashMap<String, (String, usize)> = HashMap::new();
     for (i, a) in e.approvals.iter().enumerate() {
@@ -240,18 +267,19 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
         standing.push((i, a));
     }
 
-    // Of those, the ones that cover the record as it is now.
-    let covering: Vec<&Approval> = standing
-        .iter()
-        .filter(|(_, a)| a.digest == current && covered_expiry(a) == e.expires)
-        .map(|(_, a)| *a)
-        .collect();
-    let stale: Vec<usize> = standing
-        .iter()
-        .filter(|(_, a)| !(a.digest == current && covered_expiry(a) == e.expires))
-        .map(|(i, _)| *i)
-        .collect();
+    standing
+}
 
+/// The tier and the roles still missing, given the approvals that cover the
+/// content: raised by any assessment, lowered only with the consent of every
+/// role of the higher tier.
+fn route(
+    e: &Exception,
+    policy: &Policy,
+    covering: &[&Approval],
+    add: &mut dyn FnMut(Code, String, String),
+) -> (Risk, Vec<String>) {
+    let base = policy.base_tier(&e.kind);
     // The tier: raised by any assessment, lowered only with the higher tier's consent.
     let mut tier = base;
     if let Some(lowest) = covering.iter().map(|a| a.risk).filter(|r| *r < base).min() {
@@ -276,7 +304,58 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
     }
     let missing: Vec<String> =
         policy.required_roles(tier).iter().filter(|role| !covering.iter().any(|a| &&a.role == role)).cloned().collect();
-    Standing { tier, missing, stale, problems }
+    (tier, missing)
+}
+
+/// When the routing completed: for each version of the request (its digest
+/// and the expiry the approvals saw), the moment its last required approval
+/// came in, in time order. The first is the record's approval; later ones are
+/// re-approvals after an edit. Signatures as in `signed`.
+pub fn completions(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Verdict>) -> Vec<Completion> {
+    let signs = |entry: Entry| signed.get(&entry).is_none_or(|v| *v == Verdict::Valid);
+    let mut ignore = |_: Code, _: String, _: String| {};
+    let mut standing = standing_approvals(e, policy, &signs, &mut ignore);
+    standing.sort_by_key(|(i, a)| (a.at, *i));
+    let mut done: Vec<(&str, NaiveDate)> = Vec::new();
+    let mut out = Vec::new();
+    for (_, a) in &standing {
+        let version = (a.digest.as_str(), a.expires);
+        if done.contains(&version) {
+            continue;
+        }
+        let covering: Vec<&Approval> = standing
+            .iter()
+            .filter(|(_, b)| b.at <= a.at && (b.digest.as_str(), b.expires) == version)
+            .map(|(_, b)| *b)
+            .collect();
+        if route(e, policy, &covering, &mut ignore).1.is_empty() {
+            done.push(version);
+            out.push(Completion { at: a.at, digest: a.digest.clone() });
+        }
+    }
+    out
+}
+
+/// Where `e` stands and when its routing completed, worked out together
+/// (its signatures verified once).
+pub fn route_of(e: &Exception, policy: &Policy) -> Route {
+    let signed = verdicts_of(e, policy);
+    let standing = standing_with(e, policy, &signed);
+    Route { tier: standing.tier, awaiting: standing.missing, completions: completions(e, policy, &signed) }
+}
+
+/// The signature verdict of every decision (none when signatures are off).
+pub fn verdicts_of(e: &Exception, policy: &Policy) -> BTreeMap<Entry, Verdict> {
+    verdicts(e, policy, None)
+}
+
+/// When a loaded record's routing completed (as worked out when it was
+/// loaded), else worked out now.
+pub fn completions_of(r: &Record, policy: &Policy) -> Vec<Completion> {
+    match &r.route {
+        Some(route) => route.completions.clone(),
+        None => completions(&r.exception, policy, &verdicts_of(&r.exception, policy)),
+    }
 }
 
 /// The signature verdict of every decision (none when signatures are off),

@@ -66,6 +66,17 @@ pub fn days(n: i64) -> String {
     if n == 1 { "1 day".into() } else { format!("{n} days") }
 }
 
+/// A duration in hours, to a tenth where it is not whole: `24 h`, `24.5 h`.
+pub fn hours_text(d: chrono::TimeDelta) -> String {
+    let secs = d.num_seconds();
+    if secs % 3600 == 0 { format!("{} h", secs / 3600) } else { format!("{:.1} h", secs as f64 / 3600.0) }
+}
+
+/// How long something waited: `9 h`, or from two days `5 days (121 h)`.
+pub fn waited(d: chrono::TimeDelta) -> String {
+    if d.num_hours() >= 48 { format!("{} ({})", days(d.num_days()), hours_text(d)) } else { hours_text(d) }
+}
+
 /// `from` plus `days`, saturating at the calendar's end instead of panicking.
 pub fn add_days(from: NaiveDate, days: i64) -> NaiveDate {
     let r = if days >= 0 {

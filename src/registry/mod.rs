@@ -183,10 +183,7 @@ impl Registry {
             .into_par_iter()
             .zip(verdicts)
             .map(|(r, verdicts)| match r {
-                Ok(record) => {
-                    let standing = crate::model::routing::standing_with(&record.exception, &self.policy, &verdicts);
-                    check_one(record, &self.policy, self.cx, standing)
-                }
+                Ok(record) => check_one(record, &self.policy, self.cx, &verdicts),
                 Err(findings) => (None, findings),
             })
             .collect();
@@ -360,6 +357,43 @@ impl Registry {
             p.allowed_signers.as_deref(),
             p.audit_from.as_deref(),
         )
+    }
+
+    /// When each wanted version of a record first appeared: for (record path,
+    /// request digest), the author time of the first commit whose version of
+    /// that file has that digest. Reads the history once, and only the
+    /// wanted files' versions. Versions the history does not hold are left out.
+    pub fn edit_times(
+        &self,
+        wanted: &[(String, String)],
+    ) -> Result<std::collections::HashMap<(String, String), chrono::DateTime<chrono::Utc>>> {
+        let mut out = std::collections::HashMap::new();
+        if wanted.is_empty() {
+            return Ok(out);
+        }
+        let history = self.history()?;
+        let trails = history.trails();
+        let prefix = format!("{RECORDS_DIR}/");
+        let changes = wanted
+            .iter()
+            .filter_map(|(path, _)| trails.get(path.strip_prefix(&prefix).unwrap_or(path)))
+            .flatten()
+            .copied();
+        history.replay(
+            changes,
+            |text| parse_version(text).and_then(|v| v.1).map(|e| crate::model::digest::digest(&e)),
+            |commit, change, _, after| {
+                let name = change.new_name.as_deref().unwrap_or("");
+                if let Some(Some(digest)) = after {
+                    let key = (format!("{prefix}{name}"), digest.clone());
+                    if wanted.contains(&key) {
+                        out.entry(key).or_insert(commit.time);
+                    }
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
     /// The policy at a commit, with the keys of that commit's allowed_signers
@@ -549,27 +583,30 @@ pub fn is_plain_id(id: &str) -> bool {
 fn load_one(path: &Path, shown: &str, policy: &Policy, cx: rules::Context) -> (Option<Record>, Vec<Finding>) {
     match read_one(path, shown) {
         Ok(record) => {
-            let standing = crate::model::routing::standing(&record.exception, policy);
-            check_one(record, policy, cx, standing)
+            let verdicts = crate::model::routing::verdicts_of(&record.exception, policy);
+            check_one(record, policy, cx, &verdicts)
         }
         Err(findings) => (None, findings),
     }
 }
 
-/// The rules over a read record, given where it stands. A record whose
-/// approvals do not stand counts as requested, whatever it says.
+/// The rules over a read record, given its signatures' verdicts. A record
+/// whose approvals do not stand counts as requested, whatever it says.
 fn check_one(
     mut record: Record,
     policy: &Policy,
     cx: rules::Context,
-    standing: crate::model::routing::Standing,
+    verdicts: &std::collections::BTreeMap<Entry, Verdict>,
 ) -> (Option<Record>, Vec<Finding>) {
+    use crate::model::routing;
+    let standing = routing::standing_with(&record.exception, policy, verdicts);
+    let completions = routing::completions(&record.exception, policy, verdicts);
     let (findings, standing) = rules::check_record_with(&record, policy, cx, standing);
     if record.exception.status == crate::model::record::Status::Approved && !standing.complete() {
         record.exception.status = crate::model::record::Status::Requested;
         record.unverified = true;
     }
-    record.route = Some(crate::model::record::Route { tier: standing.tier, awaiting: standing.missing });
+    record.route = Some(crate::model::record::Route { tier: standing.tier, awaiting: standing.missing, completions });
     (Some(record), findings)
 }
 

@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::lifecycle;
 use super::measure;
 use super::policy::Policy;
-use super::record::{Exception, Record, ReviewDecision, Status};
+use super::record::{Exception, Record, Status};
 use super::time;
 
 /// One KPI and how it stands against its target.
@@ -119,7 +119,7 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
     let overdue = open.iter().filter(|e| measure::overdue(e, policy, as_of)).count();
     let covered = active.iter().filter(|e| !e.compensating_controls.is_empty()).count();
     let assets: BTreeSet<&str> = active.iter().flat_map(|e| e.assets.iter().map(String::as_str)).collect();
-    let open_ended = active.iter().filter(|e| is_open_ended(e, policy)).count();
+    let open_ended = active.iter().filter(|e| measure::open_ended(e, policy)).count();
     let chronic = active.iter().filter(|e| lifecycle::is_chronic(e, policy)).count();
     let t = &policy.targets;
 
@@ -267,19 +267,6 @@ fn pct_kpi(key: &'static str, name: &'static str, v: Option<f64>, target: String
 /// `part` as a % of `whole`; none for an empty whole (no division by zero).
 fn ratio(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
-}
-
-fn is_open_ended(e: &Exception, policy: &Policy) -> bool {
-    let Some(rule) = policy.types.get(&e.kind) else { return true };
-    let start = e
-        .reviews
-        .iter()
-        .filter(|v| v.decision == ReviewDecision::Extend)
-        .map(|v| v.at.date_naive())
-        .max()
-        .unwrap_or(e.created_date())
-        .max(e.created_date());
-    (e.expires - start).num_days() > i64::from(rule.max_days)
 }
 
 /// Counts, most first, then by name.

@@ -168,6 +168,13 @@ pub fn past_grace(e: &Exception, policy: &Policy, as_of: NaiveDate) -> bool {
     lifecycle::expiry_due(e, policy, as_of).is_some()
 }
 
+/// Open-ended: lasting longer than its type allows from the start of its
+/// lifetime (creation, or the latest extension), or of a type with no cap.
+pub fn open_ended(e: &Exception, policy: &Policy) -> bool {
+    let Some(rule) = policy.types.get(&e.kind) else { return true };
+    (e.expires - lifecycle::lifetime_start(e)).num_days() > i64::from(rule.max_days)
+}
+
 /// Where an approved record stands in its lifetime on `as_of`: days elapsed
 /// since its lifetime started, of how many.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

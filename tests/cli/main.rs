@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod blindspots;
+mod definitions;
 mod faults;
 mod forgery;
 mod gate;

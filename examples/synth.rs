@@ -529,7 +529,7 @@ fn new_record(
         assets: (0..assets).map(|_| host(rng)).collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
         compensating_controls: (0..controls).map(|n| format!("Compensating control {n}: monitoring and restricted network path")).collect(),
         controls: vec!["NIST-800-53:CM-6".into()],
-        findings: if kind == "vulnerability-deferral" { vec![format!("CVE-2026-{:05}", rng.below(99999))] } else { Vec::new() },
+        findings: if kind == "vulnerability-deferral" { vec![exc::model::record::Covered::Id(format!("CVE-2026-{:05}", rng.below(99999)))] } else { Vec::new() },
         attachments: vec![format!("https://wiki.example.com/security/EXC-{i:06}/evidence.pdf")],
         migration_plan: if kind == "legacy-system" { Some("Replace the system in the next budget cycle".into()) } else { None },
         tickets: vec![format!("SEC-{}", 1000 + i)],

@@ -162,6 +162,9 @@ pub fn form(policy: &Policy, mut d: Draft) -> Result<Draft> {
         match f {
             RequiredField::Findings => {
                 d.findings = split_list(&q.ask("Findings (CVE or scanner ids, comma-separated)", at_least_one)?)
+                    .into_iter()
+                    .map(crate::model::record::Covered::Id)
+                    .collect()
             }
             RequiredField::MigrationPlan => {
                 d.migration_plan = Some(q.ask("Migration plan (how and when this goes away)", one_line)?)

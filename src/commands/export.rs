@@ -1,20 +1,21 @@
 //! `exc export`: the register for auditors and BI tools (CSV, JSON, JSON Lines,
-//! YAML; `--with-history` adds the git trail), and scanner suppressions made
-//! only from valid, approved, active exceptions: Trivy's `.trivyignore.yaml`
-//! (with `expired_at`) and an OpenVEX document.
+//! YAML; `--with-history` adds the git trail), and scanner suppression files
+//! made only from valid, approved, active exceptions (Trivy, Snyk,
+//! osv-scanner, Grype, better-npm-audit, OpenVEX); `--all` writes every one
+//! exc.yaml lists.
 
 use std::collections::HashMap;
+
+use clap::ValueEnum;
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::measure;
-use crate::model::record::{Exception, Record, Status};
+use crate::model::policy::Policy;
+use crate::model::suppression::{self, Suppression};
 use crate::output;
 use crate::output::export::{self, ExportFormat, Trail};
 use crate::registry::{self, Registry};
-
-/// The type whose findings become scanner suppressions.
-const DEFERRAL: &str = "vulnerability-deferral";
 
 /// Export the register, or scanner suppressions.
 #[derive(Debug, clap::Args)]
@@ -23,21 +24,28 @@ Examples:
   exc export --format csv > register.csv                  opens safely in a spreadsheet
   exc export --format jsonl --with-history > register.jsonl
   exc export --format trivyignore --out .trivyignore.yaml suppressions that lapse by themselves
-  exc export --format openvex --out exc.openvex.json
+  exc export --format snyk --out .snyk
+  exc export --all                                        every suppression file exc.yaml lists (nightly)
 
-Suppressions come only from valid, approved, active vulnerability-deferral records with
-findings. If such a record has any finding, the export stops (exit 1) and names it;
---skip-invalid exports the rest and says what it left out.")]
+Suppressions come only from valid, approved, active records of a suppressing type (the
+vulnerability deferral, or a type with `vex:` in exc.yaml) with findings. If such a
+record has any finding, the export stops (exit 1) and names it; --skip-invalid exports
+the rest and says what it left out. With nothing to suppress, each format is written
+as a valid, empty file. Scope a format cannot carry is named on standard error.")]
 pub struct Args {
     /// Add each record's git trail (commit, date, author, action).
     #[arg(long)]
     pub with_history: bool,
-    /// Write to this file (atomically) instead of standard output.
-    #[arg(long, value_name = "FILE")]
+    /// Write to this file (atomically) instead of standard output; with --all, a directory.
+    #[arg(long, value_name = "PATH")]
     pub out: Option<std::path::PathBuf>,
     /// For suppressions: leave out records with findings instead of stopping.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Write every suppression file `exports:` in exc.yaml lists (all of them if none),
+    /// each under its usual name, into --out (default: the registry root).
+    #[arg(long, conflicts_with_all = ["format", "with_history"])]
+    pub all: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: ExportFormat,
@@ -46,65 +54,70 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
     let loaded = reg.load_all()?;
-    let text = if args.format.suppresses() {
-        // Only valid, approved, active deferrals suppress anything. A record
-        // that says approved but whose approvals do not stand would have; it
-        // is named below, with its findings.
-        let claims = |r: &Record| {
-            (r.exception.status == Status::Approved || r.unverified)
-                && r.exception.expires >= ctx.as_of
-                && measure::exists(&r.exception, ctx.now())
+    if args.all || args.format.suppresses() {
+        let Some(chosen) = super::suppressing(ctx, &reg, &loaded, args.skip_invalid) else {
+            return Ok(Outcome::Findings);
         };
-        let candidates: Vec<&Record> = loaded
-            .records
-            .iter()
-            .filter(|r| r.exception.kind == DEFERRAL && claims(r) && !r.exception.findings.is_empty())
-            .collect();
-        let (clean, flawed): (Vec<&Record>, Vec<&Record>) =
-            candidates.into_iter().partition(|r| !loaded.findings.iter().any(|f| f.path == r.path));
-        if !flawed.is_empty() {
-            let found: Vec<_> =
-                loaded.findings.iter().filter(|f| flawed.iter().any(|r| r.path == f.path)).cloned().collect();
-            let sources = reg.sources(&loaded.records);
-            let ids: Vec<&str> = flawed.iter().map(|r| r.exception.id.as_str()).collect();
-            for f in &found {
-                eprintln!("{}", output::escape::guard(&output::finding_line(f, &sources, false)));
+        let sups = suppression::suppressions(&chosen, &reg.policy);
+        if args.all {
+            let dir = args.out.clone().unwrap_or_else(|| reg.root.clone());
+            for format in configured(&reg.policy)? {
+                let written = write_one(format, &sups)?;
+                let name = format.file_name().unwrap_or_default();
+                registry::write_atomic(&dir.join(name), written.as_bytes(), false)?;
+                eprintln!("Wrote {}", output::escape::text(&dir.join(name).display().to_string()));
             }
-            if !args.skip_invalid {
-                eprintln!(
-                    "exc: {} record(s) that would suppress findings have problems ({}); nothing was exported. Fix them, or pass --skip-invalid to export the rest.",
-                    ids.len(),
-                    ids.join(", ")
-                );
-                return Ok(Outcome::Findings);
-            }
-            output::warn(&format!("left out {} record(s) with problems: {}", ids.len(), ids.join(", ")));
+            return Ok(Outcome::Clean);
         }
-        let mut records: Vec<&Exception> = clean.iter().map(|r| &r.exception).collect();
-        records.sort_by(|a, b| (a.expires, &a.id).cmp(&(b.expires, &b.id)));
-        match args.format {
-            ExportFormat::Trivyignore => export::trivyignore(&records, ctx.as_of)?,
-            _ => export::openvex(&records, ctx.as_of, ctx.now())?,
-        }
-    } else {
-        if !loaded.findings.is_empty() {
-            output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
-        }
-        let trails = if args.with_history { Some(trails(&reg)?) } else { None };
-        let rows: Vec<export::Row> = loaded
-            .records
-            .iter()
-            .filter(|r| measure::exists(&r.exception, ctx.now()))
-            .map(|r| export::row(r, &reg.policy, ctx.as_of, trails.as_ref()))
-            .collect();
-        export::register(&rows, args.format)?
-    };
-    match &args.out {
+        let written = write_one(args.format, &sups)?;
+        return emit(&args.out, &written);
+    }
+    if !loaded.findings.is_empty() {
+        output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
+    }
+    let trails = if args.with_history { Some(trails(&reg)?) } else { None };
+    let rows: Vec<export::Row> = loaded
+        .records
+        .iter()
+        .filter(|r| measure::exists(&r.exception, ctx.now()))
+        .map(|r| export::row(r, &reg.policy, ctx.as_of, trails.as_ref()))
+        .collect();
+    emit(&args.out, &export::register(&rows, args.format)?)
+}
+
+/// The suppression formats exc.yaml's `exports:` lists, or every one.
+pub fn configured(policy: &Policy) -> Result<Vec<ExportFormat>> {
+    if policy.exports.is_empty() {
+        return Ok(ExportFormat::value_variants().iter().copied().filter(|f| f.suppresses()).collect());
+    }
+    policy
+        .exports
+        .iter()
+        .map(|name| {
+            ExportFormat::from_str(name, true)
+                .ok()
+                .filter(|f| f.suppresses())
+                .ok_or_else(|| Error::Usage(format!("exc.yaml exports: `{name}` is not a suppression format")))
+        })
+        .collect()
+}
+
+/// One suppression file, with the scope it could not carry warned about.
+fn write_one(format: ExportFormat, sups: &[Suppression]) -> Result<String> {
+    let written = export::suppressions(format, sups)?;
+    for note in &written.notes {
+        output::warn(&format!("{}: {note}", format.name()));
+    }
+    Ok(written.text)
+}
+
+fn emit(out: &Option<std::path::PathBuf>, text: &str) -> Result<Outcome> {
+    match out {
         Some(path) => {
             registry::write_atomic(path, text.as_bytes(), false)?;
             eprintln!("Wrote {}", output::escape::text(&path.display().to_string()));
         }
-        None => output::emit(&text)?,
+        None => output::emit(text)?,
     }
     Ok(Outcome::Clean)
 }

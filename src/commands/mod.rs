@@ -24,6 +24,7 @@ pub mod retire;
 pub mod revoke;
 pub mod schema;
 pub mod show;
+pub mod suppress;
 pub mod validate;
 
 use crate::context::{Context, Outcome};
@@ -129,4 +130,34 @@ pub fn transition(ctx: &Context, args: &ChangeArgs, id: &str, action: Action) ->
         TextOrJson::Text => output::emit_text(&changed::changed_text(&report, &changed::summary(&t, &reg.policy)))?,
     }
     Ok(Outcome::Clean)
+}
+
+/// The records whose findings scanners may hide as of the context's date.
+/// A record that would but has problems is named with them on standard
+/// error; then, unless `skip_invalid`, nothing is chosen (the caller exits 1).
+pub fn suppressing<'a>(
+    ctx: &Context,
+    reg: &Registry,
+    loaded: &'a crate::registry::Loaded,
+    skip_invalid: bool,
+) -> Option<Vec<&'a crate::model::record::Exception>> {
+    let chosen =
+        crate::model::suppression::eligible(&loaded.records, &loaded.findings, &reg.policy, ctx.as_of, ctx.now());
+    if !chosen.flawed.is_empty() {
+        let ids: Vec<&str> = chosen.flawed.iter().map(|r| r.exception.id.as_str()).collect();
+        let sources = reg.sources(&loaded.records);
+        for f in loaded.findings.iter().filter(|f| chosen.flawed.iter().any(|r| r.path == f.path)) {
+            eprintln!("{}", output::escape::guard(&output::finding_line(f, &sources, false)));
+        }
+        if !skip_invalid {
+            eprintln!(
+                "exc: {} record(s) that would suppress findings have problems ({}); nothing was exported. Fix them, or pass --skip-invalid to leave them out.",
+                ids.len(),
+                ids.join(", ")
+            );
+            return None;
+        }
+        output::warn(&format!("left out {} record(s) with problems: {}", ids.len(), ids.join(", ")));
+    }
+    Some(chosen.clean)
 }

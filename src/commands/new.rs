@@ -8,7 +8,7 @@
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::policy::{Policy, RequiredField};
-use crate::model::record::{Exception, Urgency};
+use crate::model::record::{Covered, Exception, Urgency};
 use crate::model::request::{self, Draft};
 use crate::model::time;
 use crate::output::changed::{self, Created};
@@ -53,9 +53,10 @@ pub struct Args {
     /// A baseline control deviated from, as FRAMEWORK:ID (repeatable; default: the type's).
     #[arg(long = "control", value_name = "FRAMEWORK:ID")]
     pub controls: Vec<String>,
-    /// A CVE or scanner rule id (repeatable).
-    #[arg(long = "finding", value_name = "ID")]
-    pub findings: Vec<String>,
+    /// A CVE or scanner rule id, optionally scoped: 'CVE-… purl=pkg:npm/x@1 path=app/**'
+    /// (keys: purl, package, version, path; repeatable).
+    #[arg(long = "finding", value_name = "ID [KEY=VALUE…]", value_parser = parse_finding)]
+    pub findings: Vec<Covered>,
     /// Evidence: a repository path or an https URL (repeatable).
     #[arg(long = "attachment", value_name = "PATH|URL")]
     pub attachments: Vec<String>,
@@ -161,7 +162,7 @@ fn draft(args: Args, today: chrono::NaiveDate) -> Result<Draft> {
         expires,
         assets: list(args.assets),
         controls: list(args.controls),
-        findings: list(args.findings),
+        findings: args.findings,
         attachments: list(args.attachments),
         migration_plan: args.migration_plan.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
         tickets: list(args.tickets),
@@ -257,4 +258,9 @@ fn new_id(reg: &Registry) -> Result<String> {
         }
     }
     Err(Error::Conflict("could not find a free id; pass --id".into()))
+}
+
+/// `--finding 'CVE-… purl=… path=…'`.
+fn parse_finding(text: &str) -> std::result::Result<Covered, String> {
+    text.parse()
 }

@@ -52,8 +52,8 @@ struct Canonical<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     controls: &'a [String],
     created: chrono::DateTime<chrono::Utc>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    findings: &'a [String],
+    #[serde(skip_serializing_if = "<[super::record::Covered]>::is_empty")]
+    findings: &'a [super::record::Covered],
     id: &'a str,
     justification: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -234,6 +234,9 @@ codes! {
     AttachmentOutsideRepo = "attachment-outside-repo", Record, Error, true,
         "an attachment is not evidence: a path outside the repository, missing, a symbolic link, or not an https URL",
         "Evidence is a file inside the repository (a regular file that exists) or an https URL. Anything else (`..`, absolute paths, file:, http:, javascript:) does not count as evidence.";
+    UnscopedFinding = "unscoped-finding", Record, Warning, false,
+        "a vulnerability deferral covers a finding with no scope, so its suppression applies to every scanned target",
+        "A finding in a record may name the package (`purl`, or `package` and `version`) and the path or target it applies to, and an asset in exc.yaml may name the scan targets it stands for (`assets.targets`). Without either, the exported suppression (Trivy, Snyk, osv-scanner, Grype, SARIF) hides the CVE in every image and repository scanned with the file. Scope it: `--finding 'CVE-… purl=pkg:npm/x@1.2.3 path=app/**'`, or list the asset's targets in exc.yaml.";
     PolicyInvalid = "policy-invalid", Policy, Error, true,
         "exc.yaml is not a valid policy",
         "The policy must match `exc schema policy` and make sense (known roles in routing, a lifetime share between 0 and 1, …). Every command stops (exit 2) until it is fixed.";

@@ -20,6 +20,7 @@ pub mod rules;
 pub mod signature;
 pub mod statement;
 pub mod suggest;
+pub mod suppression;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod time;

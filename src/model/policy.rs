@@ -72,6 +72,10 @@ pub struct Policy {
     /// Signatures, keys, and who approves changes to this policy.
     #[serde(default)]
     pub trust: Trust,
+    /// The suppression files `exc export --all` writes and `exc check` keeps
+    /// fresh (format names, e.g. `trivyignore`, `osv-scanner`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exports: Vec<String>,
     /// Signed approvals of this policy by the owners of the one before it.
     /// Not part of the policy's digest. Kept last in the file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -186,6 +190,7 @@ impl Default for Policy {
             git: GitSettings::default(),
             severity: Overrides::default(),
             trust: Trust::default(),
+            exports: Vec::new(),
             approvals: Vec::new(),
         }
     }
@@ -243,6 +248,59 @@ pub struct TypeRule {
     pub require: Vec<RequiredField>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub controls: Vec<String>,
+    /// What an approved record of this type states in VEX: the finding does
+    /// not affect the product (e.g. a false positive, or mitigated). Such
+    /// records are exported as suppressions too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vex: Option<Vex>,
+}
+
+/// A VEX statement a type's approved records make.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vex {
+    pub status: VexStatus,
+    pub justification: VexJustification,
+}
+
+/// The VEX status a type may claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VexStatus {
+    NotAffected,
+}
+
+/// Why a product is not affected, in VEX's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VexJustification {
+    ComponentNotPresent,
+    VulnerableCodeNotPresent,
+    VulnerableCodeNotInExecutePath,
+    VulnerableCodeCannotBeControlledByAdversary,
+    InlineMitigationsAlreadyExist,
+}
+
+impl VexJustification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VexJustification::ComponentNotPresent => "component_not_present",
+            VexJustification::VulnerableCodeNotPresent => "vulnerable_code_not_present",
+            VexJustification::VulnerableCodeNotInExecutePath => "vulnerable_code_not_in_execute_path",
+            VexJustification::VulnerableCodeCannotBeControlledByAdversary => {
+                "vulnerable_code_cannot_be_controlled_by_adversary"
+            }
+            VexJustification::InlineMitigationsAlreadyExist => "inline_mitigations_already_exist",
+        }
+    }
+}
+
+impl Policy {
+    /// Whether approved records of `kind` become scanner suppressions: the
+    /// vulnerability-deferral type, and any type that states VEX.
+    pub fn suppresses(&self, kind: &str) -> bool {
+        kind == super::record::DEFERRAL || self.types.get(kind).is_some_and(|t| t.vex.is_some())
+    }
 }
 
 fn medium() -> Risk {
@@ -422,6 +480,24 @@ pub struct Assets {
     /// A file of one asset per line, relative to the registry root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<String>,
+    /// The scan targets each asset stands for (image references, repository
+    /// paths, hostnames; globs as the scanner sees targets), which scope the
+    /// suppressions exported for it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub targets: BTreeMap<String, Vec<String>>,
+}
+
+impl Assets {
+    /// The scan targets of `assets` (in order, without repeats).
+    pub fn targets_of<'a>(&'a self, assets: &'a [String]) -> Vec<&'a str> {
+        let mut out: Vec<&str> = Vec::new();
+        for t in assets.iter().filter_map(|a| self.targets.get(a)).flatten() {
+            if !out.contains(&t.as_str()) {
+                out.push(t);
+            }
+        }
+        out
+    }
 }
 
 /// Git integration.
@@ -454,6 +530,7 @@ fn default_types() -> IndexMap<String, TypeRule> {
         min_risk: None,
         require: require.to_vec(),
         controls: controls.iter().map(|s| s.to_string()).collect(),
+        vex: None,
     };
     IndexMap::from([
         ("mfa-bypass".into(), t("MFA bypass", Risk::High, 90, &[], &["NIST-800-53:IA-2(1)", "CIS:6.5"])),

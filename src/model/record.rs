@@ -162,6 +162,101 @@ pub struct Closure {
     pub signature: Option<String>,
 }
 
+/// The type whose findings become scanner suppressions.
+pub const DEFERRAL: &str = "vulnerability-deferral";
+
+/// A scanner finding an exception covers: a CVE or rule id, alone (it
+/// applies wherever the record's assets are scanned), or scoped to a package
+/// (a package URL, or a name and version) and a path or target glob.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Covered {
+    Id(String),
+    Scoped(Scoped),
+}
+
+/// A scoped finding. The fields are in sorted order, so its JSON is canonical
+/// (the request digest covers it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scoped {
+    pub id: String,
+    /// A package name, for scanners that match by name (with `version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// A path or scan-target glob (`**/package-lock.json`, `registry.example.com/pay/*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A package URL (`pkg:npm/lodash@4.17.20`); the version may be left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl Covered {
+    pub fn id(&self) -> &str {
+        match self {
+            Covered::Id(id) => id,
+            Covered::Scoped(s) => &s.id,
+        }
+    }
+
+    /// The scope, if any (an unscoped finding gives an empty one).
+    pub fn scope(&self) -> Scoped {
+        match self {
+            Covered::Id(id) => Scoped { id: id.clone(), ..Scoped::default() },
+            Covered::Scoped(s) => s.clone(),
+        }
+    }
+
+    /// Whether it names a package or a path.
+    pub fn is_scoped(&self) -> bool {
+        matches!(self, Covered::Scoped(s) if s.package.is_some() || s.path.is_some() || s.purl.is_some())
+    }
+}
+
+impl std::fmt::Display for Covered {
+    /// `CVE-2026-1 purl=pkg:npm/x@1 path=app/**`: the form `exc new --finding` takes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.scope();
+        write!(f, "{}", s.id)?;
+        for (k, v) in [("purl", &s.purl), ("package", &s.package), ("version", &s.version), ("path", &s.path)] {
+            if let Some(v) = v {
+                write!(f, " {k}={v}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for Covered {
+    type Err = String;
+
+    /// Parses `ID` or `ID key=value …` (keys: purl, package, version, path).
+    fn from_str(text: &str) -> Result<Covered, String> {
+        let mut parts = text.split_whitespace();
+        let id = parts.next().ok_or("a finding needs an id, like CVE-2026-12345")?.to_string();
+        let mut s = Scoped { id, ..Scoped::default() };
+        let mut any = false;
+        for part in parts {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}`: write the scope as key=value (purl, package, version, path)"))?;
+            let slot = match key {
+                "purl" => &mut s.purl,
+                "package" => &mut s.package,
+                "version" => &mut s.version,
+                "path" => &mut s.path,
+                _ => return Err(format!("`{key}` is not a finding's scope; use purl, package, version or path")),
+            };
+            *slot = Some(value.to_string());
+            any = true;
+        }
+        Ok(if any { Covered::Scoped(s) } else { Covered::Id(s.id) })
+    }
+}
+
 /// One security exception.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,7 +279,7 @@ pub struct Exception {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub controls: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<String>,
+    pub findings: Vec<Covered>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

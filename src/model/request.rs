@@ -26,7 +26,7 @@ pub struct Draft {
     pub assets: Vec<String>,
     /// Default: the type's usual controls.
     pub controls: Vec<String>,
-    pub findings: Vec<String>,
+    pub findings: Vec<super::record::Covered>,
     pub attachments: Vec<String>,
     pub migration_plan: Option<String>,
     pub tickets: Vec<String>,

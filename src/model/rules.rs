@@ -100,6 +100,21 @@ pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Sta
         _ => {}
     }
 
+    // A deferral's suppression should say where it applies.
+    if policy.suppresses(&e.kind) && policy.assets.targets_of(&e.assets).is_empty() {
+        for (i, f) in e.findings.iter().enumerate().filter(|(_, f)| !f.is_scoped()) {
+            add(
+                Code::UnscopedFinding,
+                &format!("/findings/{i}"),
+                format!(
+                    "{} has no scope (no package or path), and no asset of {} names its scan targets in exc.yaml: its suppression applies to every target scanned",
+                    f.id(),
+                    e.id
+                ),
+            );
+        }
+    }
+
     if let Some(why) = lifecycle::closure_problem(e, policy) {
         add(Code::UnauthorizedApprover, "/closed", format!("{} was {why}", e.id));
     }

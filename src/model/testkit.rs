@@ -43,7 +43,7 @@ pub fn requested(kind: &str, created: &str, expires: &str) -> Exception {
         expires: Some(day(expires)),
         assets: vec!["a".into()],
         attachments: vec!["https://wiki.example.com/e".into()],
-        findings: vec!["CVE-2026-0001".into()],
+        findings: vec![super::record::Covered::Id("CVE-2026-0001".into())],
         migration_plan: Some("p".into()),
         ..Draft::default()
     };

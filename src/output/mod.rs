@@ -22,6 +22,7 @@ pub mod findings;
 pub mod record;
 pub mod remind;
 pub mod report;
+pub mod suppressions;
 
 /// Output formats of commands that print only text or JSON.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]

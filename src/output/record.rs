@@ -157,10 +157,11 @@ pub fn show(
         field("urgency", "urgent");
     }
     field("assets", &e.assets.join(", "));
+    let covered: Vec<String> = e.findings.iter().map(ToString::to_string).collect();
     let lists = [
         ("compensating controls", &e.compensating_controls),
         ("controls", &e.controls),
-        ("findings", &e.findings),
+        ("findings", &covered),
         ("attachments", &e.attachments),
         ("tickets", &e.tickets),
     ];

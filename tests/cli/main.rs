@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod blindspots;
+mod consumers;
 mod definitions;
 mod faults;
 mod forgery;

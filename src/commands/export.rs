@@ -27,9 +27,8 @@ Examples:
   exc export --format snyk --out .snyk
   exc export --all                                        every suppression file exc.yaml lists (nightly)
 
-Suppressions come only from valid, approved, active records of a suppressing type (the
-vulnerability deferral, or a type with `vex:` in exc.yaml) with findings. If such a
-record has any finding, the export stops (exit 1) and names it; --skip-invalid exports
+Suppressions come only from the findings of valid, approved, active records. If such a
+record has any problem, the export stops (exit 1) and names it; --skip-invalid exports
 the rest and says what it left out. With nothing to suppress, each format is written
 as a valid, empty file. Scope a format cannot carry is named on standard error.")]
 pub struct Args {

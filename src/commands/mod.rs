@@ -141,8 +141,7 @@ pub fn suppressing<'a>(
     loaded: &'a crate::registry::Loaded,
     skip_invalid: bool,
 ) -> Option<Vec<&'a crate::model::record::Exception>> {
-    let chosen =
-        crate::model::suppression::eligible(&loaded.records, &loaded.findings, &reg.policy, ctx.as_of, ctx.now());
+    let chosen = crate::model::suppression::eligible(&loaded.records, &loaded.findings, ctx.as_of, ctx.now());
     if !chosen.flawed.is_empty() {
         let ids: Vec<&str> = chosen.flawed.iter().map(|r| r.exception.id.as_str()).collect();
         let sources = reg.sources(&loaded.records);

@@ -248,9 +248,8 @@ pub struct TypeRule {
     pub require: Vec<RequiredField>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub controls: Vec<String>,
-    /// What an approved record of this type states in VEX: the finding does
-    /// not affect the product (e.g. a false positive, or mitigated). Such
-    /// records are exported as suppressions too.
+    /// What an approved record of this type states in VEX: its findings do
+    /// not affect the product (e.g. a false positive, or mitigated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vex: Option<Vex>,
 }
@@ -292,14 +291,6 @@ impl VexJustification {
             }
             VexJustification::InlineMitigationsAlreadyExist => "inline_mitigations_already_exist",
         }
-    }
-}
-
-impl Policy {
-    /// Whether approved records of `kind` become scanner suppressions: the
-    /// vulnerability-deferral type, and any type that states VEX.
-    pub fn suppresses(&self, kind: &str) -> bool {
-        kind == super::record::DEFERRAL || self.types.get(kind).is_some_and(|t| t.vex.is_some())
     }
 }
 

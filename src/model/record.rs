@@ -162,9 +162,6 @@ pub struct Closure {
     pub signature: Option<String>,
 }
 
-/// The type whose findings become scanner suppressions.
-pub const DEFERRAL: &str = "vulnerability-deferral";
-
 /// A scanner finding an exception covers: a CVE or rule id, alone (it
 /// applies wherever the record's assets are scanned), or scoped to a package
 /// (a package URL, or a name and version) and a path or target glob.

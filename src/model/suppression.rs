@@ -87,8 +87,8 @@ impl Suppression<'_> {
 /// The records that suppress findings on `as_of`, and those that would but
 /// have problems.
 pub struct Eligible<'a> {
-    /// Valid, approved, active, existing records of a suppressing type with
-    /// findings, by expiry then id.
+    /// Valid, approved, active, existing records with findings (of any
+    /// type: `findings` are the scanner ids an exception covers), by expiry then id.
     pub clean: Vec<&'a Exception>,
     /// Records that claim to be approved and active but have a finding (any
     /// but `unscoped-finding`, which the export itself reports), or whose
@@ -98,18 +98,11 @@ pub struct Eligible<'a> {
 
 /// Chooses the records whose findings scanners may hide on `as_of` (`now`
 /// for existence), given the registry's findings.
-pub fn eligible<'a>(
-    records: &'a [Record],
-    findings: &[Finding],
-    policy: &Policy,
-    as_of: NaiveDate,
-    now: DateTime<Utc>,
-) -> Eligible<'a> {
+pub fn eligible<'a>(records: &'a [Record], findings: &[Finding], as_of: NaiveDate, now: DateTime<Utc>) -> Eligible<'a> {
     let claims = |r: &Record| {
         (r.exception.status == Status::Approved || r.unverified)
             && r.exception.expires >= as_of
             && measure::exists(&r.exception, now)
-            && policy.suppresses(&r.exception.kind)
             && !r.exception.findings.is_empty()
     };
     let blocks =

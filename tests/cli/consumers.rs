@@ -78,18 +78,17 @@ fn run(repo: &Repo, clock: &str, who: &str, args: &[&str]) -> std::process::Outp
     out
 }
 
-/// A deferral filed 40 days ago, approved the day after unless `approve` is false.
-fn deferral(repo: &Repo, id: &str, asset: &str, finding: &str, expires: &str, approve: bool) {
-    let filed = day(-40);
-    let args = [
+/// A record filed 40 days ago, approved the day after unless `approve` is false.
+fn filed(repo: &Repo, id: &str, kind: &str, asset: &str, finding: &str, expires: Option<&str>, approve: bool) {
+    let mut args = vec![
         "new",
         "--yes",
         "--id",
         id,
         "--type",
-        "vulnerability-deferral",
+        kind,
         "--title",
-        "Defer a fix",
+        "Accept a finding",
         "--justification",
         "Vendor fix pending",
         "--risk-owner",
@@ -100,13 +99,19 @@ fn deferral(repo: &Repo, id: &str, asset: &str, finding: &str, expires: &str, ap
         "WAF rule",
         "--finding",
         finding,
-        "--expires",
-        expires,
     ];
-    run(repo, &filed, ANN, &args);
+    if let Some(e) = expires {
+        args.extend(["--expires", e]);
+    }
+    run(repo, &day(-40), ANN, &args);
     if approve {
         run(repo, &day(-39), SAM, &["approve", id]);
     }
+}
+
+/// A vulnerability deferral filed 40 days ago.
+fn deferral(repo: &Repo, id: &str, asset: &str, finding: &str, expires: &str, approve: bool) {
+    filed(repo, id, "vulnerability-deferral", asset, finding, Some(expires), approve);
 }
 
 /// The registry every test here reads: as of yesterday, three deferrals are
@@ -256,21 +261,36 @@ fn trivy_reads_the_legacy_ignore_file() {
     assert_eq!(kept.iter().filter(|k| k.contains("CVE-2026-60000")).count(), 2, "{kept:?}");
 }
 
+/// Exports `format` from the shared registry to a file, runs `script` with
+/// node in the consumers' directory (so it can load `package`) with the
+/// file's path in `FILE`, and reads its standard output as JSON; `None`
+/// when the package is not installed.
+fn node_reads(package: &str, format: &str, flags: &[&str], script: &str) -> Option<Value> {
+    consumer(package)?;
+    let repo = registry();
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("suppressions");
+    std::fs::write(&file, export(&repo, format)).unwrap();
+    let out = Command::new("node")
+        .args(flags)
+        .args(["-e", script])
+        .current_dir(consumers_dir())
+        .env("FILE", &file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "node: {}", String::from_utf8_lossy(&out.stderr));
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
 /// Snyk's own policy parser and matcher (`snyk-policy`) reads the `.snyk`
 /// file exc writes: the scoped rule ignores lodash 4.17.20 on any path, not
 /// 4.17.21, and a rule past its expiry ignores nothing.
 #[test]
 fn snyk_policy_applies_the_snyk_file() {
-    if consumer("snyk-policy").is_none() {
-        return;
-    }
-    let repo = registry();
-    let dir = tempfile::TempDir::new().unwrap();
-    std::fs::write(dir.path().join(".snyk"), export(&repo, "snyk")).unwrap();
     let script = "
         import { loadFromText } from 'snyk-policy';
         import { readFileSync } from 'node:fs';
-        const policy = await loadFromText(readFileSync(process.env.SNYK_FILE, 'utf8'));
+        const policy = await loadFromText(readFileSync(process.env.FILE, 'utf8'));
         const vulns = [
           { id: 'CVE-2026-60000', from: ['app@1.0.0', 'minimist@1.2.5'] },
           { id: 'CVE-2026-60000', from: ['app@1.0.0', 'mkdirp@0.5.5', 'minimist@1.2.5'] },
@@ -281,14 +301,8 @@ fn snyk_policy_applies_the_snyk_file() {
         const out = policy.filter({ ok: false, vulnerabilities: vulns });
         console.log(JSON.stringify(out.vulnerabilities.map(v => v.id + ' ' + v.from.slice(1).join(' > '))));
     ";
-    let out = Command::new("node")
-        .args(["--input-type=module", "-e", script])
-        .current_dir(consumers_dir())
-        .env("SNYK_FILE", dir.path().join(".snyk"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "node: {}", String::from_utf8_lossy(&out.stderr));
-    let kept: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    let Some(kept) = node_reads("snyk-policy", "snyk", &["--input-type=module"], script) else { return };
+    let kept: Vec<String> = serde_json::from_value(kept).unwrap();
     assert_eq!(
         kept,
         [
@@ -298,4 +312,209 @@ fn snyk_policy_applies_the_snyk_file() {
             "CVE-2026-50000 curl@7.88.1",
         ]
     );
+}
+
+/// The SARIF 2.1.0 schema and, when installed, Microsoft's SARIF validator
+/// find no error in `path`.
+fn assert_valid_sarif(path: &Path) {
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+    if let Some(tool) = consumer("sarif-multitool") {
+        let out = Command::new(tool).arg("validate").arg(path).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && !text.contains(": error "), "sarif-multitool: {text}");
+    }
+}
+
+/// The results of one SARIF log: (rule, file, the exception that suppressed it).
+fn results(path: &Path) -> Vec<(String, String, Option<String>)> {
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut out: Vec<(String, String, Option<String>)> = doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap_or_default();
+            let by = r["suppressions"][0]["properties"]["exception"].as_str().map(String::from);
+            if by.is_some() {
+                assert_eq!(r["suppressions"][0]["status"], "accepted");
+                assert!(r["suppressions"][0]["justification"].as_str().unwrap().contains("lapses "));
+            }
+            (r["ruleId"].as_str().unwrap().to_string(), uri.to_string(), by)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Semgrep (a local rule file) and Checkov (built-in checks on Terraform)
+/// write SARIF; `exc suppress` marks exactly the covered results, scoped by
+/// path, and the output is still valid SARIF.
+#[test]
+fn semgrep_and_checkov_results_are_marked_suppressed() {
+    let (Some(semgrep), Some(checkov)) = (consumer("semgrep"), consumer("checkov")) else { return };
+    let repo = Repo::init();
+    repo.write("exc.yaml", POLICY);
+    filed(&repo, "EXC-0001", "other", "repo", "no-eval path=src/**", None, true);
+    filed(&repo, "EXC-0002", "other", "repo", "CKV_AWS_18 path=infra/dev/**", None, true);
+    filed(&repo, "EXC-0003", "other", "repo", "CKV_AWS_21", None, false);
+    repo.write(
+        "rules.yaml",
+        "rules:\n  - id: no-eval\n    pattern: eval(...)\n    message: eval runs strings as code\n    languages: [javascript]\n    severity: ERROR\n",
+    );
+    repo.write("src/a.js", "eval(userInput);\n");
+    repo.write("lib/b.js", "eval(other);\n");
+    for env in ["dev", "prod"] {
+        repo.write(
+            &format!("infra/{env}/main.tf"),
+            "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"example-logs\"\n}\n",
+        );
+    }
+    let scan = |program: &Path, args: &[&str]| {
+        let out = Command::new(program).args(args).current_dir(repo.path()).output().unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{}: {}",
+            program.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    scan(
+        &semgrep,
+        &[
+            "--config",
+            "rules.yaml",
+            "--sarif",
+            "-o",
+            "semgrep.sarif",
+            "--metrics",
+            "off",
+            "--disable-version-check",
+            "src",
+            "lib",
+        ],
+    );
+    scan(&checkov, &["-d", "infra", "-o", "sarif", "--output-file-path", "checkov", "--quiet", "--skip-download"]);
+    for log in ["semgrep.sarif", "checkov/results_sarif.sarif"] {
+        run(&repo, &day(0), ANN, &["suppress", "--sarif", log, "--out", log]);
+        assert_valid_sarif(&repo.path().join(log));
+    }
+    let semgrep = results(&repo.path().join("semgrep.sarif"));
+    assert_eq!(
+        semgrep,
+        [("no-eval".into(), "lib/b.js".into(), None), ("no-eval".into(), "src/a.js".into(), Some("EXC-0001".into())),]
+    );
+    let checkov = results(&repo.path().join("checkov/results_sarif.sarif"));
+    let by = |rule: &str, file: &str| checkov.iter().find(|r| r.0 == rule && r.1 == file).map(|r| r.2.clone());
+    assert_eq!(by("CKV_AWS_18", "infra/dev/main.tf"), Some(Some("EXC-0002".into())));
+    assert_eq!(by("CKV_AWS_18", "infra/prod/main.tf"), Some(None), "scoped to infra/dev");
+    assert_eq!(by("CKV_AWS_21", "infra/dev/main.tf"), Some(None), "EXC-0003 was never approved");
+    assert_eq!(checkov.iter().filter(|r| r.2.is_some()).count(), 1, "{checkov:?}");
+}
+
+/// better-npm-audit's own exception reader (`getExceptionsIds`) takes the
+/// `.nsprc` exc writes: the active ids, not the lapsed one.
+#[test]
+fn better_npm_audit_reads_the_nsprc_file() {
+    let script = "
+        const v = require('better-npm-audit/src/utils/vulnerability.js');
+        const nsprc = JSON.parse(require('fs').readFileSync(process.env.FILE, 'utf8'));
+        const write = process.stdout.write.bind(process.stdout);
+        console.log = console.info = () => {};
+        write(JSON.stringify(v.getExceptionsIds(nsprc, []).sort()));
+    ";
+    let Some(ids) = node_reads("better-npm-audit", "nsprc", &[], script) else { return };
+    let ids: Vec<String> = serde_json::from_value(ids).unwrap();
+    assert_eq!(ids, ["CVE-2026-31337", "CVE-2026-60000"], "CVE-2026-40000 lapsed at 00:00 UTC today");
+}
+
+/// osv-scanner and Grype do not run here: their files are checked against
+/// the structure each documents (osv-scanner rejects unknown keys).
+#[test]
+fn osv_scanner_and_grype_files_have_their_documented_structure() {
+    let repo = registry();
+    // osv-scanner.toml, read by Python's TOML parser: only id, ignoreUntil (a datetime) and reason.
+    let toml = export(&repo, "osv-scanner");
+    let python = consumer("python3").unwrap_or_else(|| PathBuf::from("python3"));
+    let mut child = Command::new(python)
+        .args(["-c", "import sys, tomllib, json; d = tomllib.loads(sys.stdin.read()); print(json.dumps(d, default=lambda t: 'datetime:' + t.isoformat()))"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), toml.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{toml}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc.as_object().unwrap().keys().collect::<Vec<_>>(), ["IgnoredVulns"]);
+    let vulns = doc["IgnoredVulns"].as_array().unwrap();
+    let ids: Vec<&str> = vulns.iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["CVE-2026-40000", "CVE-2026-31337", "CVE-2026-60000"]);
+    for v in vulns {
+        let mut keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["id", "ignoreUntil", "reason"]);
+        assert!(
+            v["ignoreUntil"].as_str().unwrap().starts_with("datetime:")
+                && v["ignoreUntil"].as_str().unwrap().ends_with("T00:00:00+00:00")
+        );
+    }
+    assert!(vulns[0]["reason"].as_str().unwrap().contains("[scope: pkg:npm/lodash@4.17.20, app/**]"));
+
+    // .grype.yaml: ignore rules with only the keys Grype's IgnoreRule reads.
+    let grype = exc::yaml::parse(&export(&repo, "grype")).unwrap().value;
+    let rules = grype["ignore"].as_array().unwrap();
+    assert_eq!(rules.len(), 3);
+    for rule in rules {
+        for key in rule.as_object().unwrap().keys() {
+            assert!(["vulnerability", "reason", "package"].contains(&key.as_str()), "{key}");
+        }
+        for key in rule["package"].as_object().into_iter().flat_map(|p| p.keys()) {
+            assert!(["name", "version", "type", "location"].contains(&key.as_str()), "{key}");
+        }
+    }
+    let lodash = rules.iter().find(|r| r["vulnerability"] == "CVE-2026-40000").unwrap();
+    assert_eq!(
+        lodash["package"],
+        serde_json::json!({"name": "lodash", "version": "4.17.20", "type": "npm", "location": "/app/**"})
+    );
+}
+
+/// A type whose policy says its records mean "not affected" states that in
+/// OpenVEX, for the package URL; other records state "affected". The
+/// document matches the OpenVEX 0.2.0 schema.
+#[test]
+fn openvex_states_not_affected_only_where_the_policy_says_so() {
+    let repo = Repo::init();
+    repo.write(
+        "exc.yaml",
+        format!(
+            "{POLICY}types:\n  false-positive:\n    title: Scanner false positive\n    max_days: 180\n    vex: {{ status: not_affected, justification: vulnerable_code_not_in_execute_path }}\n  vulnerability-deferral:\n    title: Deferral\n    max_days: 90\n"
+        ),
+    );
+    filed(&repo, "EXC-0001", "false-positive", "web", "CVE-2026-70000 purl=pkg:npm/minimist@1.2.5", None, true);
+    filed(&repo, "EXC-0002", "vulnerability-deferral", "web", "CVE-2026-31337", None, true);
+    let vex: Value = serde_json::from_str(&export(&repo, "openvex")).unwrap();
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/openvex-0.2.0.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&vex).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let st = vex["statements"].as_array().unwrap();
+    let fp = st.iter().find(|s| s["vulnerability"]["name"] == "CVE-2026-70000").unwrap();
+    assert_eq!(fp["status"], "not_affected");
+    assert_eq!(fp["justification"], "vulnerable_code_not_in_execute_path");
+    assert_eq!(fp["products"], serde_json::json!([{ "@id": "pkg:npm/minimist@1.2.5" }]));
+    let deferral = st.iter().find(|s| s["vulnerability"]["name"] == "CVE-2026-31337").unwrap();
+    assert_eq!(deferral["status"], "affected");
+    // The same registry gives the same bytes (a nightly job commits only real changes).
+    assert_eq!(export(&repo, "openvex"), export(&repo, "openvex"));
 }

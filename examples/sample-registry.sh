@@ -114,8 +114,15 @@ targets:
   compensating_controls_min_pct: 100  # % of active exceptions with a compensating control
   chronic_max: 0                    # active exceptions extended more than twice
   sla_breaches_max: 0               # requests decided (or pending) past their SLA
-assets: { total: 1200 }
+assets:
+  total: 1200
+  # The scan targets an asset stands for: they scope the scanner suppressions.
+  targets:
+    pay-hsm-gw-01: ["registry.example.com/payments/hsm-gateway*"]
+    pay-hsm-gw-02: ["registry.example.com/payments/hsm-gateway*"]
 git: { commit: false }
+# The scanner suppression files this repository keeps (exc export --all, nightly).
+exports: [trivyignore, osv-scanner]
 
 # Decisions are signed; the keys are in examples/keys (published: sample only).
 # Changes to this file take effect once the CISO approves them (`exc policy approve`).
@@ -218,7 +225,7 @@ new_as ann 2026-11-10T09:00:00Z --id EXC-0003 --type vulnerability-deferral \
   --title 'Defer the OpenSSL 3.0 patch on the payments HSM gateway' \
   --justification 'The HSM vendor certifies its gateway build only; a self-applied patch voids PCI support. Vendor fix due 2027-01' \
   --risk-owner "$LEO" --asset pay-hsm-gw-01 --asset pay-hsm-gw-02 \
-  --finding CVE-2026-31337 --finding CVE-2026-31338 \
+  --finding CVE-2026-31337 --finding 'CVE-2026-31338 purl=pkg:deb/debian/openssl@3.0.11-1' \
   --compensating-control 'WAF virtual patch blocking the malformed-certificate exploit' \
   --compensating-control 'Gateway reachable only from the payments VLAN' \
   --ticket SEC-2107 --expires 2027-02-08
@@ -256,6 +263,11 @@ new_as raj 2026-11-24T09:00:00Z --id EXC-0005 --type vendor-access \
   --risk-owner "$LEO" --asset core-sw-01 --asset core-sw-02 \
   --compensating-control 'Named accounts, session recording, access window 22:00-04:00 only' \
   --ticket CHG-5521 --expires 2026-12-15
+
+# The nightly job regenerates the scanner suppression files exc.yaml lists.
+as ci-bot 2026-11-25T02:00:00Z "$EXC" export --all --as-of 2026-11-25 2>/dev/null
+as ci-bot 2026-11-25T02:00:00Z git add .trivyignore.yaml osv-scanner.toml
+as ci-bot 2026-11-25T02:00:00Z git commit -qm 'exc: regenerate scanner suppressions'
 
 echo "Rebuilt the sample registry: $(ls exceptions/*.yaml | wc -l) records, $(git rev-list --count "$start"..HEAD) commits since $(git rev-parse --short "$start")."
 "$EXC" check --as-of 2026-11-27 --fail-on-expired | tail -n 1

@@ -1,6 +1,6 @@
 //! `exc check`: the CI gate. Everything `validate` does, plus the rules over
-//! time (expired, review overdue, SLA), in text, JSON, GitHub annotations,
-//! SARIF or JUnit. Needs no git history: it runs in shallow clones and plain
+//! time (expired, review overdue, SLA) and stale suppression files, in text,
+//! JSON, GitHub annotations, SARIF or JUnit. Needs no git history: it runs in shallow clones and plain
 //! directories.
 
 use std::path::PathBuf;
@@ -69,6 +69,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let now = ctx.now();
     for r in &loaded.records {
         loaded.findings.extend(gate::check(r, &reg.policy, g, ctx.as_of, now));
+    }
+    if args.files.is_empty() {
+        loaded.findings.extend(super::stale_suppressions(ctx, &reg, &loaded)?);
     }
     loaded.findings.retain(|f| f.severity != finding::Severity::Allow);
     finding::sort(&mut loaded.findings);

@@ -160,3 +160,40 @@ pub fn suppressing<'a>(
     }
     Some(chosen.clean)
 }
+
+/// The suppression files exc.yaml's `exports:` lists that differ from what
+/// `exc export --all` would write as of the context's date, or are missing,
+/// as `stale-suppressions` findings. Records with problems are left out, as
+/// `--skip-invalid` would.
+pub fn stale_suppressions(
+    ctx: &Context,
+    reg: &Registry,
+    loaded: &crate::registry::Loaded,
+) -> Result<Vec<crate::model::finding::Finding>> {
+    use crate::model::finding::{Code, Finding};
+    if reg.policy.exports.is_empty() {
+        return Ok(Vec::new());
+    }
+    let chosen = crate::model::suppression::eligible(&loaded.records, &loaded.findings, ctx.as_of, ctx.now());
+    let sups = crate::model::suppression::suppressions(&chosen.clean, &reg.policy);
+    let mut out = Vec::new();
+    for format in export::configured(&reg.policy)? {
+        let name = format.file_name().unwrap_or_default();
+        let want = crate::output::export::suppressions(format, &sups)?.text;
+        let message = match std::fs::read_to_string(reg.root.join(name)) {
+            Ok(have) if have == want => continue,
+            Ok(_) => format!(
+                "{name} differs from what `exc export --all` writes as of {} ({} suppression(s)): regenerate and commit it",
+                ctx.as_of,
+                sups.len()
+            ),
+            Err(_) => {
+                format!("{name} is listed in exc.yaml's exports but missing: run `exc export --all` and commit it")
+            }
+        };
+        out.push(Finding::new(Code::StaleSuppressions, name, "", message).with_severity(
+            reg.policy.severity.severity(Code::StaleSuppressions, Code::StaleSuppressions.default_severity()),
+        ));
+    }
+    Ok(out)
+}

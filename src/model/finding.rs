@@ -234,6 +234,9 @@ codes! {
     AttachmentOutsideRepo = "attachment-outside-repo", Record, Error, true,
         "an attachment is not evidence: a path outside the repository, missing, a symbolic link, or not an https URL",
         "Evidence is a file inside the repository (a regular file that exists) or an https URL. Anything else (`..`, absolute paths, file:, http:, javascript:) does not count as evidence.";
+    StaleSuppressions = "stale-suppressions", Gate, Warning, false,
+        "a committed suppression file differs from what exc would write today",
+        "exc.yaml's `exports:` lists the suppression files the repository keeps (e.g. .trivyignore.yaml). The file differs from what `exc export --all` writes as of the date checked: an exception was approved, changed or lapsed since it was made, or it was edited by hand. Regenerate it with `exc export --all` (the nightly job does) and commit it.";
     UnscopedFinding = "unscoped-finding", Record, Warning, false,
         "a vulnerability deferral covers a finding with no scope, so its suppression applies to every scanned target",
         "A finding in a record may name the package (`purl`, or `package` and `version`) and the path or target it applies to, and an asset in exc.yaml may name the scan targets it stands for (`assets.targets`). Without either, the exported suppression (Trivy, Snyk, osv-scanner, Grype, SARIF) hides the CVE in every image and repository scanned with the file. Scope it: `--finding 'CVE-… purl=pkg:npm/x@1.2.3 path=app/**'`, or list the asset's targets in exc.yaml.";

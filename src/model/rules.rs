@@ -101,7 +101,7 @@ pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Sta
     }
 
     // A deferral's suppression should say where it applies.
-    if policy.assets.targets_of(&e.assets).is_empty() {
+    if !e.status.is_closed() && policy.assets.targets_of(&e.assets).is_empty() {
         for (i, f) in e.findings.iter().enumerate().filter(|(_, f)| !f.is_scoped()) {
             add(
                 Code::UnscopedFinding,

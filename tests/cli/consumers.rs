@@ -518,3 +518,60 @@ fn openvex_states_not_affected_only_where_the_policy_says_so() {
     // The same registry gives the same bytes (a nightly job commits only real changes).
     assert_eq!(export(&repo, "openvex"), export(&repo, "openvex"));
 }
+
+/// With nothing to suppress, every format is a valid, empty file, and Trivy
+/// reads the empty `.trivyignore.yaml` (it refused an empty file before).
+#[test]
+fn nothing_to_suppress_writes_valid_empty_files() {
+    let repo = Repo::init();
+    repo.write("exc.yaml", POLICY);
+    let empty = |format: &str| export(&repo, format);
+    assert_eq!(exc::yaml::parse(&empty("trivyignore")).unwrap().value["vulnerabilities"], serde_json::json!([]));
+    assert_eq!(exc::yaml::parse(&empty("grype")).unwrap().value["ignore"], serde_json::json!([]));
+    assert_eq!(exc::yaml::parse(&empty("snyk")).unwrap().value["ignore"], serde_json::json!({}));
+    assert_eq!(serde_json::from_str::<Value>(&empty("nsprc")).unwrap(), serde_json::json!({}));
+    assert_eq!(serde_json::from_str::<Value>(&empty("openvex")).unwrap()["statements"], serde_json::json!([]));
+    assert!(empty("osv-scanner").lines().all(|l| l.starts_with('#') || l.is_empty()));
+    if let Some(trivy) = consumer("trivy") {
+        let dir = tempfile::TempDir::new().unwrap();
+        std::fs::write(dir.path().join(".trivyignore.yaml"), empty("trivyignore")).unwrap();
+        assert_eq!(trivy_kept(&trivy, dir.path(), ".trivyignore.yaml").len(), 6);
+    }
+}
+
+/// `exc export --all` writes each file exc.yaml's `exports:` lists; `exc
+/// check` warns when one is stale (an exception lapsed since) or missing,
+/// and not once it is regenerated.
+#[test]
+fn export_all_writes_the_listed_files_and_check_notices_a_stale_one() {
+    let repo = Repo::init();
+    repo.write("exc.yaml", format!("{POLICY}exports: [trivyignore, osv-scanner]\n"));
+    deferral(&repo, "EXC-0001", "pay-gateway", "CVE-2026-31337", &day(5), true);
+    let stale = |as_of: &str| {
+        let out = run(&repo, &day(0), ANN, &["check", "--as-of", as_of, "--format", "json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut paths: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "stale-suppressions")
+            .map(|f| f["path"].as_str().unwrap().to_string())
+            .collect();
+        paths.sort();
+        paths
+    };
+    assert_eq!(stale(&day(0)), [".trivyignore.yaml", "osv-scanner.toml"], "missing");
+    run(&repo, &day(0), ANN, &["export", "--all", "--as-of", &day(0)]);
+    assert!(repo.read(".trivyignore.yaml").contains("CVE-2026-31337"));
+    assert!(repo.read("osv-scanner.toml").contains("CVE-2026-31337"));
+    assert!(!repo.path().join(".snyk").exists(), "only the listed formats");
+    assert_eq!(stale(&day(0)), Vec::<String>::new());
+    // After the exception's last day the files still suppress it: stale.
+    assert_eq!(stale(&day(6)).len(), 2);
+    run(&repo, &day(0), ANN, &["export", "--all", "--as-of", &day(6)]);
+    assert_eq!(stale(&day(6)), Vec::<String>::new());
+    assert!(!repo.read(".trivyignore.yaml").contains("CVE-2026-31337"));
+    // A format exc does not write is a policy error.
+    repo.write("exc.yaml", format!("{POLICY}exports: [trivy-ignore]\n"));
+    assert_eq!(repo.cmd().args(["export", "--all"]).output().unwrap().status.code(), Some(2));
+}

@@ -88,14 +88,23 @@ targets:
   chronic_max: 0                    # active exceptions extended more than twice
   sla_breaches_max: 0               # requests decided (or pending) past their SLA
 
-# The inventory behind "% of assets excepted": a count, or a file with one asset per line.
+# The inventory behind "% of assets excepted": a count, or a file with one asset
+# per line; and the scan targets each asset stands for, which scope the scanner
+# suppressions exported for it, e.g.
+#   targets: { pay-gateway: ["registry.example.com/payments/gateway*"] }
 assets: {}              # e.g. { total: 1200 } or { inventory: assets.txt }
 
 # Commit each change exc makes (as with --commit).
 git: { commit: false }
 
+# The scanner suppression files this repository keeps: `exc export --all`
+# writes them (nightly) and `exc check` warns when one is stale. Formats:
+# trivyignore, trivyignore-legacy, snyk, osv-scanner, grype, nsprc, openvex.
+# exports: [trivyignore]
+
 # The root of trust. Every decision (approval, rejection, review, retirement,
-# revocation, expiry) is signed with its maker's SSH key: the key git signs
+# revocation) is signed with its maker's SSH key (an expiry is the policy's own,
+# checked, not signed): the key git signs
 # commits with (`git config gpg.format ssh` and `git config user.signingkey
 # ~/.ssh/id_ed25519.pub`). List each person's public keys in `keys` or in an
 # allowed_signers file (git's format). A change to this file takes effect only

@@ -209,6 +209,7 @@ fn outside_crates_stay_in_their_one_module() {
             ("git2::", "git/"),
             ("dialoguer::", "prompt.rs"),
             ("serde_saphyr::", "yaml/"),
+            ("granit_parser::", "yaml/"),
             ("comfy_table::", "output/"),
             ("jsonschema::", "schema.rs"),
         ] {

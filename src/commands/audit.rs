@@ -155,7 +155,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let mut extra = serde_json::Map::new();
     extra.insert("commits".into(), json!(audited));
     extra.insert("changes".into(), json!(checked));
-    let run = Run { tool: "exc audit", files: &files, findings: &found, summary, locate: &sources, extra };
+    let run = Run {
+        tool: "exc audit",
+        files: &files,
+        findings: &found,
+        summary,
+        locate: &sources,
+        extra,
+        in_repository: reg.repository_prefix(),
+    };
     findings::print(&run, args.format, ctx.color)?;
     Ok(Outcome::from_findings(&found))
 }

@@ -91,6 +91,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         summary,
         locate: &sources,
         extra: Default::default(),
+        in_repository: reg.repository_prefix(),
     };
     report::print(&run, args.format, ctx.color)?;
     Ok(Outcome::from_findings(&loaded.findings))

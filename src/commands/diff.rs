@@ -88,7 +88,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             extra.insert("commit".into(), json!(commit.to_string()));
             extra.insert("entries".into(), serde_json::to_value(&entries).unwrap_or_default());
             let summary = format!("{} change(s) against {base_name} ({short})", entries.len());
-            let run = Run { tool: "exc diff", files: &files, findings: &found, summary, locate: &sources, extra };
+            let run = Run {
+                tool: "exc diff",
+                files: &files,
+                findings: &found,
+                summary,
+                locate: &sources,
+                extra,
+                in_repository: reg.repository_prefix(),
+            };
             findings::print(&run, FindingsFormat::Json, false)?;
         }
         DiffFormat::Markdown => output::emit_text(&view::markdown(&entries, &found, &base_name, &short))?,

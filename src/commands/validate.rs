@@ -47,6 +47,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         summary,
         locate: &sources,
         extra: Default::default(),
+        in_repository: reg.repository_prefix(),
     };
     findings::print(&run, args.format, ctx.color)?;
     Ok(Outcome::from_findings(&loaded.findings))

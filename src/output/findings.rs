@@ -41,6 +41,9 @@ pub struct Run<'a> {
     pub locate: &'a dyn Locate,
     /// Fields the command adds to its JSON (an audit's commit count, a diff's entries).
     pub extra: Map<String, Value>,
+    /// Where the registry sits in the repository (`security/registry/`, or
+    /// ""): GitHub annotations and SARIF name files from the repository root.
+    pub in_repository: String,
 }
 
 /// Renders a run in `format`, findings ordered by file, line and column.
@@ -57,6 +60,7 @@ pub fn render(run: &Run, format: FindingsFormat, color: bool) -> Result<String> 
         summary: run.summary.clone(),
         locate: run.locate,
         extra: run.extra.clone(),
+        in_repository: run.in_repository.clone(),
     };
     match format {
         FindingsFormat::Text => Ok(text(run, color)),
@@ -152,7 +156,7 @@ fn github(run: &Run) -> String {
         let at = f.position(run.locate);
         out.push_str(&format!(
             "::{level} file={},line={},col={},title={}::{}\n",
-            escape::workflow_property(&f.path),
+            escape::workflow_property(&format!("{}{}", run.in_repository, f.path)),
             at.line,
             at.col,
             escape::workflow_property(&format!("exc {}", f.code)),
@@ -200,7 +204,7 @@ fn sarif(run: &Run) -> Value {
                 "message": { "text": f.message },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": uri(&f.path), "uriBaseId": "%SRCROOT%" },
+                        "artifactLocation": { "uri": uri(&format!("{}{}", run.in_repository, f.path)), "uriBaseId": "%SRCROOT%" },
                         "region": { "startLine": at.line.max(1), "startColumn": at.col.max(1) }
                     }
                 }],
@@ -261,7 +265,7 @@ fn junit(run: &Run) -> String {
         out.push_str(&format!(
             "    <testcase classname=\"exceptions\" name=\"{}\" file=\"{}\">\n",
             escape::xml(path),
-            escape::xml(path)
+            escape::xml(&format!("{}{path}", run.in_repository))
         ));
         let mine: Vec<&Finding> = run.findings.iter().filter(|f| &f.path == path).collect();
         for f in mine.iter().filter(|f| f.is_error()) {

@@ -139,6 +139,21 @@ impl Registry {
         self.records_dir().join(format!("{id}.yaml"))
     }
 
+    /// Where the registry sits in its git work tree (`security/registry/`), or
+    /// "" at its root or outside git: CI annotations name files from there.
+    pub fn repository_prefix(&self) -> String {
+        let Some(work) = crate::git::workdir(&self.root) else { return String::new() };
+        let canon = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        match canon(&self.root).strip_prefix(canon(&work)) {
+            Ok(rel) if !rel.as_os_str().is_empty() => {
+                let parts: Vec<String> =
+                    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                format!("{}/", parts.join("/"))
+            }
+            _ => String::new(),
+        }
+    }
+
     /// A path as users see it: relative to the registry root when inside it.
     pub fn display_path(&self, p: &Path) -> String {
         p.strip_prefix(&self.root).unwrap_or(p).display().to_string()
@@ -690,6 +705,12 @@ fn read_text(path: &Path) -> std::result::Result<String, (Position, String)> {
         .map_err(|e| (start, format!("cannot read: {e}")))?;
     if bytes.len() as u64 > MAX_RECORD_BYTES {
         return Err((start, format!("grew past the {} KiB cap while it was read", MAX_RECORD_BYTES / 1024)));
+    }
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err((
+            start,
+            "is UTF-16 (it starts with a UTF-16 byte-order mark); exc reads UTF-8: save it as UTF-8".into(),
+        ));
     }
     if bytes.contains(&0)
         && let Some(i) = bytes.iter().position(|b| *b == 0)

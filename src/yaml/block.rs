@@ -186,7 +186,9 @@ impl<'a> Parser<'a> {
             return None;
         }
         let mut out = body.join(if folded { " " } else { "\n" });
-        if !strip {
+        // Clip keeps the final line break, when there is one: at the end of a
+        // file without one, there is none to keep.
+        if !strip && self.i < self.lines.len() {
             out.push('\n');
         }
         Some(out)

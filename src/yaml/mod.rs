@@ -13,6 +13,7 @@ use serde_json::{Map, Number, Value};
 use serde_saphyr::{Spanned, UserMessageFormatter};
 
 mod block;
+mod events;
 
 pub use crate::model::finding::Position;
 
@@ -75,8 +76,10 @@ fn options() -> serde_saphyr::Options {
         },
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         strict_booleans: true,
-        leading_zero_numbers_as_strings: true,
-        underscored_numbers_as_strings: true,
+        // As check-jsonschema (ruamel.yaml) reads them: `0123` and `1_000` are numbers.
+        leading_zero_numbers_as_strings: false,
+        underscored_numbers_as_strings: false,
+        merge_keys: serde_saphyr::MergeKeyPolicy::Error,
         reject_unsupported_tags: true,
         with_snippet: false,
     }
@@ -85,10 +88,22 @@ fn options() -> serde_saphyr::Options {
 /// Parses one YAML document into JSON values with positions.
 pub fn parse(text: &str) -> Result<Document, SyntaxError> {
     let text = precheck(text)?;
+    let survey = events::survey(text)?;
     let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options()).map_err(syntax_error)?;
     let mut positions = HashMap::new();
-    let value = flatten(root, String::new(), None, &mut positions);
+    let mut value = flatten(root, String::new(), None, &mut positions);
+    apply(&mut value, &survey);
     Ok(Document { value, positions })
+}
+
+/// Applies what the event pass found: a block scalar that ends the file
+/// without a line break has none.
+fn apply(value: &mut Value, survey: &events::Survey) {
+    if let Some(Value::String(s)) = survey.unterminated_block.as_deref().and_then(|p| value.pointer_mut(p))
+        && s.ends_with('\n')
+    {
+        s.pop();
+    }
 }
 
 /// Parses one YAML document into JSON values only: the fast path for the many
@@ -104,14 +119,21 @@ pub fn parse_value(text: &str) -> Result<Value, SyntaxError> {
         {
             assert_eq!(precheck(text), Ok(body), "the fast YAML reader accepted what precheck refuses");
             let full: Result<Plain, _> = serde_saphyr::from_str_with_options(body, options());
-            assert_eq!(full.ok().map(|p| p.0).as_ref(), Some(&value), "the fast YAML reader disagrees on {text:?}");
+            let full = full.ok().map(|p| {
+                let mut v = p.0;
+                apply(&mut v, &events::survey(body).unwrap_or_default());
+                v
+            });
+            assert_eq!(full.as_ref(), Some(&value), "the fast YAML reader disagrees on {text:?}");
         }
         return Ok(value);
     }
     // Not the plain block style: the pre-checks (on the text as given: a BOM is
     // dropped once), then the full parser.
     let text = precheck(text)?;
-    let Plain(value) = serde_saphyr::from_str_with_options(text, options()).map_err(syntax_error)?;
+    let survey = events::survey(text)?;
+    let Plain(mut value) = serde_saphyr::from_str_with_options(text, options()).map_err(syntax_error)?;
+    apply(&mut value, &survey);
     Ok(value)
 }
 
@@ -123,6 +145,19 @@ fn precheck(text: &str) -> Result<&str, SyntaxError> {
         let l = l.trim_start();
         l.is_empty() || l.starts_with('#')
     };
+    // A carriage return alone is a line break to YAML 1.2, but not to `lines()`,
+    // git or most editors' diffs: refuse it with a message that says so.
+    if let Some(i) =
+        text.bytes().enumerate().position(|(i, b)| b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n'))
+    {
+        let line = text[..i].matches('\n').count() as u32 + 1;
+        return Err(SyntaxError {
+            position: Position { line, col: text[..i].rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1 },
+            message:
+                "a carriage return alone ends a line here (old Mac line ends); save the file with LF or CRLF line ends"
+                    .into(),
+        });
+    }
     if text.lines().all(blank) {
         return Err(SyntaxError { position: Position::START, message: "the file is empty".into() });
     }
@@ -411,12 +446,15 @@ mod tests {
     }
 
     #[test]
-    fn yaml_1_2_scalars_stay_strings() {
-        let doc = parse("a: no\nb: 0123\nc: 1_000\nd: 2026-01-01\n").unwrap();
-        assert_eq!(doc.value["a"], "no");
-        assert_eq!(doc.value["b"], "0123");
-        assert_eq!(doc.value["c"], "1_000");
-        assert_eq!(doc.value["d"], "2026-01-01");
+    fn scalars_as_yaml_1_2_and_check_jsonschema_read_them() {
+        let doc = parse("a: no\nb: 0123\nc: 1_000\nd: 2026-01-01\ne: 0x1F\n").unwrap();
+        assert_eq!(doc.value["a"], "no", "YAML 1.1 booleans are strings");
+        assert_eq!(doc.value["d"], "2026-01-01", "timestamps are strings, as JSON Schema formats expect");
+        for number in ["b", "c", "e"] {
+            assert!(doc.value[number].is_number(), "{number}: {}", doc.value[number]);
+        }
+        // Merge keys are refused (a record says everything it means in place).
+        assert!(parse("a: &x {b: c}\nd:\n  <<: *x\n").is_err());
     }
 
     #[test]

@@ -155,3 +155,51 @@ fn a_list_is_not_a_record() {
     let out = validate_bad("- a\n- b\n");
     assert_line(&out, "exceptions/EXC-0001.yaml:1:1:", "a record is a mapping");
 }
+
+/// YAML as check-jsonschema and the YAML language server read it: a leading
+/// zero is a number (`title: 0123` is not a string), tags are refused where
+/// they are, a lone CR and UTF-16 are named, and a block scalar at the end
+/// of a file without a final line break gets none.
+#[test]
+fn yaml_as_the_validators_read_it() {
+    let out = validate_bad(VALID.replace("title: MFA bypass for the legacy CRM", "title: 0123"));
+    assert_line(&out, "exceptions/EXC-0001.yaml:3:1:", "`title`: expected a string, found a number");
+    let out = validate_bad(VALID.replace("  - crm-01", "  - !!binary Y3JtLTAx"));
+    assert_line(&out, "exceptions/EXC-0001.yaml:12:5:", "YAML tags (such as !!binary or !!str) are not accepted");
+    let out = validate_bad(VALID.replace('\n', "\r"));
+    assert_line(&out, "exceptions/EXC-0001.yaml:1:", "a carriage return alone ends a line here");
+    let utf16: Vec<u8> = [0xff, 0xfe].into_iter().chain(VALID.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let out = validate_bad(utf16);
+    assert_line(&out, "exceptions/EXC-0001.yaml:1:1:", "is UTF-16");
+    // `title: |` ending the file, with no line break: the title has none either.
+    let repo = Repo::init();
+    let text = VALID.replace("title: MFA bypass for the legacy CRM\n", "");
+    repo.write("exceptions/EXC-0001.yaml", format!("{text}title: |\n  MFA bypass for the legacy CRM"));
+    repo.exc(&["validate"]).success();
+}
+
+/// A registry in a subfolder of its repository: GitHub annotations, SARIF
+/// and JUnit name files from the repository root, where CI looks for them.
+#[test]
+fn annotations_name_files_from_the_repository_root() {
+    let repo = Repo::new();
+    let reg = repo.path().join("security/registry");
+    std::fs::create_dir_all(&reg).unwrap();
+    repo.cmd().args(["--dir", "security/registry", "init"]).output().unwrap();
+    repo.write("security/registry/exceptions/EXC-0001.yaml", VALID.replace("justification:", "justifcation:"));
+    let run = |format: &str| {
+        let out = repo.cmd().args(["--dir", "security/registry", "check", "--format", format]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let github = run("github");
+    assert!(
+        github.contains(
+            "::error file=security/registry/exceptions/EXC-0001.yaml,line=10,col=1,title=exc unknown-field::"
+        ),
+        "{github}"
+    );
+    assert!(run("sarif").contains("\"uri\": \"security/registry/exceptions/EXC-0001.yaml\""));
+    assert!(
+        run("junit").contains("name=\"exceptions/EXC-0001.yaml\" file=\"security/registry/exceptions/EXC-0001.yaml\"")
+    );
+}

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::harness::{Repo, as_person};
 
 /// A consumer program, or `None` (with a note) when it is not installed.
-fn consumer(name: &str) -> Option<PathBuf> {
+pub fn consumer(name: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("EXC_CONSUMERS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/consumers"));

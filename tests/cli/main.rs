@@ -4,6 +4,7 @@ mod bad_input;
 mod blindspots;
 mod consumers;
 mod definitions;
+mod differential;
 mod faults;
 mod forgery;
 mod gate;

@@ -231,9 +231,7 @@ fn mutations() -> Vec<(String, String)> {
         ("tab-after-colon", replace("title: Defer", "title:\tDefer")),
         (
             "flow-mapping-record",
-            format!(
-                "{{id: EXC-0001, title: t, type: other, status: requested, requester: 'Ann Lee <ann@example.com>', risk_owner: 'Dana Ops <dana@example.com>', created: '2026-11-01T09:00:00Z', expires: '2027-01-15', justification: j, assets: [a]}}\n"
-            ),
+            "{id: EXC-0001, title: t, type: other, status: requested, requester: 'Ann Lee <ann@example.com>', risk_owner: 'Dana Ops <dana@example.com>', created: '2026-11-01T09:00:00Z', expires: '2027-01-15', justification: j, assets: [a]}\n".to_string(),
         ),
         ("top-level-list", "- a\n".into()),
         ("top-level-scalar", "just text\n".into()),

@@ -575,3 +575,43 @@ fn export_all_writes_the_listed_files_and_check_notices_a_stale_one() {
     repo.write("exc.yaml", format!("{POLICY}exports: [trivy-ignore]\n"));
     assert_eq!(repo.cmd().args(["export", "--all"]).output().unwrap().status.code(), Some(2));
 }
+
+/// exc's findings as CI reads them: SARIF passes check-jsonschema with URI
+/// formats checked (rfc3987) and Microsoft's validator, for file names with
+/// a space, `%` and `é`; JUnit parses with junitparser, and a record keeps
+/// its test case name whether it reads or not.
+#[test]
+fn sarif_and_junit_pass_their_validators() {
+    let (Some(cjs), Some(python)) = (consumer("check-jsonschema"), consumer("python3")) else { return };
+    let repo = Repo::init();
+    repo.write("exc.yaml", POLICY);
+    filed(&repo, "EXC-0001", "other", "web", "CVE-2026-1", None, false);
+    let odd = "exceptions/EXC 0002 100%é.yaml";
+    repo.write(odd, "id: EXC-0002\ntitle: [unclosed\n");
+    let check = |format: &str| {
+        let out = repo.cmd().args(["check", "--format", format]).env("EXC_TEST_CLOCK", day(0)).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let sarif = dir.path().join("exc.sarif");
+    std::fs::write(&sarif, check("sarif")).unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/sarif-schema-2.1.0.json");
+    let out = Command::new(&cjs).arg("--schemafile").arg(&schema).arg(&sarif).output().unwrap();
+    assert!(out.status.success(), "check-jsonschema: {}", String::from_utf8_lossy(&out.stdout));
+    assert_valid_sarif(&sarif);
+    assert!(std::fs::read_to_string(&sarif).unwrap().contains("EXC%200002%20100%25%C3%A9.yaml"));
+    let cases = |xml: &str| {
+        let file = dir.path().join("exc.xml");
+        std::fs::write(&file, xml).unwrap();
+        let script = "import sys\nfrom junitparser import JUnitXml\nfor suite in JUnitXml.fromfile(sys.argv[1]):\n    for case in suite:\n        print(case.name, 'failed' if case.result else 'passed')\n";
+        let out = Command::new(&python).args(["-c", script]).arg(&file).output().unwrap();
+        assert!(out.status.success(), "junitparser: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let before = cases(&check("junit"));
+    assert_eq!(before, format!("{odd} failed\nexceptions/EXC-0001.yaml passed\n"));
+    // The same record, broken: the same test case, now failing.
+    let path = "exceptions/EXC-0001.yaml";
+    repo.write(path, repo.read(path).replace("justification:", "justifcation:"));
+    assert_eq!(cases(&check("junit")), format!("{odd} failed\nexceptions/EXC-0001.yaml failed\n"));
+}

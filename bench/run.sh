@@ -14,6 +14,7 @@
 # then times, as the median of RUNS runs, wall time and peak memory (/usr/bin/time -v):
 #   exc validate | check --fail-on-expired | list --format json | report --format json
 #   exc audit | report --trend quarterly
+#   exc check on the same records rewritten as people write them (bench/handwrite.py)
 # and on the same files and history:
 #   check-jsonschema --schemafile schema/exception.schema.json (from PyPI, in a venv)
 #   git log --name-status
@@ -73,6 +74,12 @@ for n in $SIZES; do
   measure "exc report --format json" "$n" "$runs" "$EXC" report --format json --as-of $AS_OF
   measure "exc audit" "$n" "$runs" "$EXC" audit
   measure "exc report --trend quarterly" "$n" "$runs" "$EXC" report --trend quarterly --as-of $AS_OF
+  # The same records as people write them by hand (unquoted dates, flow lists,
+  # comments, blank lines): the same values, so the same work.
+  hand=$WORK/hand-$n
+  rm -rf "$hand" && mkdir -p "$hand" && cp -r exc.yaml exceptions "$hand/" && { [ ! -d keys ] || cp -r keys "$hand/"; }
+  python3 "$ROOT/bench/handwrite.py" "$hand/exceptions"
+  measure "exc check (hand-written style)" "$n" "$runs" "$EXC" --dir "$hand" check --fail-on-expired --as-of $AS_OF
   measure "git log --name-status" "$n" "$runs" git log --name-status
   measure "cat records" "$n" "$runs" sh -c 'find exceptions -name "*.yaml" -print0 | xargs -0 cat'
   cjs_runs=$runs; [ "$n" -ge 100000 ] && cjs_runs=1
@@ -90,8 +97,9 @@ for line in open(raw):
 commits = {s: int(v[0][0]) for (s, n), v in data.items() if n == "commits"}
 med = {k: (statistics.median(w for w, _ in v), max(r for _, r in v)) for k, v in data.items() if k[1] != "commits"}
 sizes = sorted({s for s, _ in med})
-names = ["exc validate", "exc check --fail-on-expired", "exc list --format json", "exc report --format json",
-         "exc audit", "exc report --trend quarterly", "check-jsonschema", "git log --name-status", "cat records"]
+names = ["exc validate", "exc check --fail-on-expired", "exc check (hand-written style)", "exc list --format json",
+         "exc report --format json", "exc audit", "exc report --trend quarterly", "check-jsonschema",
+         "git log --name-status", "cat records"]
 mem_kb = int(open("/proc/meminfo").read().split()[1])
 nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 lines = [f"# exc benchmark", "",
@@ -104,12 +112,13 @@ for s in sizes:
         if (s, n) in med:
             w, r = med[(s, n)]
             lines.append(f"| {s:,} | {n} | {w:.3f} | {r / 1024:.1f} | {w / s * 1000:.4f} |")
-lines += ["", "## Ratios", "", "| records | check-jsonschema ÷ exc check | exc audit ÷ git log --name-status | exc check ÷ cat |", "|---|---|---|---|"]
+lines += ["", "## Ratios", "", "| records | check-jsonschema ÷ exc check | exc audit ÷ git log --name-status | exc check ÷ cat | hand-written ÷ exc-written (check) |", "|---|---|---|---|---|"]
 for s in sizes:
     g = lambda n: med.get((s, n), (float("nan"), 0))[0]
     ratio = lambda a, b: f"{a / b:.1f}×" if b > 0 else "n/a"
     lines.append(f"| {s:,} | {ratio(g('check-jsonschema'), g('exc check --fail-on-expired'))} | "
-                 f"{ratio(g('exc audit'), g('git log --name-status'))} | {ratio(g('exc check --fail-on-expired'), g('cat records'))} |")
+                 f"{ratio(g('exc audit'), g('git log --name-status'))} | {ratio(g('exc check --fail-on-expired'), g('cat records'))} | "
+                 f"{ratio(g('exc check (hand-written style)'), g('exc check --fail-on-expired'))} |")
 lines += ["", "## Scaling", "",
           "Wall time per 1,000 records at each size: flat means the cost grows linearly. "
           "(audit and trend follow the number of commits, not records.)", "",
@@ -130,6 +139,8 @@ if (s, "exc check --fail-on-expired") in med:
     row("exc check < 0.5 s", c[0] < 0.5, f"{c[0]:.3f} s")
     row("exc report < 0.5 s", r[0] < 0.5, f"{r[0]:.3f} s")
     row("exc audit within 3× of git log --name-status", a[0] <= 3 * gl[0], f"{a[0] / gl[0]:.1f}×" if gl[0] else "n/a")
+    h = med.get((s, "exc check (hand-written style)"), (0, 0))
+    row("hand-written records check within 1.5× of exc-written", h[0] <= 1.5 * c[0], f"{h[0] / c[0]:.2f}×" if c[0] else "n/a")
     row("peak memory < 150 MB", peak < 150 * 1024, f"{peak / 1024:.0f} MB")
 text = "\n".join(lines) + "\n"
 # Hand-written notes (profiles, what changed) below the marker survive a re-run.

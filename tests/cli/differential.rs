@@ -41,6 +41,10 @@ const DELIBERATE: &[(&str, &str)] = &[
     ),
     ("line-ends-cr-only", "exc refuses a lone CR as a line break: git and diffs do not show it as one"),
     ("encoding-utf16", "exc reads UTF-8 only, and says the file is UTF-16; check-jsonschema decodes it"),
+    (
+        "date-created-leap-second",
+        "RFC 3339 allows a leap second (23:59:60); check-jsonschema's date-time check refuses it",
+    ),
 ];
 
 /// The mutations: (name, file text).
@@ -156,9 +160,17 @@ fn mutations() -> Vec<(String, String)> {
         "2026-11-01T09:00:00.000000001Z",
         "1985-04-12T23:20:50.52Z",
         "2026-11-01T09:00Z",
+        "2016-12-31T23:59:60Z",
     ];
     for (i, c) in created.iter().enumerate() {
-        out.push((format!("date-created-{i:02}"), set("created", c)));
+        let leap = c.ends_with(":60Z");
+        let name = if leap { "date-created-leap-second".to_string() } else { format!("date-created-{i:02}") };
+        let mut text = set("created", c);
+        if leap {
+            // Long past: the expiry moves before now too, so only the format differs.
+            text = text.replace("expires: \"2027-01-15\"", "expires: \"2017-01-15\"");
+        }
+        out.push((name, text));
     }
     let expires = [
         "2027-01-15",

@@ -6,7 +6,8 @@
 //! Layers, from the bottom: `model` is the pure domain (records, policy,
 //! routing, rules, findings); `yaml` and `schema` parse and check text;
 //! `registry` reads and writes the registry (the one write path); `git` is the
-//! one place that talks to git; `output` is the one place that renders;
+//! one place that talks to git; `scan` reads a repository's scanner
+//! suppressions and scanners' results; `output` is the one place that renders;
 //! `commands` holds one thin file per subcommand; `cli` parses the command
 //! line and dispatches; `context` is what every command runs in.
 
@@ -21,6 +22,7 @@ pub mod model;
 pub(crate) mod output;
 pub(crate) mod prompt;
 pub(crate) mod registry;
+pub(crate) mod scan;
 pub mod schema;
 pub(crate) mod sign;
 pub mod yaml;

@@ -11,12 +11,14 @@ pub mod expire;
 pub mod explain;
 pub mod export;
 pub mod history;
+pub mod import;
 pub mod init;
 pub mod keys;
 pub mod list;
 pub mod new;
 pub mod policy;
 pub mod recertify;
+pub mod reconcile;
 pub mod reject;
 pub mod remind;
 pub mod report;
@@ -196,4 +198,71 @@ pub fn stale_suppressions(
         ));
     }
     Ok(out)
+}
+
+/// The request goes through the same schema and rules as `validate`, so a bad
+/// flag gets the same finding a bad file would.
+pub fn check_request(reg: &Registry, e: &crate::model::record::Exception) -> Result<()> {
+    let findings = reg.check_new(e)?;
+    if findings.iter().any(|f| f.is_error()) {
+        return Err(Error::Invalid { what: "the request is not valid".into(), findings });
+    }
+    Ok(())
+}
+
+/// Signs the request with the requester's key where signatures are required:
+/// always when the policy requires signed requests, else when a key is at hand.
+pub fn sign_request(
+    reg: &Registry,
+    e: &mut crate::model::record::Exception,
+    key: Option<&std::path::Path>,
+) -> Result<()> {
+    let policy = &reg.policy;
+    if !policy.signatures_required() {
+        return Ok(());
+    }
+    let signer = match crate::sign::Signer::find(&reg.root, key) {
+        Ok(s) => s,
+        Err(e) if policy.trust.signed_requests => return Err(e),
+        Err(_) => return Ok(()),
+    };
+    e.signature = Some(signer.sign(&crate::model::statement::request_statement(e))?);
+    match crate::model::routing::request_signed(e, policy) {
+        crate::model::signature::Verdict::Valid => Ok(()),
+        _ if !policy.trust.signed_requests => {
+            e.signature = None;
+            output::warn("the request is not signed: your key is not one the policy lists for you");
+            Ok(())
+        }
+        _ => Err(Error::Refused(
+            "the policy requires signed requests, and your key is not one it lists for you; nothing was written".into(),
+        )),
+    }
+}
+
+/// A random id nobody uses yet.
+pub fn new_id(reg: &Registry) -> Result<String> {
+    let taken = reg.ids()?;
+    for _ in 0..64 {
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes).map_err(|e| Error::Output(format!("no randomness for an id: {e}")))?;
+        if let Some(id) = crate::model::request::id_from(bytes, &|id| taken.contains(id)) {
+            return Ok(id);
+        }
+    }
+    Err(Error::Conflict("could not find a free id; pass --id".into()))
+}
+
+/// What `reconcile` and `import` look for and skip: the policy's patterns
+/// and exclusions, and the registry's own records and schemas (a record may
+/// quote the suppression it excepts).
+pub fn scan_options(reg: &Registry) -> crate::scan::Options {
+    let rules = &reg.policy.reconcile;
+    let prefix = reg.repository_prefix();
+    let mut exclude = rules.exclude.clone();
+    exclude.extend([format!("{prefix}{}/**", crate::registry::RECORDS_DIR), format!("{prefix}schema/**")]);
+    crate::scan::Options {
+        patterns: rules.patterns.iter().map(|p| (p.tool.clone(), p.pattern.clone())).collect(),
+        exclude,
+    }
 }

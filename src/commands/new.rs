@@ -8,13 +8,13 @@
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::policy::{Policy, RequiredField};
-use crate::model::record::{Covered, Exception, Urgency};
+use crate::model::record::{Covered, Urgency};
 use crate::model::request::{self, Draft};
 use crate::model::time;
 use crate::output::changed::{self, Created};
 use crate::output::{self, TextOrJson, escape};
 use crate::prompt::{self, Choice};
-use crate::registry::{self, Registry};
+use crate::registry;
 
 /// File a new exception.
 #[derive(Debug, clap::Args)]
@@ -103,10 +103,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let draft = if interactive { prompt::form(&reg.policy, draft)? } else { complete(&reg.policy, draft, yes)? };
     let id = match id {
         Some(id) => id.trim().to_uppercase(),
-        None => new_id(&reg)?,
+        None => super::new_id(&reg)?,
     };
     let mut e = request::build(&reg.policy, draft, id, requester, created).map_err(Error::Usage)?;
-    check(&reg, &e)?;
+    super::check_request(&reg, &e)?;
 
     if interactive {
         loop {
@@ -117,7 +117,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
                     let max = request::max_expiry(&reg.policy, &e.kind, e.created_date()).map_err(Error::Usage)?;
                     e.expires = prompt::expiry(e.created_date(), max)?;
                     e = request::route(&reg.policy, e);
-                    check(&reg, &e)?;
+                    super::check_request(&reg, &e)?;
                 }
                 Choice::Cancel => {
                     eprintln!("Cancelled; nothing written.");
@@ -127,7 +127,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         }
     }
 
-    sign_request(&reg, &mut e, key.as_deref())?;
+    super::sign_request(&reg, &mut e, key.as_deref())?;
     let message = commit.map(|c| (crate::git::message("request", &e.id, None), c.date));
     let saved = reg.save(None, &e, message.as_ref().map(|(m, d)| (m.as_str(), *d)))?;
     let report = Created {
@@ -209,55 +209,6 @@ fn flag_for(f: RequiredField) -> &'static str {
         RequiredField::MigrationPlan => "--migration-plan",
         RequiredField::Tickets => "--ticket",
     }
-}
-
-/// The request goes through the same schema and rules as `validate`, so a bad
-/// flag gets the same finding a bad file would.
-fn check(reg: &Registry, e: &Exception) -> Result<()> {
-    let findings = reg.check_new(e)?;
-    if findings.iter().any(|f| f.is_error()) {
-        return Err(Error::Invalid { what: "the request is not valid".into(), findings });
-    }
-    Ok(())
-}
-
-/// Signs the request with the requester's key where signatures are required:
-/// always when the policy requires signed requests, else when a key is at hand.
-fn sign_request(reg: &Registry, e: &mut Exception, key: Option<&std::path::Path>) -> Result<()> {
-    let policy = &reg.policy;
-    if !policy.signatures_required() {
-        return Ok(());
-    }
-    let signer = match crate::sign::Signer::find(&reg.root, key) {
-        Ok(s) => s,
-        Err(e) if policy.trust.signed_requests => return Err(e),
-        Err(_) => return Ok(()),
-    };
-    e.signature = Some(signer.sign(&crate::model::statement::request_statement(e))?);
-    match crate::model::routing::request_signed(e, policy) {
-        crate::model::signature::Verdict::Valid => Ok(()),
-        _ if !policy.trust.signed_requests => {
-            e.signature = None;
-            output::warn("the request is not signed: your key is not one the policy lists for you");
-            Ok(())
-        }
-        _ => Err(Error::Refused(
-            "the policy requires signed requests, and your key is not one it lists for you; nothing was written".into(),
-        )),
-    }
-}
-
-/// A random id nobody uses yet.
-fn new_id(reg: &Registry) -> Result<String> {
-    let taken = reg.ids()?;
-    for _ in 0..64 {
-        let mut bytes = [0u8; 4];
-        getrandom::fill(&mut bytes).map_err(|e| Error::Output(format!("no randomness for an id: {e}")))?;
-        if let Some(id) = request::id_from(bytes, &|id| taken.contains(id)) {
-            return Ok(id);
-        }
-    }
-    Err(Error::Conflict("could not find a free id; pass --id".into()))
 }
 
 /// `--finding 'CVE-… purl=… path=…'`.

@@ -70,6 +70,23 @@ pub fn workdir(dir: &Path) -> Option<std::path::PathBuf> {
     Repository::discover(dir).ok()?.workdir().map(Path::to_path_buf)
 }
 
+/// Who last changed line `line` (1-based) of `file` (relative to the work
+/// tree holding `root`), and when, as `git blame` says; none outside git or
+/// for a line not committed yet.
+pub fn blame_line(root: &Path, file: &str, line: usize) -> Option<(String, chrono::DateTime<chrono::Utc>)> {
+    let repo = Repository::discover(root).ok()?;
+    let blame = repo.blame_file(Path::new(file), None).ok()?;
+    let hunk = blame.get_line(line)?;
+    if hunk.final_commit_id().is_zero() {
+        return None;
+    }
+    let who = hunk.final_signature()?;
+    let name = who.name().unwrap_or("unknown");
+    let email = who.email().unwrap_or("unknown");
+    let when = chrono::DateTime::from_timestamp(who.when().seconds(), 0)?;
+    Some((format!("{name} <{email}>"), when))
+}
+
 fn is_record(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml")
 }

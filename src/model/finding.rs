@@ -66,6 +66,8 @@ pub enum Area {
     Trust,
     /// The git history (`exc audit`, `exc check --base`, `exc diff`).
     History,
+    /// The repository's suppressions and the scans (`exc reconcile`).
+    Reconcile,
     /// Time rules of the CI gate (`exc check`).
     Gate,
     /// The policy file itself.
@@ -79,6 +81,7 @@ impl Area {
             Area::Record => "record",
             Area::Trust => "trust",
             Area::History => "history",
+            Area::Reconcile => "reconcile",
             Area::Gate => "gate",
             Area::Policy => "policy",
         }
@@ -234,6 +237,15 @@ codes! {
     AttachmentOutsideRepo = "attachment-outside-repo", Record, Error, true,
         "an attachment is not evidence: a path outside the repository, missing, a symbolic link, or not an https URL",
         "Evidence is a file inside the repository (a regular file that exists) or an https URL. Anything else (`..`, absolute paths, file:, http:, javascript:) does not count as evidence.";
+    ShadowSuppression = "shadow-suppression", Reconcile, Error, false,
+        "a scanner suppression (an ignore-file entry or an inline comment) that no active exception governs",
+        "An entry in .trivyignore, .snyk, osv-scanner.toml, .grype.yaml, .nsprc or deny.toml, or an inline `# nosec`, `nosemgrep`, `checkov:skip`, `trivy:ignore`, `noqa: S…`, `nolint:gosec` or `eslint-disable … security/…`, hides a finding without an approved exception: nobody decided it and it never lapses. Cite an active exception's id (EXC-…) in the entry's reason or the comment, and list the rule in that exception's findings. `exc import` turns ignore-file entries into requests.";
+    ExpiredSuppression = "expired-suppression", Reconcile, Error, false,
+        "a scanner suppression cites an exception that is not active",
+        "The suppression names an exception that has expired, was closed or rejected, is still only requested, or does not exist. The finding it hides is no longer excepted: remove the suppression (and fix the finding), or renew the exception with `exc recertify`.";
+    StaleException = "stale-exception", Reconcile, Warning, false,
+        "an active exception covers a finding the scans no longer report",
+        "Given the scan results (`exc reconcile --scan FILE`), the finding is gone from the exception's assets: it was fixed, or the asset is gone. Drop the finding from the record, or retire the exception (`exc retire ID`) once the fix is confirmed, so it stops counting and stops suppressing.";
     StaleSuppressions = "stale-suppressions", Gate, Warning, false,
         "a committed suppression file differs from what exc would write today",
         "exc.yaml's `exports:` lists the suppression files the repository keeps (e.g. .trivyignore.yaml). The file differs from what `exc export --all` writes as of the date checked: an exception was approved, changed or lapsed since it was made, or it was edited by hand. Regenerate it with `exc export --all` (the nightly job does) and commit it.";

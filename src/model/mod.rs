@@ -12,6 +12,7 @@ pub mod kpi;
 pub mod lifecycle;
 pub mod measure;
 pub mod policy;
+pub mod reconcile;
 pub mod record;
 pub mod remind;
 pub mod request;

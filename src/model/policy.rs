@@ -76,6 +76,10 @@ pub struct Policy {
     /// fresh (format names, e.g. `trivyignore`, `osv-scanner`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exports: Vec<String>,
+    /// What `exc reconcile` looks for besides the built-in suppressions, and
+    /// where it does not look.
+    #[serde(default, skip_serializing_if = "ReconcileRules::is_empty")]
+    pub reconcile: ReconcileRules,
     /// Signed approvals of this policy by the owners of the one before it.
     /// Not part of the policy's digest. Kept last in the file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -191,6 +195,7 @@ impl Default for Policy {
             severity: Overrides::default(),
             trust: Trust::default(),
             exports: Vec::new(),
+            reconcile: ReconcileRules::default(),
             approvals: Vec::new(),
         }
     }
@@ -252,6 +257,33 @@ pub struct TypeRule {
     /// not affect the product (e.g. a false positive, or mitigated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vex: Option<Vex>,
+}
+
+/// `exc reconcile`'s own patterns and exclusions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileRules {
+    /// More inline suppression markers: a tool's name and a regular
+    /// expression (its first group, if any, is the rule suppressed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<ReconcilePattern>,
+    /// Globs of repository paths not to look at (e.g. `tests/fixtures/**`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+impl ReconcileRules {
+    fn is_empty(&self) -> bool {
+        self.patterns.is_empty() && self.exclude.is_empty()
+    }
+}
+
+/// One inline suppression marker the policy adds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcilePattern {
+    pub tool: String,
+    pub pattern: String,
 }
 
 /// A VEX statement a type's approved records make.

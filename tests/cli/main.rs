@@ -11,6 +11,7 @@ mod gate;
 mod harness;
 mod interactive;
 mod lifecycle;
+mod reconcile;
 mod registry;
 mod report;
 mod safety;

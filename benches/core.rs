@@ -90,6 +90,7 @@ fn kpis_over_10k_records(bencher: divan::Bencher) {
         since: None,
         now: as_of.and_hms_opt(12, 0, 0).unwrap().and_utc(),
         edited: &edited,
+        ungoverned: None,
     };
     bencher.bench(|| kpi::report(divan::black_box(&refs), &inputs));
 }

@@ -86,6 +86,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             since: args.since,
             now: ctx.now(),
             edited: &edited,
+            ungoverned: ungoverned(&reg, &loaded, ctx),
         };
         let report = kpi::report(&records, &inputs);
         match args.format {
@@ -105,6 +106,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         None => output::emit(&text)?,
     }
     Ok(Outcome::Clean)
+}
+
+/// How many scanner suppressions in the repository no active exception
+/// governs (as `exc reconcile` counts them); none when the repository
+/// cannot be read.
+fn ungoverned(reg: &Registry, loaded: &crate::registry::Loaded, ctx: &Context) -> Option<usize> {
+    let root = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
+    let found = crate::scan::suppressions(&root, &super::scan_options(reg)).ok()?;
+    Some(crate::model::reconcile::judge(&found.sites, &loaded.records, ctx.as_of).len() + found.unreadable.len())
 }
 
 /// When the re-approved versions were made, from the git history (read only
@@ -190,7 +200,8 @@ fn snapshot(reg: &Registry, inventory: Option<u64>, as_of: NaiveDate, state: &Ha
     let now = as_of.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
     let since = Some(kpi::quarter_start(as_of));
     let edited = HashMap::new();
-    let r = kpi::report(&records, &Inputs { policy: &reg.policy, inventory, as_of, since, now, edited: &edited });
+    let inputs = Inputs { policy: &reg.policy, inventory, as_of, since, now, edited: &edited, ungoverned: None };
+    let r = kpi::report(&records, &inputs);
     Quarter {
         quarter: kpi::quarter_name(as_of),
         as_of,

@@ -97,6 +97,9 @@ pub struct Inputs<'a> {
     /// (record path, request digest) → the commit time of that change, from
     /// the git history (empty without one).
     pub edited: &'a HashMap<(String, String), DateTime<Utc>>,
+    /// Scanner suppressions in the repository no active exception governs
+    /// (`exc reconcile`), when they were counted.
+    pub ungoverned: Option<usize>,
 }
 
 /// Computes every KPI over `records` (those that did not exist yet at
@@ -174,6 +177,15 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
         count_kpi("open_ended", "Open-ended", open_ended, Some(t.open_ended_max as usize)),
         count_kpi("chronic", "Chronic (extended more than twice)", chronic, Some(t.chronic_max as usize)),
     ];
+    let mut kpis = kpis;
+    if let Some(n) = inp.ungoverned {
+        kpis.push(count_kpi(
+            "ungoverned_suppressions",
+            "Ungoverned scanner suppressions",
+            n,
+            Some(t.ungoverned_suppressions_max as usize),
+        ));
+    }
 
     let month0 = NaiveDate::from_ymd_opt(as_of.year(), as_of.month(), 1).unwrap_or(as_of);
     let volume = (0..12)
@@ -358,6 +370,7 @@ mod tests {
                 since: None,
                 now: as_of.and_hms_opt(0, 0, 0).unwrap().and_utc(),
                 edited: &HashMap::new(),
+                ungoverned: None,
             },
         );
         assert_eq!(r.records, 0);

@@ -470,6 +470,13 @@ pub struct Targets {
     pub chronic_max: u32,
     #[serde(default)]
     pub sla_breaches_max: u32,
+    /// Most scanner suppressions no active exception governs (`exc reconcile`).
+    /// Not written when 0, so policies without it keep their digest.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ungoverned_suppressions_max: u32,
+}
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 fn hundred() -> f64 {
     100.0
@@ -490,6 +497,7 @@ impl Default for Targets {
             compensating_controls_min_pct: 100.0,
             chronic_max: 0,
             sla_breaches_max: 0,
+            ungoverned_suppressions_max: 0,
         }
     }
 }

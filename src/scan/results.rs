@@ -96,3 +96,45 @@ pub fn read_results(path: &Path) -> Result<Vec<Reported>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(doc: &str) -> Vec<Reported> {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("scan.json");
+        std::fs::write(&path, doc).unwrap();
+        read_results(&path).unwrap()
+    }
+
+    #[test]
+    fn each_scanner_s_results() {
+        let grype = read(
+            r#"{"matches": [{"vulnerability": {"id": "GHSA-1"}, "relatedVulnerabilities": [{"id": "CVE-1"}],
+                "artifact": {"purl": "pkg:npm/x@1", "locations": [{"path": "/app/package-lock.json"}]}}]}"#,
+        );
+        assert_eq!(grype[0].ids, ["GHSA-1", "CVE-1"]);
+        assert_eq!(
+            (grype[0].location.as_deref(), grype[0].purl.as_deref()),
+            (Some("/app/package-lock.json"), Some("pkg:npm/x@1"))
+        );
+        let osv = read(
+            r#"{"results": [{"source": {"path": "/src/go.mod"}, "packages": [{"package": {"name": "golang.org/x/net",
+                "version": "0.1.0", "ecosystem": "Go"}, "vulnerabilities": [{"id": "GO-2023-1", "aliases": ["CVE-2"]}]}]}]}"#,
+        );
+        assert_eq!(osv[0].ids, ["GO-2023-1", "CVE-2"]);
+        assert_eq!(osv[0].purl.as_deref(), Some("pkg:go/golang.org/x/net@0.1.0"));
+        let trivy = read(
+            r#"{"SchemaVersion": 2, "Results": [{"Target": "main.tf", "Misconfigurations": [{"ID": "AWS-0086", "AVDID": "AVD-AWS-0086"}]}]}"#,
+        );
+        assert_eq!(trivy[0].ids, ["AWS-0086", "AVD-AWS-0086"]);
+        let sarif = read(
+            r#"{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": [{"id": "R1"}]}}, "results": [{"ruleIndex": 0, "message": {"text": "m"}}]}]}"#,
+        );
+        assert_eq!(sarif[0].ids, ["R1"]);
+        let dir = tempfile::TempDir::new().unwrap();
+        std::fs::write(dir.path().join("x.json"), "{\"other\": 1}").unwrap();
+        assert!(read_results(&dir.path().join("x.json")).is_err());
+    }
+}

@@ -116,6 +116,11 @@ fn every_ungoverned_suppression_is_named_where_it_is() {
     .into_iter()
     .collect();
     assert_eq!(found.into_iter().collect::<BTreeSet<_>>(), expected);
+    // The report counts them against their target.
+    let out = repo.cmd().args(["report", "--format", "json", "--as-of", "2026-11-10"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kpi = report["kpis"].as_array().unwrap().iter().find(|k| k["key"] == "ungoverned_suppressions").unwrap();
+    assert_eq!((kpi["value"].as_f64(), kpi["pass"].as_bool()), (Some(16.0), Some(false)));
     // GitHub annotations point at the same files and lines.
     let out = repo.cmd().args(["reconcile", "--format", "github", "--as-of", "2026-11-10"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();

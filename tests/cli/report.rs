@@ -151,7 +151,7 @@ fn report_formats_parse_back() {
     let csv_text = stdout(&repo.exc(&["report", "--as-of", "2026-06-30", "--format", "csv"]).success());
     let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
-    assert_eq!(rows.len(), 12, "one KPI per row");
+    assert_eq!(rows.len(), 13, "one KPI per row");
     let avg = rows.iter().find(|r| &r[1] == "approval_hours_avg").unwrap();
     assert_eq!((&avg[3], &avg[5], &avg[6]), ("32.00", "≤ 48 h", "pass"));
     let md = stdout(&repo.exc(&["report", "--as-of", "2026-06-30", "--format", "markdown"]).success());

@@ -82,11 +82,17 @@ pub fn judge(sites: &[Site], records: &[Record], as_of: NaiveDate) -> Vec<Findin
                     Some(e) => format!("{id} is {}", e.status),
                 })
                 .collect();
+            let pending = found.iter().any(|(_, e)| e.is_some_and(|e| e.status == Status::Requested));
+            let advice = if pending {
+                "it counts once the request is approved (`exc approve`)"
+            } else {
+                "remove it (and fix the finding), or renew the exception"
+            };
             out.push(Finding::at(
                 Code::ExpiredSuppression,
                 &s.file,
                 at,
-                format!("{what} cites no active exception ({}): remove it, or renew the exception", why.join("; ")),
+                format!("{what} cites no active exception ({}): {advice}", why.join("; ")),
             ));
             continue;
         }

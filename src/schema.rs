@@ -18,6 +18,8 @@ pub const RECORD_SCHEMA: &str = include_str!("../schema/exception.schema.json");
 pub const POLICY_SCHEMA: &str = include_str!("../schema/policy.schema.json");
 /// The JSON shape of every findings report, as shipped in `schema/findings.schema.json`.
 pub const FINDINGS_SCHEMA: &str = include_str!("../schema/findings.schema.json");
+/// What `exc export --format json` writes, as shipped in `schema/export.schema.json`.
+pub const EXPORT_SCHEMA: &str = include_str!("../schema/export.schema.json");
 
 /// What a schema violation is about, so callers can pick a finding code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

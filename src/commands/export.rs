@@ -35,7 +35,8 @@ pub struct Args {
     /// Add each record's git trail (commit, date, author, action).
     #[arg(long)]
     pub with_history: bool,
-    /// Write to this file (atomically) instead of standard output; with --all, a directory.
+    /// Write to this file (atomically) instead of standard output; with --all, a directory;
+    /// with --format csv, a directory gets register.csv and approvals.csv (one row per decision).
     #[arg(long, value_name = "PATH")]
     pub out: Option<std::path::PathBuf>,
     /// For suppressions: leave out records with findings instead of stopping.
@@ -75,13 +76,27 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
     }
     let trails = if args.with_history { Some(trails(&reg)?) } else { None };
-    let rows: Vec<export::Row> = loaded
-        .records
-        .iter()
-        .filter(|r| measure::exists(&r.exception, ctx.now()))
-        .map(|r| export::row(r, &reg.policy, ctx.as_of, trails.as_ref()))
-        .collect();
-    emit(&args.out, &export::register(&rows, args.format)?)
+    let records: Vec<&crate::model::record::Record> =
+        loaded.records.iter().filter(|r| measure::exists(&r.exception, ctx.now())).collect();
+    if args.format != ExportFormat::Csv {
+        let items = records.iter().map(|r| export::item(r, &reg.policy, ctx.as_of, trails.as_ref())).collect();
+        return emit(&args.out, &export::structured(items, args.format, ctx.as_of)?);
+    }
+    let rows: Vec<export::Row> =
+        records.iter().map(|r| export::row(r, &reg.policy, ctx.as_of, trails.as_ref())).collect();
+    let register = export::register(&rows)?;
+    // Into a directory: the register and one row per decision.
+    if let Some(dir) = args.out.as_ref().filter(|p| p.is_dir()) {
+        registry::write_atomic(&dir.join("register.csv"), register.as_bytes(), false)?;
+        registry::write_atomic(
+            &dir.join("approvals.csv"),
+            export::decisions_csv(&records, &reg.policy)?.as_bytes(),
+            false,
+        )?;
+        eprintln!("Wrote {} (register.csv, approvals.csv)", output::escape::text(&dir.display().to_string()));
+        return Ok(Outcome::Clean);
+    }
+    emit(&args.out, &register)
 }
 
 /// The suppression formats exc.yaml's `exports:` lists, or every one.

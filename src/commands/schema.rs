@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use crate::context::{Context, Outcome};
 use crate::error::Result;
 use crate::output;
-use crate::schema::{FINDINGS_SCHEMA, POLICY_SCHEMA, RECORD_SCHEMA};
+use crate::schema::{EXPORT_SCHEMA, FINDINGS_SCHEMA, POLICY_SCHEMA, RECORD_SCHEMA};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Which {
@@ -16,12 +16,14 @@ pub enum Which {
     Policy,
     /// The JSON that validate, check, audit and diff write with --format json.
     Findings,
+    /// The register that export writes with --format json (and yaml, jsonl).
+    Export,
 }
 
-/// Print a JSON Schema: for records (default), for exc.yaml, or for findings reports.
+/// Print a JSON Schema: for records (default), for exc.yaml, for findings reports, or for the register export.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  exc schema > schema/exception.schema.json\n  exc schema policy\n  exc schema findings"
+    after_help = "Examples:\n  exc schema > schema/exception.schema.json\n  exc schema policy\n  exc schema findings\n  exc schema export"
 )]
 pub struct Args {
     #[arg(value_enum, default_value = "record")]
@@ -33,6 +35,7 @@ pub fn run(_ctx: &Context, args: Args) -> Result<Outcome> {
         Which::Record => RECORD_SCHEMA,
         Which::Policy => POLICY_SCHEMA,
         Which::Findings => FINDINGS_SCHEMA,
+        Which::Export => EXPORT_SCHEMA,
     })?;
     Ok(Outcome::Clean)
 }

@@ -112,6 +112,8 @@ pub struct Row {
     pub tickets: String,
     pub attachments: String,
     pub justification: String,
+    pub migration_plan: Option<String>,
+    pub notes: Option<String>,
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<Trail>>,
@@ -154,18 +156,20 @@ pub fn row(r: &Record, policy: &Policy, as_of: chrono::NaiveDate, trails: Option
                 format!("{}: {d} by {} at {}", a.role, a.by, ts(a.at))
             })
             .collect::<Vec<_>>()
-            .join("; "),
+            .join(LIST_SEPARATOR),
         extensions: lifecycle::extensions(e),
         last_review: e.reviews.iter().map(|v| v.at).max().map(ts),
         closed_at: e.closed.as_ref().map(|c| ts(c.at)),
         closed_reason: e.closed.as_ref().map(|c| c.reason.clone()),
-        assets: e.assets.join("; "),
-        compensating_controls: e.compensating_controls.join("; "),
-        controls: e.controls.join("; "),
-        findings: e.findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-        tickets: e.tickets.join("; "),
-        attachments: e.attachments.join("; "),
+        assets: e.assets.join(LIST_SEPARATOR),
+        compensating_controls: e.compensating_controls.join(LIST_SEPARATOR),
+        controls: e.controls.join(LIST_SEPARATOR),
+        findings: e.findings.iter().map(ToString::to_string).collect::<Vec<_>>().join(LIST_SEPARATOR),
+        tickets: e.tickets.join(LIST_SEPARATOR),
+        attachments: e.attachments.join(LIST_SEPARATOR),
         justification: e.justification.clone(),
+        migration_plan: e.migration_plan.clone(),
+        notes: e.notes.clone(),
         path: r.path.clone(),
         history: trails.map(|t| t.get(&file).cloned().unwrap_or_default()),
     }
@@ -203,51 +207,177 @@ const COLUMNS: &[&str] = &[
     "tickets",
     "attachments",
     "justification",
+    "migration_plan",
+    "notes",
     "path",
 ];
 
-pub fn register(rows: &[Row], format: ExportFormat) -> Result<String> {
+/// How lists are joined in a CSV cell (documented in the README).
+pub const LIST_SEPARATOR: &str = "; ";
+
+/// The export format's version (`exc schema export`).
+pub const VERSION: u32 = 1;
+
+/// One record in the structured export: its file's content, every field,
+/// and where it stands as of the date.
+#[derive(Debug, Serialize)]
+pub struct Item {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    pub path: String,
+    pub state: State,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<Trail>>,
+    pub record: Value,
+}
+
+/// Where a record stands, as exc works it out.
+#[derive(Debug, Serialize)]
+pub struct State {
+    pub status: String,
+    pub active: bool,
+    pub risk: String,
+    pub approved_at: Option<String>,
+    pub extensions: usize,
+    pub last_review: Option<String>,
+    pub awaiting: Vec<String>,
+    pub verified: bool,
+}
+
+pub fn item(
+    r: &Record,
+    policy: &Policy,
+    as_of: chrono::NaiveDate,
+    trails: Option<&HashMap<String, Vec<Trail>>>,
+) -> Item {
+    let e = &r.exception;
+    let file = std::path::Path::new(&r.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // The file's own content (a record whose approvals do not stand still says what it says).
+    let record = crate::yaml::parse_value(&r.source).unwrap_or_else(|_| serde_json::to_value(e).unwrap_or(Value::Null));
+    Item {
+        version: None,
+        path: r.path.clone(),
+        state: State {
+            status: e.status.to_string(),
+            active: e.is_active(as_of),
+            risk: crate::model::routing::tier_of(r, policy).to_string(),
+            approved_at: crate::model::routing::completions_of(r, policy).first().map(|c| ts(c.at)),
+            extensions: lifecycle::extensions(e),
+            last_review: e.reviews.iter().map(|v| v.at).max().map(ts),
+            awaiting: crate::model::routing::awaiting_of(r, policy),
+            verified: !r.unverified,
+        },
+        history: trails.map(|t| t.get(&file).cloned().unwrap_or_default()),
+        record,
+    }
+}
+
+/// The register as JSON, JSON Lines or YAML: structured, every field.
+pub fn structured(items: Vec<Item>, format: ExportFormat, as_of: chrono::NaiveDate) -> Result<String> {
     match format {
-        ExportFormat::Json => super::json(&rows),
         ExportFormat::Jsonl => {
             let mut o = String::new();
-            for r in rows {
-                o.push_str(&super::escape::json(serde_json::to_string(r).map_err(|e| Error::Output(e.to_string()))?));
+            for mut item in items {
+                item.version = Some(VERSION);
+                o.push_str(&super::escape::json(
+                    serde_json::to_string(&item).map_err(|e| Error::Output(e.to_string()))?,
+                ));
                 o.push('\n');
             }
             Ok(o)
         }
-        ExportFormat::Yaml => crate::yaml::to_string(&rows).map_err(Error::Output),
         _ => {
-            let with_history = rows.iter().any(|r| r.history.is_some());
-            let mut headers: Vec<&str> = COLUMNS.to_vec();
-            if with_history {
-                headers.push("history");
+            let doc = serde_json::json!({ "version": VERSION, "as_of": as_of.to_string(), "records": items });
+            match format {
+                ExportFormat::Yaml => crate::yaml::to_string(&doc).map_err(Error::Output),
+                _ => super::json(&doc),
             }
-            let cells: Vec<Vec<Cell>> = rows
-                .iter()
-                .map(|r| {
-                    let v = serde_json::to_value(r).unwrap_or(Value::Null);
-                    let mut cells: Vec<Cell> = COLUMNS
-                        .iter()
-                        .map(|c| match v.get(*c) {
-                            Some(Value::String(s)) => Cell::Text(s.clone()),
-                            Some(Value::Null) | None => Cell::Text(String::new()),
-                            Some(other) => Cell::Number(other.to_string()),
-                        })
-                        .collect();
-                    if let Some(h) = &r.history {
-                        cells.push(Cell::Text(
-                            h.iter()
-                                .map(|t| format!("{} {} {}", t.date, t.action, t.author))
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        ));
-                    }
-                    cells
-                })
-                .collect();
-            super::csv(&headers, &cells)
         }
     }
+}
+
+/// One row per decision (approvals, rejections, reviews, closures), for `approvals.csv`:
+/// who, when, as what, and whether its signature verifies under the policy.
+pub fn decisions_csv(records: &[&Record], policy: &Policy) -> Result<String> {
+    use crate::model::signature::Verdict;
+    use crate::model::statement::{self, Entry};
+    let headers = ["id", "decision", "role", "by", "at", "risk", "expires", "signature", "path"];
+    let mut cells: Vec<Vec<Cell>> = Vec::new();
+    for r in records {
+        let e = &r.exception;
+        let verdicts = crate::model::routing::verdicts_of(e, policy);
+        let signed = |entry: Entry| match verdicts.get(&entry) {
+            None if !policy.signatures_required() => "not required".to_string(),
+            None => "not signed by a person (the policy's own act)".to_string(),
+            Some(Verdict::Valid) => "verifies".to_string(),
+            Some(Verdict::Missing) => "missing".to_string(),
+            Some(Verdict::UnknownKey(k)) => format!("unknown key {k}"),
+            Some(Verdict::Invalid(why)) => format!("invalid: {why}"),
+        };
+        for entry in statement::chain(e) {
+            let (what, role, risk, expires) = match entry {
+                Entry::Approval(i) => {
+                    let a = &e.approvals[i];
+                    let d = if a.decision == Decision::Approved { "approve" } else { "reject" };
+                    (d.to_string(), a.role.clone(), a.risk.to_string(), a.expires.to_string())
+                }
+                Entry::Review(i) => {
+                    let v = &e.reviews[i];
+                    (
+                        format!("recertify ({:?})", v.decision).to_lowercase(),
+                        "reviewer".into(),
+                        String::new(),
+                        v.expires.map(|d| d.to_string()).unwrap_or_default(),
+                    )
+                }
+                Entry::Closure => (e.status.to_string(), String::new(), String::new(), String::new()),
+            };
+            let Some((by, at)) = statement::maker(e, entry) else { continue };
+            cells.push(vec![
+                e.id.as_str().into(),
+                what.into(),
+                role.into(),
+                by.into(),
+                ts(at).into(),
+                risk.into(),
+                expires.into(),
+                signed(entry).into(),
+                r.path.as_str().into(),
+            ]);
+        }
+    }
+    super::csv(&headers, &cells)
+}
+
+/// The register as CSV: flat, lists joined with [`LIST_SEPARATOR`].
+pub fn register(rows: &[Row]) -> Result<String> {
+    let with_history = rows.iter().any(|r| r.history.is_some());
+    let mut headers: Vec<&str> = COLUMNS.to_vec();
+    if with_history {
+        headers.push("history");
+    }
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| {
+            let v = serde_json::to_value(r).unwrap_or(Value::Null);
+            let mut cells: Vec<Cell> = COLUMNS
+                .iter()
+                .map(|c| match v.get(*c) {
+                    Some(Value::String(s)) => Cell::Text(s.clone()),
+                    Some(Value::Null) | None => Cell::Text(String::new()),
+                    Some(other) => Cell::Number(other.to_string()),
+                })
+                .collect();
+            if let Some(h) = &r.history {
+                cells.push(Cell::Text(
+                    h.iter()
+                        .map(|t| format!("{} {} {}", t.date, t.action, t.author))
+                        .collect::<Vec<_>>()
+                        .join(LIST_SEPARATOR),
+                ));
+            }
+            cells
+        })
+        .collect();
+    super::csv(&headers, &cells)
 }

@@ -237,14 +237,36 @@ fn export_register_formats_parse_back_and_csv_is_safe() {
     assert!(a[col("approvals")].contains("security: approved by Sam Okafor"), "{}", &a[col("approvals")]);
     assert_eq!(&a[col("active")], "false", "the title changed after approval: the approval no longer stands");
 
+    // The structured formats keep lists as lists and every field, and match the published schema.
     let json: Value = serde_json::from_str(&stdout(&repo.exc(&["export", "--format", "json"]).success())).unwrap();
-    assert_eq!(json.as_array().unwrap().len(), 5);
+    let schema: Value = serde_json::from_str(&stdout(&repo.exc(&["schema", "export"]).success())).unwrap();
+    let validator = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&json).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(json["version"], 1);
+    let items = json["records"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    // Read back, each record equals its file.
+    for item in items {
+        let file = exc::yaml::parse(&repo.read(item["path"].as_str().unwrap())).unwrap().value;
+        assert_eq!(item["record"], file, "{}", item["path"]);
+    }
+    let a = items.iter().find(|i| i["record"]["id"] == "EXC-000A").unwrap();
+    assert!(a["record"]["assets"].is_array() && a["record"]["approvals"][0]["role"] == "security", "{a}");
+    assert_eq!((a["state"]["status"].as_str(), a["state"]["verified"].as_bool()), (Some("requested"), Some(false)));
     let jsonl = stdout(&repo.exc(&["export", "--format", "jsonl"]).success());
     let lines: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 5);
-    assert_eq!(lines[0]["id"], "EXC-000A");
+    assert_eq!((lines[0]["version"].as_u64(), lines[0]["record"]["id"].as_str()), (Some(1), Some("EXC-000A")));
     let yaml = stdout(&repo.exc(&["export", "--format", "yaml"]).success());
-    assert_eq!(exc::yaml::parse(&yaml).unwrap().value.as_array().unwrap().len(), 5);
+    assert_eq!(exc::yaml::parse(&yaml).unwrap().value, json, "YAML says what JSON says");
+    // Into a directory: the register and one row per decision.
+    let dir = tempfile::TempDir::new().unwrap();
+    repo.exc(&["export", "--format", "csv", "--out", dir.path().to_str().unwrap()]).success();
+    let decisions = std::fs::read_to_string(dir.path().join("approvals.csv")).unwrap();
+    assert!(decisions.starts_with("id,decision,role,by,at,risk,expires,signature,path\n"), "{decisions}");
+    assert!(decisions.contains("EXC-000A,approve,security,Sam Okafor <sam@example.com>"), "{decisions}");
+    assert!(std::fs::read_to_string(dir.path().join("register.csv")).unwrap().contains("migration_plan,notes,path"));
 }
 
 #[test]
@@ -254,7 +276,7 @@ fn export_with_history_adds_the_trail() {
     repo.git(&["commit", "-qm", "all"]);
     let v: Value =
         serde_json::from_str(&stdout(&repo.exc(&["export", "--format", "json", "--with-history"]).success())).unwrap();
-    let a = v.as_array().unwrap().iter().find(|r| r["id"] == "EXC-000A").unwrap();
+    let a = v["records"].as_array().unwrap().iter().find(|r| r["record"]["id"] == "EXC-000A").unwrap();
     assert_eq!(a["history"][0]["action"], "add");
     assert_eq!(a["history"][0]["author"], "Ann Lee <ann@example.com>");
 }

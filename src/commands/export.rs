@@ -78,6 +78,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let trails = if args.with_history { Some(trails(&reg)?) } else { None };
     let records: Vec<&crate::model::record::Record> =
         loaded.records.iter().filter(|r| measure::exists(&r.exception, ctx.now())).collect();
+    if args.format == ExportFormat::OscalPoam {
+        let system = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
+        let system = system.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "exc".into());
+        let exceptions: Vec<&crate::model::record::Exception> = records.iter().map(|r| &r.exception).collect();
+        return emit(&args.out, &crate::output::oscal::poam(&exceptions, &reg.policy, &system)?);
+    }
     if args.format != ExportFormat::Csv {
         let items = records.iter().map(|r| export::item(r, &reg.policy, ctx.as_of, trails.as_ref())).collect();
         return emit(&args.out, &export::structured(items, args.format, ctx.as_of)?);

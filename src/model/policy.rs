@@ -257,6 +257,30 @@ pub struct TypeRule {
     /// not affect the product (e.g. a false positive, or mitigated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vex: Option<Vex>,
+    /// FedRAMP's deviation type for this type's records, in the OSCAL POA&M.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deviation: Option<Deviation>,
+}
+
+/// FedRAMP's kinds of deviation request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Deviation {
+    FalsePositive,
+    OperationalRequirement,
+    RiskAdjustment,
+    VendorDependency,
+}
+
+impl Deviation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Deviation::FalsePositive => "false-positive",
+            Deviation::OperationalRequirement => "operational-requirement",
+            Deviation::RiskAdjustment => "risk-adjustment",
+            Deviation::VendorDependency => "vendor-dependency",
+        }
+    }
 }
 
 /// `exc reconcile`'s own patterns and exclusions.
@@ -562,6 +586,7 @@ fn default_types() -> IndexMap<String, TypeRule> {
         require: require.to_vec(),
         controls: controls.iter().map(|s| s.to_string()).collect(),
         vex: None,
+        deviation: None,
     };
     IndexMap::from([
         ("mfa-bypass".into(), t("MFA bypass", Risk::High, 90, &[], &["NIST-800-53:IA-2(1)", "CIS:6.5"])),

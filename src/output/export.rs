@@ -41,12 +41,17 @@ pub enum ExportFormat {
     Nsprc,
     /// An OpenVEX 0.2.0 document (not_affected where the type's policy says so).
     Openvex,
+    /// An OSCAL plan of action and milestones (POA&M), for FedRAMP and GRC tools.
+    OscalPoam,
 }
 
 impl ExportFormat {
     /// Whether the format suppresses scanner findings.
     pub fn suppresses(self) -> bool {
-        !matches!(self, ExportFormat::Csv | ExportFormat::Json | ExportFormat::Jsonl | ExportFormat::Yaml)
+        !matches!(
+            self,
+            ExportFormat::Csv | ExportFormat::Json | ExportFormat::Jsonl | ExportFormat::Yaml | ExportFormat::OscalPoam
+        )
     }
 
     /// The file a scanner looks for, for `exc export --all`.

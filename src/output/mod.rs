@@ -19,6 +19,7 @@ pub mod diff;
 pub mod escape;
 pub mod export;
 pub mod findings;
+pub mod oscal;
 pub mod record;
 pub mod remind;
 pub mod report;

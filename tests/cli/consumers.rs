@@ -615,3 +615,58 @@ fn sarif_and_junit_pass_their_validators() {
     repo.write(path, repo.read(path).replace("justification:", "justifcation:"));
     assert_eq!(cases(&check("junit")), format!("{odd} failed\nexceptions/EXC-0001.yaml failed\n"));
 }
+
+/// The sample registry's POA&M passes NIST's published OSCAL POA&M schema
+/// (formats checked) and compliance-trestle's validation, maps each part of
+/// a record where it belongs, and is the same bytes every time.
+#[test]
+fn the_oscal_poam_passes_the_schema_and_trestle() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let export = || {
+        let out = Command::new(assert_cmd::cargo::cargo_bin!("exc"))
+            .args(["export", "--format", "oscal-poam", "--as-of", "2026-11-27"])
+            .current_dir(root)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = export();
+    assert_eq!(text, export(), "stable UUIDs and times: re-exports diff cleanly");
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(root.join("tests/schemas/oscal-1.0.6-poam.schema.json")).unwrap())
+            .unwrap();
+    let v = jsonschema::options().should_validate_formats(true).build(&schema).unwrap();
+    let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let poam = &doc["plan-of-action-and-milestones"];
+    let item = poam["poam-items"].as_array().unwrap().iter().find(|i| i["props"][0]["value"] == "EXC-0003").unwrap();
+    assert_eq!(item["props"][0]["name"], "POAM-ID");
+    let risk_id = item["related-risks"][0]["risk-uuid"].as_str().unwrap();
+    let risk = poam["risks"].as_array().unwrap().iter().find(|r| r["uuid"] == risk_id).unwrap();
+    assert_eq!(
+        (risk["status"].as_str(), risk["deadline"].as_str()),
+        (Some("deviation-approved"), Some("2027-02-08T23:59:59Z"))
+    );
+    assert_eq!(risk["mitigating-factors"].as_array().unwrap().len(), 2);
+    assert_eq!(risk["characterizations"][0]["facets"][0]["value"], "CVE-2026-31337");
+    assert!(risk["risk-log"]["entries"].as_array().unwrap().len() >= 2, "requested, then approved");
+    let closed = poam["risks"].as_array().unwrap().iter().filter(|r| r["status"] == "closed").count();
+    assert!(closed >= 4, "retired, revoked, expired and rejected records are closed: {closed}");
+    let Some(trestle) = consumer("trestle") else { return };
+    let ws = tempfile::TempDir::new().unwrap();
+    let out = Command::new(&trestle).arg("init").current_dir(ws.path()).output().unwrap();
+    assert!(out.status.success(), "trestle init: {}", String::from_utf8_lossy(&out.stderr));
+    let dir = ws.path().join("plan-of-action-and-milestones/exc");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("plan-of-action-and-milestones.json"), &text).unwrap();
+    let out = Command::new(&trestle)
+        .args(["validate", "-f", "plan-of-action-and-milestones/exc/plan-of-action-and-milestones.json"])
+        .current_dir(ws.path())
+        .output()
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.contains("VALID"), "trestle validate: {said}");
+}

@@ -4,8 +4,6 @@
 //! osv-scanner, Grype, better-npm-audit, OpenVEX); `--all` writes every one
 //! exc.yaml lists.
 
-use std::collections::HashMap;
-
 use clap::ValueEnum;
 
 use crate::context::{Context, Outcome};
@@ -14,8 +12,8 @@ use crate::model::measure;
 use crate::model::policy::Policy;
 use crate::model::suppression::{self, Suppression};
 use crate::output;
-use crate::output::export::{self, ExportFormat, Trail};
-use crate::registry::{self, Registry};
+use crate::output::export::{self, ExportFormat};
+use crate::registry;
 
 /// Export the register, or scanner suppressions.
 #[derive(Debug, clap::Args)]
@@ -75,12 +73,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     if !loaded.findings.is_empty() {
         output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
     }
-    let trails = if args.with_history { Some(trails(&reg)?) } else { None };
+    let trails = match args.with_history {
+        true => Some(super::trails(&reg.history().map_err(|e| Error::Git(format!("--with-history: {e}")))?)),
+        false => None,
+    };
     let records: Vec<&crate::model::record::Record> =
         loaded.records.iter().filter(|r| measure::exists(&r.exception, ctx.now())).collect();
     if args.format == ExportFormat::OscalPoam {
-        let system = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
-        let system = system.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "exc".into());
+        let system = super::system_name(&reg);
         let exceptions: Vec<&crate::model::record::Exception> = records.iter().map(|r| &r.exception).collect();
         return emit(&args.out, &crate::output::oscal::poam(&exceptions, &reg.policy, &system)?);
     }
@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         registry::write_atomic(&dir.join("register.csv"), register.as_bytes(), false)?;
         registry::write_atomic(
             &dir.join("approvals.csv"),
-            export::decisions_csv(&records, &reg.policy)?.as_bytes(),
+            export::decisions_csv(&export::decisions(&records, &reg.policy, None), false)?.as_bytes(),
             false,
         )?;
         eprintln!("Wrote {} (register.csv, approvals.csv)", output::escape::text(&dir.display().to_string()));
@@ -140,28 +140,4 @@ fn emit(out: &Option<std::path::PathBuf>, text: &str) -> Result<Outcome> {
         None => output::emit(text)?,
     }
     Ok(Outcome::Clean)
-}
-
-/// Every record file's trail, keyed by its latest file name.
-fn trails(reg: &Registry) -> Result<HashMap<String, Vec<Trail>>> {
-    let history = reg.history().map_err(|e| Error::Git(format!("--with-history: {e}")))?;
-    Ok(history
-        .trails()
-        .into_iter()
-        .map(|(name, changes)| {
-            let trail = changes
-                .into_iter()
-                .map(|c| {
-                    let commit = &history.commits[c.commit];
-                    Trail {
-                        commit: commit.id.clone(),
-                        date: export::ts(commit.time),
-                        author: commit.author.clone(),
-                        action: history.action(c),
-                    }
-                })
-                .collect();
-            (name, trail)
-        })
-        .collect())
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod check;
 pub mod completions;
 pub mod diff;
+pub mod evidence;
 pub mod expire;
 pub mod explain;
 pub mod export;
@@ -29,10 +30,16 @@ pub mod show;
 pub mod suppress;
 pub mod validate;
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::identity::{is_person, same_person};
 use crate::model::lifecycle::{Act, Action};
+use crate::model::measure;
+use crate::model::record::Record;
 use crate::output::changed::{self, Changed};
 use crate::output::{self, TextOrJson};
 use crate::registry::{CommitOptions, Registry};
@@ -265,4 +272,97 @@ pub fn scan_options(reg: &Registry) -> crate::scan::Options {
         patterns: rules.patterns.iter().map(|p| (p.tool.clone(), p.pattern.clone())).collect(),
         exclude,
     }
+}
+
+/// The KPI report as of the context's date, as `exc report` shows it; flow
+/// KPIs from `since`. Re-approval times come from `history` when given (else
+/// it is read, only if something was re-approved).
+pub fn kpi_report(
+    ctx: &Context,
+    reg: &Registry,
+    loaded: &crate::registry::Loaded,
+    since: Option<chrono::NaiveDate>,
+    history: Option<&crate::git::History>,
+) -> Result<crate::model::kpi::Report> {
+    let records: Vec<&Record> = loaded.records.iter().collect();
+    let edited = edit_times(reg, &records, ctx.now(), history);
+    let inputs = crate::model::kpi::Inputs {
+        policy: &reg.policy,
+        inventory: reg.inventory()?,
+        as_of: ctx.as_of,
+        since,
+        now: ctx.now(),
+        edited: &edited,
+        ungoverned: ungoverned(reg, loaded, ctx),
+    };
+    Ok(crate::model::kpi::report(&records, &inputs))
+}
+
+/// How many scanner suppressions in the repository no active exception
+/// governs (as `exc reconcile` counts them); none when the repository
+/// cannot be read.
+fn ungoverned(reg: &Registry, loaded: &crate::registry::Loaded, ctx: &Context) -> Option<usize> {
+    let root = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
+    let found = crate::scan::suppressions(&root, &scan_options(reg)).ok()?;
+    Some(crate::model::reconcile::judge(&found.sites, &loaded.records, ctx.as_of).len() + found.unreadable.len())
+}
+
+/// When the re-approved versions were made, from the git history (read only
+/// when something was re-approved); without a history, none.
+fn edit_times(
+    reg: &Registry,
+    records: &[&Record],
+    now: DateTime<Utc>,
+    history: Option<&crate::git::History>,
+) -> HashMap<(String, String), DateTime<Utc>> {
+    let wanted: Vec<(String, String)> = records
+        .iter()
+        .flat_map(|r| measure::reapprovals(r, &reg.policy, now).into_iter().map(|c| (r.path.clone(), c.digest)))
+        .collect();
+    let times = match history {
+        Some(h) => reg.edit_times_in(h, &wanted),
+        None => reg.edit_times(&wanted),
+    };
+    match times {
+        Ok(times) => times,
+        Err(e) => {
+            if !wanted.is_empty() {
+                output::warn(&format!("{e}; re-approval times are left out"));
+            }
+            HashMap::new()
+        }
+    }
+}
+
+/// Every record file's trail, keyed by its latest file name.
+pub fn trails(history: &crate::git::History) -> HashMap<String, Vec<crate::output::export::Trail>> {
+    history
+        .trails()
+        .into_iter()
+        .map(|(name, changes)| {
+            let trail = changes
+                .into_iter()
+                .map(|c| {
+                    let commit = &history.commits[c.commit];
+                    crate::output::export::Trail {
+                        commit: commit.id.clone(),
+                        date: crate::output::export::ts(commit.time),
+                        author: commit.author.clone(),
+                        action: history.action(c),
+                    }
+                })
+                .collect();
+            (name, trail)
+        })
+        .collect()
+}
+
+/// The system the registry covers: the policy's `name`, else the name of the
+/// repository's directory.
+pub fn system_name(reg: &Registry) -> String {
+    if let Some(name) = &reg.policy.name {
+        return name.clone();
+    }
+    let dir = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
+    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "exc".into())
 }

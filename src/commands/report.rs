@@ -4,15 +4,15 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use clap::ValueEnum;
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::kpi::{self, Inputs};
 use crate::model::record::{Record, Status};
+use crate::model::routing;
 use crate::model::time;
-use crate::model::{measure, routing};
 use crate::output::report::{self as view, Quarter, TREND_KPIS};
 use crate::output::{self, dashboard};
 use crate::registry::{self, Registry};
@@ -77,18 +77,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         if !loaded.findings.is_empty() {
             output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
         }
-        let records: Vec<&Record> = loaded.records.iter().collect();
-        let edited = edit_times(&reg, &records, ctx.now());
-        let inputs = Inputs {
-            policy: &reg.policy,
-            inventory,
-            as_of: ctx.as_of,
-            since: args.since,
-            now: ctx.now(),
-            edited: &edited,
-            ungoverned: ungoverned(&reg, &loaded, ctx),
-        };
-        let report = kpi::report(&records, &inputs);
+        let report = super::kpi_report(ctx, &reg, &loaded, args.since, None)?;
         match args.format {
             ReportFormat::Json => output::json(&report)?,
             ReportFormat::Csv => view::kpi_csv(&[(report.as_of, &report.kpis)])?,
@@ -106,33 +95,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         None => output::emit(&text)?,
     }
     Ok(Outcome::Clean)
-}
-
-/// How many scanner suppressions in the repository no active exception
-/// governs (as `exc reconcile` counts them); none when the repository
-/// cannot be read.
-fn ungoverned(reg: &Registry, loaded: &crate::registry::Loaded, ctx: &Context) -> Option<usize> {
-    let root = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
-    let found = crate::scan::suppressions(&root, &super::scan_options(reg)).ok()?;
-    Some(crate::model::reconcile::judge(&found.sites, &loaded.records, ctx.as_of).len() + found.unreadable.len())
-}
-
-/// When the re-approved versions were made, from the git history (read only
-/// when something was re-approved); without a history, none.
-fn edit_times(reg: &Registry, records: &[&Record], now: DateTime<Utc>) -> HashMap<(String, String), DateTime<Utc>> {
-    let wanted: Vec<(String, String)> = records
-        .iter()
-        .flat_map(|r| measure::reapprovals(r, &reg.policy, now).into_iter().map(|c| (r.path.clone(), c.digest)))
-        .collect();
-    match reg.edit_times(&wanted) {
-        Ok(times) => times,
-        Err(e) => {
-            if !wanted.is_empty() {
-                output::warn(&format!("{e}; re-approval times are left out"));
-            }
-            HashMap::new()
-        }
-    }
 }
 
 /// Replays the history once, taking the registry's state at each quarter end.

@@ -129,6 +129,38 @@ pub fn base(root: &Path, rev: Option<&str>) -> Result<(Oid, String)> {
     Err(Error::Git("no default branch found (origin/HEAD, origin/main, main, master); pass --base REF".into()))
 }
 
+/// The commit HEAD points at, and which of `paths` (relative to `root`;
+/// directories included whole) differ from it in the work tree or the
+/// index: changed, added, deleted or untracked files, named relative to `root`.
+pub fn head_state(root: &Path, paths: &[&str]) -> Result<(String, Vec<String>)> {
+    let repo =
+        Repository::discover(root).map_err(|_| Error::Git(format!("{} is not in a git repository", root.display())))?;
+    let head = repo
+        .head()
+        .and_then(|h| h.peel_to_commit())
+        .map_err(|_| Error::Git("HEAD has no commits yet: commit the registry first".into()))?;
+    let workdir = repo.workdir().ok_or_else(|| Error::Git("a bare repository has no work tree".into()))?;
+    let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
+    let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let prefix = canonical.strip_prefix(&workdir).unwrap_or(Path::new("")).to_path_buf();
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
+    for p in paths {
+        options.pathspec(prefix.join(p).to_string_lossy().into_owned());
+    }
+    let statuses = repo.statuses(Some(&mut options)).map_err(failed)?;
+    let mut changed: Vec<String> = statuses
+        .iter()
+        .filter(|s| s.status() != git2::Status::CURRENT && !s.status().contains(git2::Status::IGNORED))
+        .map(|s| {
+            let p = String::from_utf8_lossy(s.path_bytes()).into_owned();
+            Path::new(&p).strip_prefix(&prefix).map(|r| r.display().to_string()).unwrap_or(p.clone())
+        })
+        .collect();
+    changed.sort();
+    Ok((head.id().to_string(), changed))
+}
+
 /// The text of `<root>/<rel>` as of `commit`, if it was a regular file there.
 pub fn file_at(root: &Path, commit: Oid, rel: &str) -> Result<Option<String>> {
     let repo = Repository::discover(root).map_err(failed)?;

@@ -46,6 +46,10 @@ pub fn policy_statement(a: &PolicyApproval) -> Vec<u8> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
+    /// The system or organisation the registry covers, as reports and the
+    /// POA&M name it (default: the repository's directory name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Role name -> the emails of the people who hold it. `security` and `ciso`
     /// always exist (empty unless given), since the default routing names them.
     #[serde(default = "default_roles", deserialize_with = "roles_with_defaults")]
@@ -184,6 +188,7 @@ fn is_empty_overrides(o: &Overrides) -> bool {
 impl Default for Policy {
     fn default() -> Self {
         Policy {
+            name: None,
             roles: default_roles(),
             types: default_types(),
             risk: RiskRouting::default(),

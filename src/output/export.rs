@@ -301,56 +301,116 @@ pub fn structured(items: Vec<Item>, format: ExportFormat, as_of: chrono::NaiveDa
     }
 }
 
-/// One row per decision (approvals, rejections, reviews, closures), for `approvals.csv`:
-/// who, when, as what, and whether its signature verifies under the policy.
-pub fn decisions_csv(records: &[&Record], policy: &Policy) -> Result<String> {
+/// One decision (an approval, rejection, review or closure) as the evidence shows it.
+#[derive(Debug, Serialize)]
+pub struct DecisionRow {
+    pub id: String,
+    pub decision: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    pub by: String,
+    pub at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// Whether its signature verifies under the policy, in words.
+    pub signature: String,
+    /// The signature verifies (or the policy requires none).
+    pub verified: bool,
+    /// The first commit whose version of the record held it, when the history was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    pub path: String,
+}
+
+/// Where a decision entered the history: its record, its entry, and the commit.
+pub type CommitOf<'a> = &'a dyn Fn(&Record, crate::model::statement::Entry) -> Option<String>;
+
+/// Every decision of the records, in each record's order: who, when, as
+/// what, whether its signature verifies under the policy, and (given
+/// `commit_of`) the commit that brought it.
+pub fn decisions(records: &[&Record], policy: &Policy, commit_of: Option<CommitOf>) -> Vec<DecisionRow> {
     use crate::model::signature::Verdict;
     use crate::model::statement::{self, Entry};
-    let headers = ["id", "decision", "role", "by", "at", "risk", "expires", "signature", "path"];
-    let mut cells: Vec<Vec<Cell>> = Vec::new();
+    let mut rows = Vec::new();
     for r in records {
         let e = &r.exception;
         let verdicts = crate::model::routing::verdicts_of(e, policy);
         let signed = |entry: Entry| match verdicts.get(&entry) {
-            None if !policy.signatures_required() => "not required".to_string(),
-            None => "not signed by a person (the policy's own act)".to_string(),
-            Some(Verdict::Valid) => "verifies".to_string(),
-            Some(Verdict::Missing) => "missing".to_string(),
-            Some(Verdict::UnknownKey(k)) => format!("unknown key {k}"),
-            Some(Verdict::Invalid(why)) => format!("invalid: {why}"),
+            None if !policy.signatures_required() => ("not required".to_string(), true),
+            None => ("not signed by a person (the policy's own act)".to_string(), true),
+            Some(Verdict::Valid) => ("verifies".to_string(), true),
+            Some(Verdict::Missing) => ("missing".to_string(), false),
+            Some(Verdict::UnknownKey(k)) => (format!("unknown key {k}"), false),
+            Some(Verdict::Invalid(why)) => (format!("invalid: {why}"), false),
         };
         for entry in statement::chain(e) {
             let (what, role, risk, expires) = match entry {
                 Entry::Approval(i) => {
                     let a = &e.approvals[i];
                     let d = if a.decision == Decision::Approved { "approve" } else { "reject" };
-                    (d.to_string(), a.role.clone(), a.risk.to_string(), a.expires.to_string())
+                    (d.to_string(), Some(a.role.clone()), Some(a.risk.to_string()), Some(a.expires.to_string()))
                 }
                 Entry::Review(i) => {
                     let v = &e.reviews[i];
                     (
                         format!("recertify ({:?})", v.decision).to_lowercase(),
-                        "reviewer".into(),
-                        String::new(),
-                        v.expires.map(|d| d.to_string()).unwrap_or_default(),
+                        Some("reviewer".into()),
+                        None,
+                        v.expires.map(|d| d.to_string()),
                     )
                 }
-                Entry::Closure => (e.status.to_string(), String::new(), String::new(), String::new()),
+                Entry::Closure => (e.status.to_string(), None, None, None),
             };
             let Some((by, at)) = statement::maker(e, entry) else { continue };
-            cells.push(vec![
-                e.id.as_str().into(),
-                what.into(),
-                role.into(),
-                by.into(),
-                ts(at).into(),
-                risk.into(),
-                expires.into(),
-                signed(entry).into(),
-                r.path.as_str().into(),
-            ]);
+            let (signature, verified) = signed(entry);
+            rows.push(DecisionRow {
+                id: e.id.clone(),
+                decision: what,
+                role,
+                by: by.to_string(),
+                at: ts(at),
+                risk,
+                expires,
+                signature,
+                verified,
+                commit: commit_of.and_then(|f| f(r, entry)),
+                path: r.path.clone(),
+            });
         }
     }
+    rows
+}
+
+/// The decisions as CSV (`approvals.csv`), one row each; with `with_commit`, a commit column.
+pub fn decisions_csv(rows: &[DecisionRow], with_commit: bool) -> Result<String> {
+    let mut headers = vec!["id", "decision", "role", "by", "at", "risk", "expires", "signature"];
+    if with_commit {
+        headers.push("commit");
+    }
+    headers.push("path");
+    let text = |s: &Option<String>| Cell::Text(s.clone().unwrap_or_default());
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|d| {
+            let mut row = vec![
+                d.id.as_str().into(),
+                d.decision.as_str().into(),
+                text(&d.role),
+                d.by.as_str().into(),
+                d.at.as_str().into(),
+                text(&d.risk),
+                text(&d.expires),
+                d.signature.as_str().into(),
+            ];
+            if with_commit {
+                row.push(text(&d.commit));
+            }
+            row.push(d.path.as_str().into());
+            row
+        })
+        .collect();
     super::csv(&headers, &cells)
 }
 

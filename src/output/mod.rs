@@ -17,6 +17,7 @@ pub mod changed;
 pub mod dashboard;
 pub mod diff;
 pub mod escape;
+pub mod evidence;
 pub mod export;
 pub mod findings;
 pub mod oscal;

@@ -23,11 +23,14 @@ use crate::model::statement::Entry;
 use crate::schema::{self, IssueKind};
 use crate::yaml;
 
+mod audit;
+mod decisions;
 mod sources;
 mod write;
 
+pub use decisions::decision_key;
 pub use sources::Sources;
-pub use write::{CommitOptions, append_policy_approval, render, write_atomic};
+pub use write::{CommitOptions, append_policy_approval, render, write_atomic, write_folder};
 
 /// The policy file name.
 pub const POLICY_FILE: &str = "exc.yaml";
@@ -382,11 +385,22 @@ impl Registry {
         &self,
         wanted: &[(String, String)],
     ) -> Result<std::collections::HashMap<(String, String), chrono::DateTime<chrono::Utc>>> {
+        if wanted.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        self.edit_times_in(&self.history()?, wanted)
+    }
+
+    /// [`Registry::edit_times`] from a history already read.
+    pub fn edit_times_in(
+        &self,
+        history: &crate::git::History,
+        wanted: &[(String, String)],
+    ) -> Result<std::collections::HashMap<(String, String), chrono::DateTime<chrono::Utc>>> {
         let mut out = std::collections::HashMap::new();
         if wanted.is_empty() {
             return Ok(out);
         }
-        let history = self.history()?;
         let trails = history.trails();
         let prefix = format!("{RECORDS_DIR}/");
         let changes = wanted

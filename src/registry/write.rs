@@ -265,3 +265,82 @@ pub fn append_policy_approval(text: &str, approval: &crate::model::policy::Polic
     }
     Ok(out)
 }
+
+/// Writes a folder of files (relative names, `/`-separated, written in the
+/// order given). A new folder is built beside it and renamed into place, so
+/// it appears whole or not at all. An existing folder may hold only files
+/// this call writes, which are replaced one by one, atomically; anything
+/// else there is refused, and nothing is ever deleted.
+pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    let write_all = |into: &Path| -> Result<()> {
+        for (name, bytes) in files {
+            let path = into.join(name);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(|e| Error::write(parent, &e))?;
+            }
+            write_atomic(&path, bytes, false)?;
+        }
+        Ok(())
+    };
+    match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            fs::create_dir_all(parent).map_err(|e| Error::write(parent, &e))?;
+            // A sibling made with create_dir takes the umask's mode, as the folder should.
+            let staged = staging_dir(parent).map_err(|e| Error::write(parent, &e))?;
+            if let Err(e) = write_all(&staged) {
+                let _ = fs::remove_dir_all(&staged);
+                return Err(e);
+            }
+            fs::rename(&staged, dir).map_err(|e| {
+                let _ = fs::remove_dir_all(&staged);
+                Error::write(dir, &e)
+            })
+        }
+        Err(e) => Err(Error::write(dir, &e)),
+        Ok(m) if !m.is_dir() => {
+            Err(Error::Refused(format!("{} exists and is not a folder; nothing was written", dir.display())))
+        }
+        Ok(_) => {
+            let mut foreign = Vec::new();
+            let mut stack = vec![(dir.to_path_buf(), String::new())];
+            while let Some((at, rel)) = stack.pop() {
+                for entry in fs::read_dir(&at).map_err(|e| Error::write(&at, &e))? {
+                    let entry = entry.map_err(|e| Error::write(&at, &e))?;
+                    let name = format!("{rel}{}", entry.file_name().to_string_lossy());
+                    let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                    if is_dir && files.iter().any(|(f, _)| f.starts_with(&format!("{name}/"))) {
+                        stack.push((entry.path(), format!("{name}/")));
+                    } else if is_dir || !files.iter().any(|(f, _)| *f == name) {
+                        foreign.push(name);
+                    }
+                }
+            }
+            if !foreign.is_empty() {
+                foreign.sort();
+                return Err(Error::Refused(format!(
+                    "{} holds files this would not write ({}); exc does not delete or mix them: choose a new or empty folder",
+                    dir.display(),
+                    foreign.join(", ")
+                )));
+            }
+            write_all(dir)
+        }
+    }
+}
+
+/// A new, empty folder in `dir` with a name nobody uses.
+fn staging_dir(dir: &Path) -> std::io::Result<PathBuf> {
+    for _ in 0..16 {
+        let mut random = [0u8; 6];
+        getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let path = dir.join(format!(".exc-{name}.tmp"));
+        match fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no free folder name"))
+}

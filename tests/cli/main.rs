@@ -5,6 +5,7 @@ mod blindspots;
 mod consumers;
 mod definitions;
 mod differential;
+mod evidence;
 mod faults;
 mod forgery;
 mod gate;

@@ -4,19 +4,19 @@ use serde_json::Value;
 
 use crate::harness::{Repo, stderr, stdout};
 
-const POLICY: &str = "\
+pub const POLICY: &str = "\
 roles:
   security: [sam@example.com]
   ciso: [carol@example.com]
 trust: { signatures: off }
 ";
 
-fn be(repo: &Repo, name: &str, email: &str) {
+pub fn be(repo: &Repo, name: &str, email: &str) {
     repo.git(&["config", "user.name", name]);
     repo.git(&["config", "user.email", email]);
 }
 
-fn commit_all(repo: &Repo, msg: &str) {
+pub fn commit_all(repo: &Repo, msg: &str) {
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-qm", msg]);
 }
@@ -25,30 +25,35 @@ fn commit_all(repo: &Repo, msg: &str) {
 fn requested(repo: &Repo) -> String {
     repo.write("exc.yaml", POLICY);
     commit_all(repo, "policy");
-    let out = repo
-        .exc(&[
-            "new",
-            "--yes",
-            "--format",
-            "json",
-            "--as-of",
-            "2026-01-05",
-            "--type",
-            "mfa-bypass",
-            "--title",
-            "MFA bypass for the legacy CRM",
-            "--justification",
-            "SAML unsupported",
-            "--risk-owner",
-            "Dana Ops <dana@example.com>",
-            "--asset",
-            "crm-01",
-            "--compensating-control",
-            "IP allow-list",
-            "--attachment",
-            "evidence/letter.pdf",
-        ])
-        .success();
+    request(repo, "2026-01-05", &[])
+}
+
+/// Files an MFA bypass request on `day` (with `extra` options) and commits it. Returns the id.
+pub fn request(repo: &Repo, day: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "new",
+        "--yes",
+        "--format",
+        "json",
+        "--as-of",
+        day,
+        "--type",
+        "mfa-bypass",
+        "--title",
+        "MFA bypass for the legacy CRM",
+        "--justification",
+        "SAML unsupported",
+        "--risk-owner",
+        "Dana Ops <dana@example.com>",
+        "--asset",
+        "crm-01",
+        "--compensating-control",
+        "IP allow-list",
+        "--attachment",
+        "evidence/letter.pdf",
+    ];
+    args.extend(extra);
+    let out = repo.exc(&args).success();
     let id = serde_json::from_str::<Value>(&stdout(&out)).unwrap()["id"].as_str().unwrap().to_string();
     commit_all(repo, &format!("exc: request {id}"));
     id

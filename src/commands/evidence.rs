@@ -1,0 +1,196 @@
+//! `exc evidence`: one folder an auditor can take away: the register (CSV
+//! and JSON), every decision with its commit and signature verdict, the
+//! audit verdict, the KPIs (JSON and the dashboard), the OSCAL POA&M, the
+//! policy as in force on the date, and a MANIFEST of SHA-256 sums with the
+//! commit it was made from. Everything is made from that commit and the
+//! date, so a second run (or the auditor's own) gives the same bytes.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::context::{Context, Outcome};
+use crate::error::{Error, Result};
+use crate::git::{History, TrustChange};
+use crate::model::measure;
+use crate::model::record::Record;
+use crate::model::time;
+use crate::output::evidence::{self as pack, Origin};
+use crate::output::export::{self, ExportFormat};
+use crate::output::findings::{self, FindingsFormat, Run};
+use crate::output::{self, dashboard, oscal};
+use crate::registry::{self, POLICY_FILE, RECORDS_DIR};
+
+/// Write the evidence pack for an audit period.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  exc evidence --out evidence-2026-q2 --as-of 2026-07-01 --since 2026-04-01
+  exc evidence --out pack                       as of today (00:00 UTC), the whole history
+  cd pack && sha256sum -c MANIFEST              what an auditor runs first
+
+The pack is made from the commit HEAD points at and the date alone: run twice, or by the
+auditor on their own clone at that commit, it gives byte-identical files. A registry with
+uncommitted changes is refused unless --allow-dirty (the pack then says so). An existing
+folder may hold only an earlier pack's files; nothing is deleted.
+
+Exit codes: 0 written and the history is clean, 1 written and the audit found problems
+(see audit.json), 2 nothing written.")]
+pub struct Args {
+    /// The folder to write.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The first day of the period under audit: decisions and flow KPIs (volume,
+    /// approval time, SLA) from this day. Default: the whole history.
+    #[arg(long, value_name = "DATE", value_parser = time::parse_date)]
+    pub since: Option<NaiveDate>,
+    /// Make the pack even though the registry differs from HEAD (the pack names the files).
+    #[arg(long)]
+    pub allow_dirty: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
+    // Evidence is as of a date, 00:00 UTC (today's unless --as-of), never the clock.
+    let ctx = &Context::new(ctx.dir.clone(), Some(ctx.as_of), false)?;
+    let now = ctx.now();
+    if let Some(since) = args.since.filter(|s| *s > ctx.as_of) {
+        return Err(Error::Usage(format!("--since {since} is after the date of the pack ({})", ctx.as_of)));
+    }
+    let reg = ctx.registry()?;
+    let signers = reg.policy.trust.allowed_signers.clone();
+    let mut tracked = vec![RECORDS_DIR, POLICY_FILE];
+    tracked.extend(signers.as_deref());
+    let (commit, uncommitted) = crate::git::head_state(&reg.root, &tracked)?;
+    if !uncommitted.is_empty() && !args.allow_dirty {
+        return Err(Error::Refused(format!(
+            "the registry differs from commit {} ({}): evidence is made from a commit; commit the changes, or pass --allow-dirty and the pack will say so",
+            short(&commit),
+            uncommitted.join(", ")
+        )));
+    }
+    let history = reg.history()?;
+    let loaded = reg.load_all()?;
+    if !loaded.findings.is_empty() {
+        output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
+    }
+    let records: Vec<&Record> = loaded.records.iter().filter(|r| measure::exists(&r.exception, now)).collect();
+    let policy = &reg.policy;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+
+    // The register.
+    let rows: Vec<export::Row> = records.iter().map(|r| export::row(r, policy, ctx.as_of, None)).collect();
+    files.push(("register.csv".into(), export::register(&rows)?.into_bytes()));
+    let trails = super::trails(&history);
+    let items = records.iter().map(|r| export::item(r, policy, ctx.as_of, Some(&trails))).collect();
+    files.push(("register.json".into(), export::structured(items, ExportFormat::Json, ctx.as_of)?.into_bytes()));
+
+    // Every decision in the period, with the commit that brought it.
+    let commits = reg.decision_commits(&history)?;
+    let commit_of =
+        |r: &Record, entry| registry::decision_key(&r.path, &r.exception, entry).and_then(|k| commits.get(&k).cloned());
+    let from = args.since.map(measure::instant);
+    let decisions: Vec<export::DecisionRow> = export::decisions(&records, policy, Some(&commit_of))
+        .into_iter()
+        .filter(|d| in_period(&d.at, from, now))
+        .collect();
+    files.push(("decisions.csv".into(), export::decisions_csv(&decisions, true)?.into_bytes()));
+    files.push(("decisions.json".into(), output::json(&decisions)?.into_bytes()));
+
+    // The audit verdict over the whole history.
+    let audited = reg.audit(&history)?;
+    let audit_files: Vec<(String, Option<String>)> = audited.files.iter().map(|p| (p.clone(), None)).collect();
+    let sources = reg.sources(&[]);
+    let run = Run {
+        tool: "exc audit",
+        files: &audit_files,
+        findings: &audited.findings,
+        summary: audited.summary(),
+        locate: &sources,
+        extra: audited.extra(),
+        in_repository: reg.repository_prefix(),
+    };
+    files.push(("audit.json".into(), findings::render(&run, FindingsFormat::Json, false)?.into_bytes()));
+
+    // The KPIs and the plan of action.
+    let report = super::kpi_report(ctx, &reg, &loaded, args.since, Some(&history))?;
+    files.push(("kpis.json".into(), output::json(&report)?.into_bytes()));
+    files.push(("kpis.html".into(), dashboard::render(&report).into_bytes()));
+    let system = super::system_name(&reg);
+    let exceptions: Vec<&crate::model::record::Exception> = records.iter().map(|r| &r.exception).collect();
+    files.push(("poam.json".into(), oscal::poam(&exceptions, policy, &system)?.into_bytes()));
+
+    // The policy as in force on the date.
+    let (policy_commit, policy_files) = policy_as_of(&history, now, signers.as_deref())?;
+    files.extend(policy_files.into_iter().map(|(name, text)| (format!("policy/{name}"), text.into_bytes())));
+
+    let audit_line = audited.summary();
+    let origin = Origin {
+        system: &system,
+        commit: &commit,
+        uncommitted: &uncommitted,
+        as_of: ctx.as_of,
+        since: args.since,
+        policy_commit: policy_commit.as_deref(),
+        audit: &audit_line,
+    };
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    files.insert(0, ("README.txt".into(), pack::readme(&origin, &names).into_bytes()));
+    let manifest = pack::manifest(&origin, &files);
+    files.push(("MANIFEST".into(), manifest.into_bytes()));
+    registry::write_folder(&args.out, &files)?;
+    eprintln!(
+        "Wrote {}: {} files from commit {}, as of {}; {}",
+        output::escape::text(&args.out.display().to_string()),
+        files.len(),
+        short(&commit),
+        ctx.as_of,
+        audit_line
+    );
+    Ok(Outcome::from_findings(&audited.findings))
+}
+
+/// A decision made at `at` falls in the period: from `from` (if any) up to `to`.
+fn in_period(at: &str, from: Option<DateTime<Utc>>, to: DateTime<Utc>) -> bool {
+    match DateTime::parse_from_rfc3339(at) {
+        Ok(t) => {
+            let t = t.with_timezone(&Utc);
+            from.is_none_or(|f| t >= f) && t <= to
+        }
+        Err(_) => true,
+    }
+}
+
+/// The policy files as of `now`: from the last commit at or before it that
+/// changed them (its id, and each file's name and text). None when no
+/// policy had been committed by then (the built-in defaults applied).
+fn policy_as_of(
+    history: &History,
+    now: DateTime<Utc>,
+    signers: Option<&str>,
+) -> Result<(Option<String>, Vec<PackFile>)> {
+    let last = history
+        .trust
+        .iter()
+        .filter(|(c, ev)| matches!(ev, TrustChange::Policy { .. }) && history.commits[*c].time <= now)
+        .map(|(c, _)| *c)
+        .next_back();
+    let read = |path: &str| match last {
+        Some(c) => history.file_at(c, path),
+        None => history.file_at_start(path),
+    };
+    let mut out = Vec::new();
+    for path in std::iter::once(POLICY_FILE).chain(signers) {
+        if let Some(text) = read(path)? {
+            let name = std::path::Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned());
+            out.push((name.unwrap_or_else(|| path.to_string()), text));
+        }
+    }
+    Ok((last.map(|c| history.commits[c].id.clone()), out))
+}
+
+/// A file of the pack: its name and text.
+type PackFile = (String, String);
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}

@@ -13,7 +13,7 @@
 # For each size it generates a synthetic registry (examples/synth.rs, fixed seed),
 # then times, as the median of RUNS runs, wall time and peak memory (/usr/bin/time -v):
 #   exc validate | check --fail-on-expired | list --format json | report --format json
-#   exc audit | report --trend quarterly
+#   exc audit | report --trend quarterly | evidence (the whole pack)
 #   exc check on the same records rewritten as people write them (bench/handwrite.py)
 # and on the same files and history:
 #   check-jsonschema --schemafile schema/exception.schema.json (from PyPI, in a venv)
@@ -74,6 +74,7 @@ for n in $SIZES; do
   measure "exc report --format json" "$n" "$runs" "$EXC" report --format json --as-of $AS_OF
   measure "exc audit" "$n" "$runs" "$EXC" audit
   measure "exc report --trend quarterly" "$n" "$runs" "$EXC" report --trend quarterly --as-of $AS_OF
+  measure "exc evidence" "$n" "$runs" "$EXC" evidence --out "$WORK/pack-$n" --as-of $AS_OF
   # The same records as people write them by hand (unquoted dates, flow lists,
   # comments, blank lines): the same values, so the same work.
   hand=$WORK/hand-$n

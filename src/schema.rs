@@ -140,7 +140,9 @@ fn pattern_hint(pointer: &str) -> &'static str {
     let last = pointer.rsplit('/').next().unwrap_or("");
     match last {
         "id" => "is not an id like EXC-7K3Q (capitals and digits, one dash)",
-        "requester" | "risk_owner" | "by" => "is not a person in the form 'Name <email>'",
+        "requester" | "risk_owner" | "by" => {
+            "is not a person in the form 'Name <name@example.com>' (a full email address, its domain included)"
+        }
         "expires" => "is not a date in the form YYYY-MM-DD",
         "created" | "at" => "is not a timestamp like 2026-11-27T09:30:00Z (YYYY-MM-DDThh:mm:ssZ)",
         "type" => "is not a type id (lowercase letters, digits and dashes)",

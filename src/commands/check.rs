@@ -9,6 +9,7 @@ use crate::context::{Context, Outcome};
 use crate::error::Result;
 use crate::model::finding::{self, counts};
 use crate::model::gate::{self, Gate};
+use crate::model::time::Span;
 use crate::output::findings::{self as report, FindingsFormat, Run};
 
 /// The CI gate.
@@ -16,7 +17,7 @@ use crate::output::findings::{self as report, FindingsFormat, Run};
 #[command(after_help = "\
 Examples:
   exc check --fail-on-expired                          the CI gate
-  exc check --fail-on-expired --warn-within 14 --format github
+  exc check --fail-on-expired --warn-within 14d --format github
   exc check --fail-on-expired --format sarif > exc.sarif
   exc check --as-of 2027-01-01 --fail-on-expired --fail-on-review-overdue --fail-on-sla
   exc check --base origin/main --fail-on-expired --format github   on a pull request
@@ -35,9 +36,9 @@ pub struct Args {
     /// Fail when a request has waited past its SLA for a decision.
     #[arg(long)]
     pub fail_on_sla: bool,
-    /// Warn (without failing) about expiries and reviews due within DAYS.
-    #[arg(long, value_name = "DAYS")]
-    pub warn_within: Option<u32>,
+    /// Warn (without failing) about expiries and reviews due within this span (14, 14d, 2w, 1m).
+    #[arg(long, value_name = "SPAN", value_parser = Span::parse)]
+    pub warn_within: Option<Span>,
     /// Judge a pull request against this base: its policy (unless the base's
     /// owners approved the change), and no record of the base deleted,
     /// reopened or with its decisions rewritten. Needs the base commit.
@@ -64,7 +65,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         fail_on_expired: args.fail_on_expired,
         fail_on_review_overdue: args.fail_on_review_overdue,
         fail_on_sla: args.fail_on_sla,
-        warn_within: args.warn_within,
+        warn_within: args.warn_within.map(|s| s.days_from(ctx.as_of)),
     };
     let now = ctx.now();
     for r in &loaded.records {

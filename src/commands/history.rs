@@ -52,7 +52,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         .unwrap_or_else(|| format!("{id}.yaml"));
     let changes = history.of_record(&file);
     if changes.is_empty() {
-        return Err(Error::UnknownId { id: format!("{id} in the git history"), dir: reg.records_dir() });
+        return Err(Error::Usage(format!(
+            "no exception `{id}` in {} or in its git history",
+            reg.records_dir().display()
+        )));
     }
     let mut entries = Vec::new();
     history.replay(

@@ -16,13 +16,14 @@ use crate::output::{self, record};
 #[command(after_help = "\
 Examples:
   exc list
-  exc list --status requested,approved --type vendor-access
+  exc list --status active --type vendor-access
+  exc list --status requested,approved
   exc list --owner dana@example.com --expiring-within 30d
   exc list --format csv > register.csv")]
 pub struct Args {
-    /// Only these statuses (comma-separated or repeated).
+    /// Only these statuses (comma-separated or repeated); `active` is approved and not expired.
     #[arg(long, value_delimiter = ',', value_enum)]
-    pub status: Vec<Status>,
+    pub status: Vec<StatusFilter>,
     /// Only these types (comma-separated or repeated).
     #[arg(long = "type", value_delimiter = ',', value_name = "TYPE")]
     pub kind: Vec<String>,
@@ -45,8 +46,34 @@ pub enum ListFormat {
     Csv,
 }
 
+/// A status to list, or `active`: approved and not past its expiry as of the date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilter {
+    Active,
+    Requested,
+    Approved,
+    Rejected,
+    Retired,
+    Revoked,
+    Expired,
+}
+
+impl StatusFilter {
+    fn admits(self, e: &Exception, as_of: NaiveDate) -> bool {
+        match self {
+            StatusFilter::Active => e.is_active(as_of),
+            StatusFilter::Requested => e.status == Status::Requested,
+            StatusFilter::Approved => e.status == Status::Approved,
+            StatusFilter::Rejected => e.status == Status::Rejected,
+            StatusFilter::Retired => e.status == Status::Retired,
+            StatusFilter::Revoked => e.status == Status::Revoked,
+            StatusFilter::Expired => e.status == Status::Expired,
+        }
+    }
+}
+
 fn matches(args: &Args, e: &Exception, as_of: NaiveDate) -> bool {
-    if !args.status.is_empty() && !args.status.contains(&e.status) {
+    if !args.status.is_empty() && !args.status.iter().any(|s| s.admits(e, as_of)) {
         return false;
     }
     if !args.kind.is_empty() && !args.kind.iter().any(|k| k == &e.kind) {
@@ -70,6 +97,15 @@ fn matches(args: &Args, e: &Exception, as_of: NaiveDate) -> bool {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
+    for kind in args.kind.iter().filter(|k| !reg.policy.types.contains_key(*k)) {
+        let hint = crate::model::suggest::nearest(kind, reg.policy.types.keys().map(String::as_str))
+            .map(|t| format!("; did you mean `{t}`?"))
+            .unwrap_or_else(|| {
+                let known: Vec<&str> = reg.policy.types.keys().map(String::as_str).collect();
+                format!(" (exc.yaml's types: {})", known.join(", "))
+            });
+        output::warn(&format!("exc.yaml has no type `{kind}`{hint}"));
+    }
     let loaded = reg.load_all()?;
     // Records created after the date asked about did not exist yet.
     let mut records: Vec<&Record> = loaded

@@ -25,12 +25,21 @@ pub struct FieldChange {
     pub after: Option<String>,
 }
 
+/// One line for a terminal: long values are cut at [`MAX_TEXT`] characters
+/// (the JSON and the pull-request comment carry them whole).
 impl std::fmt::Display for FieldChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let clip = |s: &str| {
+            if s.chars().count() > MAX_TEXT {
+                format!("{}…", s.chars().take(MAX_TEXT).collect::<String>())
+            } else {
+                s.to_string()
+            }
+        };
         match (&self.before, &self.after) {
-            (Some(b), Some(a)) => write!(f, "{}: {b} → {a}", self.field),
-            (None, Some(a)) => write!(f, "{}: + {a}", self.field),
-            (Some(b), None) => write!(f, "{}: - {b}", self.field),
+            (Some(b), Some(a)) => write!(f, "{}: {} → {}", self.field, clip(b), clip(a)),
+            (None, Some(a)) => write!(f, "{}: + {}", self.field, clip(a)),
+            (Some(b), None) => write!(f, "{}: - {}", self.field, clip(b)),
             (None, None) => write!(f, "{}", self.field),
         }
     }
@@ -258,7 +267,7 @@ fn empty_like(v: &Value) -> Value {
 }
 
 /// A value on one line: strings bare, approvals and reviews summarised, the
-/// rest as compact JSON; long text is cut.
+/// rest as compact JSON; whole (the terminal view cuts it).
 fn render(v: &Value) -> String {
     let s = match v {
         Value::String(s) => s.clone(),
@@ -274,8 +283,7 @@ fn render(v: &Value) -> String {
         }
         other => other.to_string(),
     };
-    let s = s.replace(['\n', '\r'], " ");
-    if s.chars().count() > MAX_TEXT { format!("{}…", s.chars().take(MAX_TEXT).collect::<String>()) } else { s }
+    s.replace(['\n', '\r'], " ")
 }
 
 fn text(v: Option<&Value>) -> String {

@@ -249,6 +249,9 @@ codes! {
     StaleSuppressions = "stale-suppressions", Gate, Warning, false,
         "a committed suppression file differs from what exc would write today",
         "exc.yaml's `exports:` lists the suppression files the repository keeps (e.g. .trivyignore.yaml). The file differs from what `exc export --all` writes as of the date checked: an exception was approved, changed or lapsed since it was made, or it was edited by hand. Regenerate it with `exc export --all` (the nightly job does) and commit it.";
+    MalformedFindingId = "malformed-finding-id", Record, Error, false,
+        "a finding names a CVE, GHSA, RUSTSEC, GO or PYSEC advisory in a form its database never writes",
+        "Scanners match advisory ids exactly, so a misspelt id excepts nothing and its suppression hides nothing, or the wrong thing. Write the id as the advisory database does: CVE-2026-12345 (four or more digits), GHSA-xxxx-xxxx-xxxx (lower case), RUSTSEC-2026-0001, GO-2026-1234, PYSEC-2026-12.";
     UnscopedFinding = "unscoped-finding", Record, Warning, false,
         "a vulnerability deferral covers a finding with no scope, so its suppression applies to every scanned target",
         "A finding in a record may name the package (`purl`, or `package` and `version`) and the path or target it applies to, and an asset in exc.yaml may name the scan targets it stands for (`assets.targets`). Without either, the exported suppression (Trivy, Snyk, osv-scanner, Grype, SARIF) hides the CVE in every image and repository scanned with the file. Scope it: `--finding 'CVE-… purl=pkg:npm/x@1.2.3 path=app/**'`, or list the asset's targets in exc.yaml.";

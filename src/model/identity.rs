@@ -18,10 +18,26 @@ pub fn email_of(person: &str) -> &str {
     }
 }
 
-/// Whether `s` is written as `Name <email>`.
+/// Whether `s` is written as `Name <email>`, with a sane email.
 pub fn is_person(s: &str) -> bool {
     let s = s.trim();
-    !s.starts_with('<') && s.contains('<') && s.ends_with('>') && email_of(s).contains('@')
+    !s.starts_with('<') && s.contains('<') && s.ends_with('>') && is_email(email_of(s))
+}
+
+/// Whether `s` is an email address as the schemas accept one: a local part, and a
+/// domain of dot-separated labels ending in a top-level domain of letters
+/// (or an IDN's `xn--`): `leo@example.com`, not `leo@example` or `leo@.com`.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    let bad = |c: char| c.is_whitespace() || matches!(c, '<' | '>' | '@');
+    if local.is_empty() || local.contains(bad) || domain.contains(bad) {
+        return false;
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let Some((tld, rest)) = labels.split_last() else { return false };
+    let tld_ok = (2..=63).contains(&tld.len()) && tld.chars().all(|c| c.is_ascii_alphabetic())
+        || tld.starts_with("xn--") && tld.len() > 4 && tld.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    !rest.is_empty() && rest.iter().all(|l| !l.is_empty()) && tld_ok
 }
 
 /// The identity a person string is compared by: its email, normalised as the
@@ -77,6 +93,26 @@ mod tests {
         assert!(is_person("Ann Lee <ann@example.com>"));
         assert!(!is_person("<ann@example.com>"));
         assert!(!is_person("ann@example.com"));
+    }
+
+    #[test]
+    fn emails_need_a_domain_with_a_top_level_domain() {
+        for ok in ["leo.marsh@example.com", "a+b@mail.example.co.uk", "x@example.xn--p1ai", "x@sub-1.example.io"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in [
+            "leo.marsh@example",
+            "leo@.com",
+            "leo@example.",
+            "@example.com",
+            "leo@example.c",
+            "leo@exa mple.com",
+            "leo@example.c0m",
+            "leo@@example.com",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        assert!(!is_person("Leo Marsh <leo.marsh@example>"));
     }
 
     #[test]

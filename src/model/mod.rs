@@ -2,6 +2,7 @@
 //! rules over them. Nothing in here touches the disk, git, the terminal or
 //! the YAML parser.
 
+pub mod advisory;
 pub mod audit;
 pub mod diff;
 pub mod digest;

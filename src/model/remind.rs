@@ -101,7 +101,10 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
                         ),
                     );
                 }
-                if let Some(due) = lifecycle::review_due(e, policy).filter(|d| *d <= e.expires) {
+                // A review due the day it expires is the same recertification: one reminder.
+                let review =
+                    lifecycle::review_due(e, policy).filter(|d| *d < e.expires || (*d == e.expires && !expiry_soon));
+                if let Some(due) = review {
                     let until = (due - as_of).num_days();
                     if until < 0 {
                         to_owner(
@@ -156,13 +159,13 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
                 let Some(w) = measure::wait(r, policy, now) else { continue };
                 // The SLA is for the first decision; a re-approval after an edit has none.
                 let state = if w.breached() {
-                    format!("{} over the {} SLA", time::hours_text(w.waited - w.sla), time::hours_text(w.sla))
+                    format!("{} over the {} SLA", time::duration_text(w.waited - w.sla), time::sla_text(w.sla))
                 } else {
-                    format!("{} left of the {} SLA", time::hours_text(w.sla - w.waited), time::hours_text(w.sla))
+                    format!("{} left of the {} SLA", time::duration_text(w.sla - w.waited), time::sla_text(w.sla))
                 };
                 for role in routing::awaiting_of(r, policy) {
                     let message = if w.pending() {
-                        format!("awaiting your approval as {role} for {} ({state})", time::hours_text(w.waited))
+                        format!("awaiting your approval as {role} for {} ({state})", time::duration_text(w.waited))
                     } else {
                         format!("awaiting your approval again as {role}: the request changed after it was approved")
                     };
@@ -242,7 +245,35 @@ mod tests {
         assert_eq!(groups[0].emails, vec!["sam@example.com", "priya@example.com"]);
         assert_eq!(
             groups[0].items[0].message,
-            "awaiting your approval as security for 48 h (72 h left of the 120 h SLA)"
+            "awaiting your approval as security for 2 days (3 days left of the 5-day SLA)"
+        );
+        let groups = reminders(
+            &[Record::new("p".into(), "x".into(), requested("other", "2026-01-01", "2026-03-01"), "".into())],
+            &policy(),
+            14,
+            day("2026-01-02"),
+            at("2026-01-02T23:00:00Z"),
+        );
+        assert_eq!(
+            groups[0].items[0].message,
+            "awaiting your approval as security for 47 h (3 days left of the 5-day SLA)"
+        );
+    }
+
+    #[test]
+    fn a_review_due_the_day_it_expires_is_one_reminder() {
+        let mut e = approved();
+        // Approved 2026-01-02: the review falls due on 2026-04-02, the day it expires.
+        e.expires = day("2026-04-02");
+        let items = due(&e, 14, "2026-03-25");
+        assert_eq!(items.iter().filter(|(_, r)| *r == Reason::Expiry).count(), 1, "{items:?}");
+        assert!(!items.iter().any(|(_, r)| *r == Reason::Review), "{items:?}");
+        // A review due earlier is its own reminder.
+        e.expires = day("2026-04-10");
+        let items = due(&e, 14, "2026-03-30");
+        assert!(
+            items.iter().any(|(_, r)| *r == Reason::Review) && items.iter().any(|(_, r)| *r == Reason::Expiry),
+            "{items:?}"
         );
     }
 

@@ -100,6 +100,12 @@ pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Sta
         _ => {}
     }
 
+    for (i, f) in e.findings.iter().enumerate() {
+        if let Some(why) = super::advisory::malformed(f.id()) {
+            add(Code::MalformedFindingId, &format!("/findings/{i}"), why);
+        }
+    }
+
     // A deferral's suppression should say where it applies.
     if !e.status.is_closed() && policy.assets.targets_of(&e.assets).is_empty() {
         for (i, f) in e.findings.iter().enumerate().filter(|(_, f)| !f.is_scoped()) {

@@ -11,6 +11,26 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// Like [`closest`], and failing that the one candidate that starts with or
+/// contains `word` (a shortened name: `mfa` for `mfa-bypass`).
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    if let Some(c) = closest(word, candidates.clone()) {
+        return Some(c);
+    }
+    let w = word.to_lowercase();
+    if w.is_empty() {
+        return None;
+    }
+    let mut containing = candidates.into_iter().filter(|c| c.to_lowercase().contains(&w));
+    let first = containing.next()?;
+    let starting = first.to_lowercase().starts_with(&w);
+    match containing.next() {
+        None => Some(first),
+        Some(_) if starting => Some(first),
+        Some(_) => None,
+    }
+}
+
 /// Levenshtein distance over chars.
 fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -35,5 +55,15 @@ mod tests {
         assert_eq!(closest("titel", fields), Some("title"));
         assert_eq!(closest("expiry", fields), Some("expires"));
         assert_eq!(closest("zzzzzz", fields), None);
+    }
+
+    #[test]
+    fn a_shortened_name_finds_its_type() {
+        let types = ["mfa-bypass", "firewall-rule", "patch-deferral", "vendor-access"];
+        assert_eq!(nearest("mfa", types), Some("mfa-bypass"));
+        assert_eq!(nearest("patch", types), Some("patch-deferral"));
+        assert_eq!(nearest("firewal-rule", types), Some("firewall-rule"));
+        assert_eq!(nearest("a", types), None);
+        assert_eq!(nearest("", types), None);
     }
 }

@@ -43,6 +43,17 @@ impl Span {
         }
     }
 
+    /// How many days this span lasts from `from` (a month from 31 January is 28 or 29 days).
+    pub fn days_from(self, from: NaiveDate) -> u32 {
+        match self {
+            Span::Days(n) => n,
+            Span::Months(_) => match self.after(from) {
+                Some(to) => u32::try_from((to - from).num_days()).unwrap_or(u32::MAX),
+                None => u32::MAX,
+            },
+        }
+    }
+
     /// `from` plus this span, or `None` past the end of the calendar.
     pub fn after(self, from: NaiveDate) -> Option<NaiveDate> {
         match self {
@@ -70,6 +81,26 @@ pub fn days(n: i64) -> String {
 pub fn hours_text(d: chrono::TimeDelta) -> String {
     let secs = d.num_seconds();
     if secs % 3600 == 0 { format!("{} h", secs / 3600) } else { format!("{:.1} h", secs as f64 / 3600.0) }
+}
+
+/// A duration for people: hours up to 48 h (`9 h`, `24.5 h`), then days to a
+/// tenth (`3 days`, `8.6 days`).
+pub fn duration_text(d: chrono::TimeDelta) -> String {
+    let secs = d.num_seconds();
+    if secs < 48 * 3600 {
+        return hours_text(d);
+    }
+    let tenths = (secs as f64 / 8640.0).round() as i64;
+    if tenths % 10 == 0 { days(tenths / 10) } else { format!("{}.{} days", tenths / 10, tenths % 10) }
+}
+
+/// An SLA as an adjective: `the 24 h SLA`, `the 5-day SLA`.
+pub fn sla_text(d: chrono::TimeDelta) -> String {
+    let text = duration_text(d);
+    match text.strip_suffix(" days") {
+        Some(n) => format!("{n}-day"),
+        None => text,
+    }
 }
 
 /// How long something waited: `9 h`, or from two days `5 days (121 h)`.

@@ -82,7 +82,12 @@ pub fn markdown(entries: &[Entry], findings: &[Finding], base: &str, short: &str
             o.push_str(&format!("- {}: {value}\n", escape::markdown_code(&c.field)));
         }
         for f in findings.iter().filter(|f| f.path == e.file) {
-            o.push_str(&format!("- **{}** `{}`: {}\n", f.severity.as_str(), f.code, escape::markdown_code(&f.message)));
+            o.push_str(&format!(
+                "- **{}** `{}`: {}\n",
+                f.severity.as_str(),
+                f.code,
+                escape::markdown_message(&f.message)
+            ));
         }
     }
     o

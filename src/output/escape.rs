@@ -209,6 +209,19 @@ pub fn markdown_code(s: &str) -> String {
     format!("{fence}{pad}{shown}{pad}{fence}")
 }
 
+/// One of exc's own messages as markdown: its `code spans` stay code spans
+/// (each made safe by [`markdown_code`]) and the words between them are
+/// escaped by [`markdown_text`], so GitHub shows `exc recertify EXC-1` as
+/// code rather than as backticks.
+pub fn markdown_message(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        // An unpaired backtick: no code spans, just text.
+        return markdown_text(s);
+    }
+    parts.iter().enumerate().map(|(i, p)| if i % 2 == 1 { markdown_code(p) } else { markdown_text(p) }).collect()
+}
+
 /// Plain markdown text (exc's own words around values): characters that
 /// would become markup are escaped, `@` cannot mention, `://` cannot autolink,
 /// and newlines, controls and invisible characters are shown escaped.
@@ -282,6 +295,18 @@ pub fn csv_cell(cell: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn messages_keep_their_code_spans_and_escape_the_rest() {
+        assert_eq!(
+            markdown_message("renew with `exc recertify EXC-1` or *not*"),
+            "renew with `exc recertify EXC-1` or \\*not\\*"
+        );
+        // A value holding a backtick cannot open a span of its own.
+        assert_eq!(markdown_message("type `a`b` unknown"), "type \\`a\\`b\\` unknown");
+        assert_eq!(markdown_message("unknown type `x|y`"), "unknown type `x\\|y`");
+    }
+
     use super::*;
 
     #[test]

@@ -23,6 +23,9 @@ pub struct Row<'a> {
     pub active: bool,
     pub days_to_expiry: i64,
     pub awaiting: Vec<String>,
+    /// When the next recertification falls due (approved records whose review comes before they expire).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_review: Option<NaiveDate>,
 }
 
 impl<'a> Row<'a> {
@@ -35,6 +38,7 @@ impl<'a> Row<'a> {
             active: e.is_active(as_of),
             days_to_expiry: e.days_to_expiry(as_of),
             awaiting: routing::awaiting_of(r, policy),
+            next_review: crate::model::lifecycle::review_due(e, policy).filter(|d| *d <= e.expires),
         }
     }
 }
@@ -153,6 +157,15 @@ pub fn show(
     field("risk owner", &e.risk_owner);
     field("created", &e.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     field("expires", &expiry);
+    if let Some(due) = row.next_review {
+        let until = (due - as_of).num_days();
+        let when = match until {
+            0 => "today".to_string(),
+            1.. => format!("in {}", time::days(until)),
+            _ => format!("overdue by {}: run `exc recertify {}`", time::days(-until), e.id),
+        };
+        field("next review", &format!("{due} ({when})"));
+    }
     if e.urgency != Default::default() {
         field("urgency", "urgent");
     }

@@ -53,7 +53,7 @@ pub fn markdown(groups: &[Group], as_of: NaiveDate, within: i64) -> String {
                 "- **{}** {}: {}\n",
                 escape::markdown_code(&i.id),
                 escape::markdown_code(&i.title),
-                escape::markdown_code(&i.message)
+                escape::markdown_message(&i.message)
             ));
         }
         o.push('\n');

@@ -104,7 +104,7 @@ pub fn markdown(r: &Report) -> String {
                 escape::markdown_code(&a.id),
                 escape::markdown_code(&a.title),
                 escape::markdown_code(&a.owner),
-                escape::markdown_text(&a.why)
+                escape::markdown_message(&a.why)
             ));
         }
     }

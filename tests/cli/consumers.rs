@@ -585,7 +585,7 @@ fn sarif_and_junit_pass_their_validators() {
     let (Some(cjs), Some(python)) = (consumer("check-jsonschema"), consumer("python3")) else { return };
     let repo = Repo::init();
     repo.write("exc.yaml", POLICY);
-    filed(&repo, "EXC-0001", "other", "web", "CVE-2026-1", None, false);
+    filed(&repo, "EXC-0001", "other", "web", "CVE-2026-1001", None, false);
     let odd = "exceptions/EXC 0002 100%é.yaml";
     repo.write(odd, "id: EXC-0002\ntitle: [unclosed\n");
     let check = |format: &str| {

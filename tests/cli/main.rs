@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `exc` binary on real git repositories in temp dirs.
 
+mod adoption;
 mod bad_input;
 mod blindspots;
 mod consumers;

@@ -32,7 +32,7 @@ fn sample(repo: &Repo) {
         ".snyk",
         "version: v1.25.0\nignore:\n  SNYK-JS-LODASH-1:\n    - '* > lodash@4.17.20':\n        reason: no fix\n",
     );
-    repo.write("osv-scanner.toml", "[[IgnoredVulns]]\nid = \"GHSA-aaaa-bbbb-cccc\"\nreason = \"dev only\"\n");
+    repo.write("osv-scanner.toml", "[[IgnoredVulns]]\nid = \"GHSA-4xc9-8hmq-j652\"\nreason = \"dev only\"\n");
     repo.write(".grype.yaml", "ignore:\n  - vulnerability: CVE-2026-1003\n    package:\n      name: openssl\n");
     repo.write(".nsprc", "{\n  \"1096\": { \"active\": true, \"notes\": \"test tooling\" }\n}\n");
     repo.write("deny.toml", "[advisories]\nignore = [\n  \"RUSTSEC-2023-0071\",\n]\n");

@@ -135,8 +135,8 @@ fn new_without_a_terminal_never_hangs_and_names_missing_flags() {
 #[test]
 fn new_rejects_bad_values_with_the_validate_messages() {
     let repo = Repo::init();
-    let bad_owner = repo
-        .exc(&[
+    let filed = |owner: &str, finding: &str| {
+        repo.exc(&[
             "new",
             "--yes",
             "--type",
@@ -146,12 +146,25 @@ fn new_rejects_bad_values_with_the_validate_messages() {
             "--justification",
             "j",
             "--risk-owner",
-            "dana",
+            owner,
             "--asset",
             "a",
+            "--compensating-control",
+            "c",
+            "--finding",
+            finding,
         ])
-        .code(2);
-    assert!(stderr(&bad_owner).contains("Name <email>"), "{}", stderr(&bad_owner));
+    };
+    let bad_owner = filed("dana", "CVE-2026-12345").code(2);
+    assert!(stderr(&bad_owner).contains("is not a person in the form 'Name <"), "{}", stderr(&bad_owner));
+    // An email without a top-level domain, and advisory ids in no database's form.
+    let no_tld = filed("Leo Marsh <leo.marsh@example>", "CVE-2026-12345").code(2);
+    assert!(stderr(&no_tld).contains("error[schema]: `risk_owner`"), "{}", stderr(&no_tld));
+    for bad in ["CVE-2026-1", "cve-2026-12345", "GHSA-aaaa-bbbb-cccc", "RUSTSEC-2026-1"] {
+        let out = filed("Leo Marsh <leo.marsh@example.com>", bad).code(2);
+        assert!(stderr(&out).contains(&format!("error[malformed-finding-id]: `{bad}` is not")), "{}", stderr(&out));
+    }
+    assert!(repo.records().is_empty(), "{:?}", repo.records());
     let bad_type = repo
         .exc(&[
             "new",

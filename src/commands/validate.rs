@@ -15,12 +15,15 @@ use crate::output::findings::{self, FindingsFormat, Run};
 Examples:
   exc validate                         every record in exceptions/
   exc validate exceptions/EXC-7K3Q.yaml
+  exc validate exc.yaml                every record, against the changed policy
   exc validate --format json
 
 Exit codes: 0 all records valid, 1 problems found, 2 usage or I/O error (e.g. a broken exc.yaml).")]
 pub struct Args {
     /// Record files to check (default: all of exceptions/). Ids are still checked
-    /// for uniqueness against the whole registry.
+    /// for uniqueness against the whole registry. Naming exc.yaml (or its
+    /// allowed_signers file) checks every record against it, as a pre-commit
+    /// hook needs when only the policy changed.
     pub files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]

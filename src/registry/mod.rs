@@ -234,13 +234,24 @@ impl Registry {
         }
         let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
         let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+        // The policy (or its keys file) among the files means it changed: every
+        // record is judged again (the policy itself was read on opening).
+        let root = normalize(&absolute(&self.root));
+        let trust_files: Vec<PathBuf> = std::iter::once(POLICY_FILE)
+            .chain(self.policy.trust.allowed_signers.as_deref())
+            .map(|f| normalize(&root.join(f)))
+            .collect();
         let mut given = Vec::new();
         for f in files {
             let abs = absolute(f);
             if fs::symlink_metadata(&abs).is_err() {
                 return Err(Error::Usage(format!("{}: no such file", f.display())));
             }
-            given.push(normalize(&abs));
+            let abs = normalize(&abs);
+            if trust_files.contains(&abs) {
+                return self.load_all();
+            }
+            given.push(abs);
         }
         let mut all: Vec<PathBuf> = self.record_files()?.into_iter().map(|p| normalize(&absolute(&p))).collect();
         for g in &given {

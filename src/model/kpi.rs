@@ -174,8 +174,8 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
             format!("≤ {} %", t.assets_excepted_max_pct),
             |v| v <= t.assets_excepted_max_pct,
         ),
-        count_kpi("open_ended", "Open-ended", open_ended, Some(t.open_ended_max as usize)),
-        count_kpi("chronic", "Chronic (extended more than twice)", chronic, Some(t.chronic_max as usize)),
+        active_count_kpi("open_ended", "Open-ended", open_ended, active.len(), t.open_ended_max),
+        active_count_kpi("chronic", "Chronic (extended more than twice)", chronic, active.len(), t.chronic_max),
     ];
     let mut kpis = kpis;
     if let Some(n) = inp.ungoverned {
@@ -250,6 +250,14 @@ fn count_kpi(key: &'static str, name: &'static str, n: usize, max: Option<usize>
         target: max.map(|m| format!("≤ {m}")),
         pass: max.map(|m| n <= m),
     }
+}
+
+/// A count of active records against its maximum; none (`n/a`) when nothing
+/// is active, like the other KPIs over the active records, rather than a 0
+/// that reads as on target.
+fn active_count_kpi(key: &'static str, name: &'static str, n: usize, active: usize, max: u32) -> Kpi {
+    let kpi = count_kpi(key, name, n, Some(max as usize));
+    if active > 0 { kpi } else { Kpi { value: None, display: "n/a".into(), pass: None, ..kpi } }
 }
 
 fn hours_kpi(key: &'static str, name: &'static str, v: Option<f64>, none: &str) -> Kpi {
@@ -356,6 +364,49 @@ pub fn quarter_ends(first: NaiveDate, as_of: NaiveDate, keep: usize) -> Vec<Naiv
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::testkit;
+
+    /// The report over `exceptions` as of `as_of`, with the test policy.
+    fn report_of(exceptions: Vec<Exception>, as_of: &str) -> Report {
+        let policy = testkit::policy();
+        let records: Vec<Record> = exceptions
+            .into_iter()
+            .map(|e| Record::new(format!("exceptions/{}.yaml", e.id), e.id.clone(), e, "".into()))
+            .collect();
+        let refs: Vec<&Record> = records.iter().collect();
+        let as_of = testkit::day(as_of);
+        let inputs = Inputs {
+            policy: &policy,
+            inventory: None,
+            as_of,
+            since: None,
+            now: testkit::at(&as_of.to_string()),
+            edited: &HashMap::new(),
+            ungoverned: None,
+        };
+        report(&refs, &inputs)
+    }
+
+    fn kpi<'a>(r: &'a Report, key: &str) -> &'a Kpi {
+        r.kpis.iter().find(|k| k.key == key).unwrap()
+    }
+
+    #[test]
+    fn counts_over_active_records_are_na_when_nothing_is_active() {
+        let pending = testkit::requested("other", "2026-01-01", "2026-03-01");
+        let r = report_of(vec![pending], "2026-01-10");
+        assert_eq!((r.records, r.active), (1, 0));
+        for key in ["open_ended", "chronic", "compensating_controls_pct"] {
+            let k = kpi(&r, key);
+            assert_eq!((k.value, k.pass, k.display.as_str()), (None, None, "n/a"), "{key}");
+        }
+        let r = report_of(vec![testkit::approved()], "2026-01-10");
+        assert_eq!(r.active, 1);
+        for key in ["open_ended", "chronic"] {
+            let k = kpi(&r, key);
+            assert_eq!((k.value, k.pass, k.display.as_str()), (Some(0.0), Some(true), "0"), "{key}");
+        }
+    }
 
     #[test]
     fn empty_registry_has_no_division_by_zero() {
@@ -376,7 +427,10 @@ mod tests {
         assert_eq!(r.records, 0);
         assert_eq!(r.volume.len(), 12);
         assert_eq!(r.volume[11].month, "2026-11");
-        let overdue = r.kpis.iter().find(|k| k.key == "overdue_pct").unwrap();
-        assert_eq!((overdue.value, overdue.pass, overdue.display.as_str()), (None, None, "n/a"));
+        for key in ["overdue_pct", "compensating_controls_pct", "open_ended", "chronic"] {
+            let k = r.kpis.iter().find(|k| k.key == key).unwrap();
+            assert_eq!((k.value, k.pass, k.display.as_str()), (None, None, "n/a"), "{key}");
+            assert!(k.target.is_some(), "{key}: the target is still shown");
+        }
     }
 }

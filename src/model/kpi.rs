@@ -12,6 +12,10 @@
 //!   overdue, as a % of open;
 //! - *compensating-controls coverage*, *assets excepted*, *open-ended* and
 //!   *chronic*: over the active records.
+//!
+//! The breakdowns (by type, control, risk owner, the top assets) count the
+//! active records, like the KPIs beside them; only the status breakdown
+//! counts every record, since status is what tells them apart.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -76,10 +80,15 @@ pub struct Report {
     pub volume: Vec<Month>,
     /// Every approval time in hours, for the distribution.
     pub approval_hours: Vec<f64>,
+    /// Every record by status (the one breakdown over all records).
     pub by_status: Vec<Count>,
+    /// The active records by type.
     pub by_type: Vec<Count>,
+    /// The active records by control (a record counts once per control).
     pub by_control: Vec<Count>,
+    /// The active records by risk owner.
     pub by_risk_owner: Vec<Count>,
+    /// The ten assets in the most active records.
     pub top_assets: Vec<Count>,
     pub needs_action: Vec<Action>,
 }
@@ -199,7 +208,6 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
                 .count(),
         })
         .collect();
-    let every = || all.iter().map(|r| &r.exception);
 
     Report {
         as_of,
@@ -209,8 +217,8 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
         kpis,
         volume,
         approval_hours: hours.clone(),
-        by_status: tally(every().map(|e| e.status.to_string())),
-        by_type: tally(every().map(|e| e.kind.clone())),
+        by_status: tally(all.iter().map(|r| r.exception.status.to_string())),
+        by_type: tally(active.iter().map(|e| e.kind.clone())),
         by_control: tally(active.iter().flat_map(|e| e.controls.iter().cloned())),
         by_risk_owner: tally(active.iter().map(|e| e.risk_owner.clone())),
         top_assets: tally(active.iter().flat_map(|e| e.assets.iter().cloned())).into_iter().take(10).collect(),

@@ -79,7 +79,7 @@ pub fn render(r: &Report) -> String {
         })
         .collect();
     panel(&mut o, &format!("Approval time ({} decisions)", r.approval_hours.len()), &bars(&dist, "#7a5cd6"));
-    panel(&mut o, "Status", &hbars(&r.by_status));
+    panel(&mut o, "Status (all records)", &hbars(&r.by_status));
     o.push_str("</div>");
 
     o.push_str("<h2>Needs action</h2><div class=\"panel\">");
@@ -101,8 +101,8 @@ pub fn render(r: &Report) -> String {
     }
     o.push_str("</div>");
 
-    o.push_str("<h2>Where the exceptions are</h2><div class=\"grid\">");
-    table(&mut o, "By type", &r.by_type);
+    o.push_str("<h2>Where the active exceptions are</h2><div class=\"grid\">");
+    table(&mut o, "By type (active)", &r.by_type);
     table(&mut o, "By control (active)", &r.by_control);
     table(&mut o, "By risk owner (active)", &r.by_risk_owner);
     table(&mut o, "Top assets (active)", &r.top_assets);

@@ -116,6 +116,8 @@ fn every_kpi_has_its_hand_computed_value() {
     assert_eq!(action, ["EXC-000B", "EXC-000C"]);
     assert_eq!(r["by_status"][0]["name"], "approved");
     assert_eq!(r["by_status"][0]["count"], 3);
+    let by_type = serde_json::json!([{ "name": "firewall-rule", "count": 1 }, { "name": "other", "count": 1 }]);
+    assert_eq!(r["by_type"], by_type, "active records only: A and D, like the breakdowns beside it");
 }
 
 #[test]

@@ -13,7 +13,8 @@
 //! - *compensating-controls coverage*, *assets excepted*, *open-ended* and
 //!   *chronic*: over the active records.
 //!
-//! The breakdowns (by type, control, risk owner, the top assets) count the
+//! The active records are also counted per risk tier (the tier each is routed
+//! by), every tier shown. The breakdowns (by type, control, risk owner, the top assets) count the
 //! active records, like the KPIs beside them; only the status breakdown
 //! counts every record, since status is what tells them apart.
 
@@ -25,7 +26,8 @@ use serde::Serialize;
 use super::lifecycle;
 use super::measure;
 use super::policy::Policy;
-use super::record::{Exception, Record, Status};
+use super::record::{Exception, Record, Risk, Status};
+use super::routing;
 use super::time;
 
 /// One KPI and how it stands against its target.
@@ -82,6 +84,9 @@ pub struct Report {
     pub approval_hours: Vec<f64>,
     /// Every record by status (the one breakdown over all records).
     pub by_status: Vec<Count>,
+    /// The active records by the risk tier they are routed by: every tier,
+    /// low to critical, with 0 for a tier that has none.
+    pub by_tier: Vec<Count>,
     /// The active records by type.
     pub by_type: Vec<Count>,
     /// The active records by control (a record counts once per control).
@@ -120,7 +125,12 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
     let flow: Vec<&Record> =
         all.iter().copied().filter(|r| inp.since.is_none_or(|s| r.exception.created_date() >= s)).collect();
     let open: Vec<&Exception> = all.iter().map(|r| &r.exception).filter(|e| e.status == Status::Approved).collect();
-    let active: Vec<&Exception> = open.iter().copied().filter(|e| measure::active(e, as_of)).collect();
+    let active_records: Vec<&Record> = all
+        .iter()
+        .copied()
+        .filter(|r| r.exception.status == Status::Approved && measure::active(&r.exception, as_of))
+        .collect();
+    let active: Vec<&Exception> = active_records.iter().map(|r| &r.exception).collect();
 
     let mut hours: Vec<f64> =
         flow.iter().filter_map(|r| measure::approval_time(r, policy, now)).map(measure::hours).collect();
@@ -218,6 +228,7 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
         volume,
         approval_hours: hours.clone(),
         by_status: tally(all.iter().map(|r| r.exception.status.to_string())),
+        by_tier: by_tier(&active_records, policy),
         by_type: tally(active.iter().map(|e| e.kind.clone())),
         by_control: tally(active.iter().flat_map(|e| e.controls.iter().cloned())),
         by_risk_owner: tally(active.iter().map(|e| e.risk_owner.clone())),
@@ -295,6 +306,15 @@ fn pct_kpi(key: &'static str, name: &'static str, v: Option<f64>, target: String
 /// `part` as a % of `whole`; none for an empty whole (no division by zero).
 fn ratio(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+/// The active records per risk tier (`routing::tier_of`), low to critical.
+fn by_tier(active: &[&Record], policy: &Policy) -> Vec<Count> {
+    let tiers: Vec<Risk> = active.iter().map(|r| routing::tier_of(r, policy)).collect();
+    Risk::ALL
+        .iter()
+        .map(|tier| Count { name: tier.to_string(), count: tiers.iter().filter(|t| *t == tier).count() })
+        .collect()
 }
 
 /// Counts, most first, then by name.
@@ -397,6 +417,27 @@ mod tests {
 
     fn kpi<'a>(r: &'a Report, key: &str) -> &'a Kpi {
         r.kpis.iter().find(|k| k.key == key).unwrap()
+    }
+
+    #[test]
+    fn active_records_are_counted_per_risk_tier() {
+        let policy = testkit::policy();
+        let medium = testkit::approved();
+        let high = testkit::requested("mfa-bypass", "2026-01-01", "2026-03-01");
+        let high = testkit::act(&high, &policy, testkit::SAM, "2026-01-02", testkit::approving(None));
+        let high = testkit::act(&high, &policy, testkit::DANA, "2026-01-02", testkit::approving(None));
+        let pending = testkit::requested("mfa-bypass", "2026-01-01", "2026-03-01");
+        let lapsed = testkit::act(
+            &testkit::requested("other", "2025-12-01", "2026-01-05"),
+            &policy,
+            testkit::SAM,
+            "2025-12-02",
+            testkit::approving(None),
+        );
+        let r = report_of(vec![medium, high, pending, lapsed], "2026-01-10");
+        let tiers: Vec<(&str, usize)> = r.by_tier.iter().map(|c| (c.name.as_str(), c.count)).collect();
+        assert_eq!(tiers, [("low", 0), ("medium", 1), ("high", 1), ("critical", 0)], "pending and lapsed left out");
+        assert_eq!(r.by_tier.iter().map(|c| c.count).sum::<usize>(), r.active);
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The HTML dashboard: one self-contained file, no scripts, no network. KPI
-//! cards with targets, a monthly volume chart, the approval-time distribution
-//! and the status breakdown as inline SVG, breakdown tables, and the records
-//! that need action. Every string from records is escaped, and a Content
-//! Security Policy forbids scripts and remote loads as a second wall.
+//! The HTML dashboard: one self-contained file, no scripts, no network. The
+//! active exceptions per risk tier, KPI cards with targets, a monthly volume
+//! chart, the approval-time distribution and the status breakdown as inline
+//! SVG, breakdown tables, and the records that need action. Every string from
+//! records is escaped, and a Content Security Policy forbids scripts and
+//! remote loads as a second wall.
 
 use std::fmt::Write;
 
@@ -26,6 +27,12 @@ h2{font-size:15px;text-transform:uppercase;letter-spacing:.06em;color:var(--mute
 .panel h3{margin:0 0 10px;font-size:14px}svg{display:block;width:100%;height:auto}
 table{width:100%;border-collapse:collapse;font-size:13px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{color:var(--muted);font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.tiers{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(150px,100%),1fr));gap:14px}
+.tier{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--tier);border-radius:10px;padding:12px 16px}
+.tier .name{color:var(--muted);font-size:12.5px;font-weight:600;text-transform:uppercase;letter-spacing:.05em}
+.tier .value{font-size:34px;font-weight:700;color:var(--tier);margin:2px 0}.tier.none .value{color:var(--na)}
+.tier .share{font-size:12.5px;color:var(--muted)}
+.tier.critical{--tier:#8e1b2e}.tier.high{--tier:#c0362c}.tier.medium{--tier:#b86e00}.tier.low{--tier:#4a6fa5}
 .why{color:var(--bad);font-weight:600}footer{color:var(--muted);font-size:12px;padding:20px 32px 40px;text-align:center}
 ";
 
@@ -43,6 +50,8 @@ pub fn render(r: &Report) -> String {
         records = r.records,
         active = r.active,
     );
+
+    tiers(&mut o, r);
 
     o.push_str("<h2>Key indicators</h2><div class=\"cards\">");
     for k in &r.kpis {
@@ -113,6 +122,25 @@ pub fn render(r: &Report) -> String {
         env!("CARGO_PKG_VERSION")
     );
     o
+}
+
+/// The active records per risk tier, most severe first: the exposure at a glance.
+fn tiers(o: &mut String, r: &Report) {
+    o.push_str("<h2>Active exceptions by risk tier</h2><div class=\"tiers\">");
+    for c in r.by_tier.iter().rev() {
+        let share = match r.active {
+            0 => "none active".to_string(),
+            n => format!("{:.0} % of active", c.count as f64 * 100.0 / n as f64),
+        };
+        let _ = write!(
+            o,
+            "<div class=\"tier {tier}{none}\"><div class=\"name\">{tier}</div><div class=\"value\">{}</div><div class=\"share\">{share}</div></div>",
+            c.count,
+            tier = html(&c.name),
+            none = if c.count == 0 { " none" } else { "" },
+        );
+    }
+    o.push_str("</div>");
 }
 
 fn panel(o: &mut String, title: &str, body: &str) {

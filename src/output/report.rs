@@ -44,6 +44,7 @@ pub fn text(r: &Report, color: bool) -> String {
     o.push_str(&format!("\nCreated per month: {}\n", months.join(" · ")));
     for (title, counts) in [
         ("By status (all records)", &r.by_status),
+        ("By risk tier (active)", &r.by_tier),
         ("By type (active)", &r.by_type),
         ("By control (active)", &r.by_control),
         ("By risk owner (active)", &r.by_risk_owner),
@@ -85,6 +86,7 @@ pub fn markdown(r: &Report) -> String {
         o.push_str(&format!("| {} | {} |\n", m.month, m.created));
     }
     for (title, counts) in [
+        ("By risk tier (active)", &r.by_tier),
         ("By type (active)", &r.by_type),
         ("By control (active)", &r.by_control),
         ("By risk owner (active)", &r.by_risk_owner),

@@ -118,6 +118,17 @@ fn every_kpi_has_its_hand_computed_value() {
     assert_eq!(r["by_status"][0]["count"], 3);
     let by_type = serde_json::json!([{ "name": "firewall-rule", "count": 1 }, { "name": "other", "count": 1 }]);
     assert_eq!(r["by_type"], by_type, "active records only: A and D, like the breakdowns beside it");
+    let tiers: Vec<(&str, u64)> = r["by_tier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        tiers,
+        [("low", 0), ("medium", 2), ("high", 0), ("critical", 0)],
+        "A and D, both medium; every tier shown"
+    );
 }
 
 #[test]
@@ -167,16 +178,37 @@ fn report_formats_parse_back() {
     let md = stdout(&repo.exc(&["report", "--as-of", "2026-06-30", "--format", "markdown"]).success());
     assert!(md.contains("| Average approval time | 32.0 h | ≤ 48 h | ✅ pass |"), "{md}");
     assert!(md.contains("| SLA breaches | 2 | ≤ 0 | ❌ fail |"), "{md}");
+    assert!(md.contains("**By risk tier (active):** `low` (0), `medium` (2), `high` (0), `critical` (0)"), "{md}");
     let text = stdout(&repo.exc(&["report", "--as-of", "2026-06-30"]).success());
     assert!(text.contains("Average approval time") && text.contains("FAIL"), "{text}");
+    assert!(text.contains("By risk tier (active): low 0 · medium 2 · high 0 · critical 0"), "{text}");
 }
 
 #[test]
 fn the_dashboard_renders_in_chromium_and_shows_scripts_as_text() {
     let repo = fixture();
+    // F: high risk (MFA bypass), active, needs action, with words too long for a phone's line.
+    let (title, asset) =
+        (LONG_TITLE, "payments-settlement-gateway-primary-eu-west-1-prod-cluster-node-0001.internal.example.com");
+    new(
+        &repo,
+        "EXC-000F",
+        "mfa-bypass",
+        "2026-06-25",
+        "2026-07-10",
+        &["--title", title, "--asset", asset, "--attachment", "https://wiki.example.com/f"],
+    );
+    repo.exc(&["approve", "EXC-000F", "--by", SAM, "--as-of", "2026-06-26"]).success();
+    repo.exc(&["approve", "EXC-000F", "--by", "Dana Ops <dana@example.com>", "--as-of", "2026-06-26"]).success();
     let out = repo.path().join("kpis.html");
     repo.exc(&["report", "--as-of", "2026-06-30", "--format", "html", "--out", out.to_str().unwrap()]).success();
     let html = std::fs::read_to_string(&out).unwrap();
+    let tier = |name: &str, n: usize| format!("<div class=\"name\">{name}</div><div class=\"value\">{n}</div>");
+    assert!(html.contains("Active exceptions by risk tier"), "the tier panel");
+    for (name, n) in [("critical", 0), ("high", 1), ("medium", 2), ("low", 0)] {
+        assert!(html.contains(&tier(name, n)), "{name}: {n}");
+    }
+    assert!(html.find(&tier("critical", 0)) < html.find("Key indicators"), "the tiers come first, most severe first");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the title is escaped");
     assert!(!html.contains("<script"), "no script element at all");
     assert!(!html.contains("http://") && !html.contains("src=\"http"), "no network references");
@@ -225,6 +257,10 @@ fn the_dashboard_renders_in_chromium_and_shows_scripts_as_text() {
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "screenshot of {} bytes", png.len());
 }
+
+/// A title with no break opportunity, longer than a phone's line.
+const LONG_TITLE: &str =
+    "Partner-settlement-gateway-inbound-allow-rule-for-10.20.30.0/24-on-port-8443-until-the-migration-completes";
 
 fn which(cmd: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))

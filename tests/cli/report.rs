@@ -1,5 +1,6 @@
 //! `exc report` and `exc export`: KPI values worked out by hand, every format
-//! parsed back, the dashboard opened in headless Chromium, and suppressions.
+//! parsed back, the dashboard opened in headless Chromium (at a desktop's and
+//! a phone's width), and suppressions.
 
 use serde_json::Value;
 
@@ -250,12 +251,67 @@ fn the_dashboard_renders_in_chromium_and_shows_scripts_as_text() {
     let status = std::process::Command::new(chromium)
         .args(flags)
         .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--window-size=1300,1800", &format!("--screenshot={}", shot.display()), &url])
+        .args(["--window-size=1280,900", &format!("--screenshot={}", shot.display()), &url])
         .output()
         .unwrap();
     assert!(status.status.success());
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "screenshot of {} bytes", png.len());
+
+    // Nothing scrolls sideways, on a desktop or a phone.
+    let frames = repo.path().join("widths.html");
+    std::fs::write(&frames, measuring_frames(&html, WIDTHS)).unwrap();
+    let dom = std::process::Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--window-size=1700,1800", "--virtual-time-budget=2000", "--dump-dom"])
+        .arg(format!("file://{}", frames.display()))
+        .output()
+        .unwrap();
+    assert!(dom.status.success());
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    let measured = dom_text.split("data-widths=\"").nth(1).and_then(|m| m.split('"').next()).unwrap_or_default();
+    let widths: Vec<(u32, u32, u32)> = measured
+        .split(' ')
+        .filter_map(|m| {
+            let n: Vec<u32> = m.split(':').filter_map(|n| n.parse().ok()).collect();
+            (n.len() == 3).then(|| (n[0], n[1], n[2]))
+        })
+        .collect();
+    assert_eq!(widths.len(), WIDTHS.len(), "measured: {measured:?}");
+    for (window, scroll, client) in widths {
+        eprintln!("at {window} px: scrollWidth {scroll}, clientWidth {client}");
+        assert!(client <= window && scroll <= client, "at {window} px the page is {scroll} px wide (view {client} px)");
+    }
+}
+
+/// The windows the dashboard must fit: a desktop's and a phone's (an iPhone's 390 CSS px).
+const WIDTHS: &[(u32, u32)] = &[(1280, 900), (390, 844)];
+
+/// A page that lays the dashboard out in a frame of each size and writes, once
+/// loaded, `width:scrollWidth:clientWidth` of each frame's root into
+/// `data-widths`. Frames, because headless Chromium widens any window narrower
+/// than 500 px; and a copy without the Content Security Policy, which (rightly)
+/// forbids the measuring script in the page itself.
+fn measuring_frames(page: &str, sizes: &[(u32, u32)]) -> String {
+    let csp_start = page.find("<meta http-equiv=\"Content-Security-Policy\"").unwrap();
+    let csp_end = csp_start + page[csp_start..].find('>').unwrap() + 1;
+    let copy = format!("{}{}", &page[..csp_start], &page[csp_end..]);
+    let srcdoc = copy.replace('&', "&amp;").replace('"', "&quot;");
+    let mut o = String::from("<!DOCTYPE html><html><body style=\"margin:0\">");
+    for (w, h) in sizes {
+        o.push_str(&format!(
+            "<iframe id=\"w{w}\" style=\"border:0;display:block;width:{w}px;height:{h}px\" srcdoc=\"{srcdoc}\"></iframe>"
+        ));
+    }
+    let ids: Vec<String> = sizes.iter().map(|(w, _)| w.to_string()).collect();
+    o.push_str(&format!(
+        "<script>onload=function(){{document.body.setAttribute('data-widths',[{}].map(function(w){{\
+         var r=document.getElementById('w'+w).contentDocument.documentElement;\
+         return w+':'+r.scrollWidth+':'+r.clientWidth}}).join(' '))}}</script></body></html>",
+        ids.join(",")
+    ));
+    o
 }
 
 /// A title with no break opportunity, longer than a phone's line.

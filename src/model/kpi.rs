@@ -12,6 +12,11 @@
 //!   overdue, as a % of open;
 //! - *compensating-controls coverage*, *assets excepted*, *open-ended* and
 //!   *chronic*: over the active records.
+//!
+//! The active records are also counted per risk tier (the tier each is routed
+//! by), every tier shown. The breakdowns (by type, control, risk owner, the top assets) count the
+//! active records, like the KPIs beside them; only the status breakdown
+//! counts every record, since status is what tells them apart.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -21,7 +26,8 @@ use serde::Serialize;
 use super::lifecycle;
 use super::measure;
 use super::policy::Policy;
-use super::record::{Exception, Record, Status};
+use super::record::{Exception, Record, Risk, Status};
+use super::routing;
 use super::time;
 
 /// One KPI and how it stands against its target.
@@ -76,10 +82,18 @@ pub struct Report {
     pub volume: Vec<Month>,
     /// Every approval time in hours, for the distribution.
     pub approval_hours: Vec<f64>,
+    /// Every record by status (the one breakdown over all records).
     pub by_status: Vec<Count>,
+    /// The active records by the risk tier they are routed by: every tier,
+    /// low to critical, with 0 for a tier that has none.
+    pub by_tier: Vec<Count>,
+    /// The active records by type.
     pub by_type: Vec<Count>,
+    /// The active records by control (a record counts once per control).
     pub by_control: Vec<Count>,
+    /// The active records by risk owner.
     pub by_risk_owner: Vec<Count>,
+    /// The ten assets in the most active records.
     pub top_assets: Vec<Count>,
     pub needs_action: Vec<Action>,
 }
@@ -111,7 +125,12 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
     let flow: Vec<&Record> =
         all.iter().copied().filter(|r| inp.since.is_none_or(|s| r.exception.created_date() >= s)).collect();
     let open: Vec<&Exception> = all.iter().map(|r| &r.exception).filter(|e| e.status == Status::Approved).collect();
-    let active: Vec<&Exception> = open.iter().copied().filter(|e| measure::active(e, as_of)).collect();
+    let active_records: Vec<&Record> = all
+        .iter()
+        .copied()
+        .filter(|r| r.exception.status == Status::Approved && measure::active(&r.exception, as_of))
+        .collect();
+    let active: Vec<&Exception> = active_records.iter().map(|r| &r.exception).collect();
 
     let mut hours: Vec<f64> =
         flow.iter().filter_map(|r| measure::approval_time(r, policy, now)).map(measure::hours).collect();
@@ -174,8 +193,8 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
             format!("≤ {} %", t.assets_excepted_max_pct),
             |v| v <= t.assets_excepted_max_pct,
         ),
-        count_kpi("open_ended", "Open-ended", open_ended, Some(t.open_ended_max as usize)),
-        count_kpi("chronic", "Chronic (extended more than twice)", chronic, Some(t.chronic_max as usize)),
+        active_count_kpi("open_ended", "Open-ended", open_ended, active.len(), t.open_ended_max),
+        active_count_kpi("chronic", "Chronic (extended more than twice)", chronic, active.len(), t.chronic_max),
     ];
     let mut kpis = kpis;
     if let Some(n) = inp.ungoverned {
@@ -199,7 +218,6 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
                 .count(),
         })
         .collect();
-    let every = || all.iter().map(|r| &r.exception);
 
     Report {
         as_of,
@@ -209,8 +227,9 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
         kpis,
         volume,
         approval_hours: hours.clone(),
-        by_status: tally(every().map(|e| e.status.to_string())),
-        by_type: tally(every().map(|e| e.kind.clone())),
+        by_status: tally(all.iter().map(|r| r.exception.status.to_string())),
+        by_tier: by_tier(&active_records, policy),
+        by_type: tally(active.iter().map(|e| e.kind.clone())),
         by_control: tally(active.iter().flat_map(|e| e.controls.iter().cloned())),
         by_risk_owner: tally(active.iter().map(|e| e.risk_owner.clone())),
         top_assets: tally(active.iter().flat_map(|e| e.assets.iter().cloned())).into_iter().take(10).collect(),
@@ -252,6 +271,14 @@ fn count_kpi(key: &'static str, name: &'static str, n: usize, max: Option<usize>
     }
 }
 
+/// A count of active records against its maximum; none (`n/a`) when nothing
+/// is active, like the other KPIs over the active records, rather than a 0
+/// that reads as on target.
+fn active_count_kpi(key: &'static str, name: &'static str, n: usize, active: usize, max: u32) -> Kpi {
+    let kpi = count_kpi(key, name, n, Some(max as usize));
+    if active > 0 { kpi } else { Kpi { value: None, display: "n/a".into(), pass: None, ..kpi } }
+}
+
 fn hours_kpi(key: &'static str, name: &'static str, v: Option<f64>, none: &str) -> Kpi {
     Kpi {
         key,
@@ -279,6 +306,15 @@ fn pct_kpi(key: &'static str, name: &'static str, v: Option<f64>, target: String
 /// `part` as a % of `whole`; none for an empty whole (no division by zero).
 fn ratio(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+/// The active records per risk tier (`routing::tier_of`), low to critical.
+fn by_tier(active: &[&Record], policy: &Policy) -> Vec<Count> {
+    let tiers: Vec<Risk> = active.iter().map(|r| routing::tier_of(r, policy)).collect();
+    Risk::ALL
+        .iter()
+        .map(|tier| Count { name: tier.to_string(), count: tiers.iter().filter(|t| *t == tier).count() })
+        .collect()
 }
 
 /// Counts, most first, then by name.
@@ -356,6 +392,70 @@ pub fn quarter_ends(first: NaiveDate, as_of: NaiveDate, keep: usize) -> Vec<Naiv
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::testkit;
+
+    /// The report over `exceptions` as of `as_of`, with the test policy.
+    fn report_of(exceptions: Vec<Exception>, as_of: &str) -> Report {
+        let policy = testkit::policy();
+        let records: Vec<Record> = exceptions
+            .into_iter()
+            .map(|e| Record::new(format!("exceptions/{}.yaml", e.id), e.id.clone(), e, "".into()))
+            .collect();
+        let refs: Vec<&Record> = records.iter().collect();
+        let as_of = testkit::day(as_of);
+        let inputs = Inputs {
+            policy: &policy,
+            inventory: None,
+            as_of,
+            since: None,
+            now: testkit::at(&as_of.to_string()),
+            edited: &HashMap::new(),
+            ungoverned: None,
+        };
+        report(&refs, &inputs)
+    }
+
+    fn kpi<'a>(r: &'a Report, key: &str) -> &'a Kpi {
+        r.kpis.iter().find(|k| k.key == key).unwrap()
+    }
+
+    #[test]
+    fn active_records_are_counted_per_risk_tier() {
+        let policy = testkit::policy();
+        let medium = testkit::approved();
+        let high = testkit::requested("mfa-bypass", "2026-01-01", "2026-03-01");
+        let high = testkit::act(&high, &policy, testkit::SAM, "2026-01-02", testkit::approving(None));
+        let high = testkit::act(&high, &policy, testkit::DANA, "2026-01-02", testkit::approving(None));
+        let pending = testkit::requested("mfa-bypass", "2026-01-01", "2026-03-01");
+        let lapsed = testkit::act(
+            &testkit::requested("other", "2025-12-01", "2026-01-05"),
+            &policy,
+            testkit::SAM,
+            "2025-12-02",
+            testkit::approving(None),
+        );
+        let r = report_of(vec![medium, high, pending, lapsed], "2026-01-10");
+        let tiers: Vec<(&str, usize)> = r.by_tier.iter().map(|c| (c.name.as_str(), c.count)).collect();
+        assert_eq!(tiers, [("low", 0), ("medium", 1), ("high", 1), ("critical", 0)], "pending and lapsed left out");
+        assert_eq!(r.by_tier.iter().map(|c| c.count).sum::<usize>(), r.active);
+    }
+
+    #[test]
+    fn counts_over_active_records_are_na_when_nothing_is_active() {
+        let pending = testkit::requested("other", "2026-01-01", "2026-03-01");
+        let r = report_of(vec![pending], "2026-01-10");
+        assert_eq!((r.records, r.active), (1, 0));
+        for key in ["open_ended", "chronic", "compensating_controls_pct"] {
+            let k = kpi(&r, key);
+            assert_eq!((k.value, k.pass, k.display.as_str()), (None, None, "n/a"), "{key}");
+        }
+        let r = report_of(vec![testkit::approved()], "2026-01-10");
+        assert_eq!(r.active, 1);
+        for key in ["open_ended", "chronic"] {
+            let k = kpi(&r, key);
+            assert_eq!((k.value, k.pass, k.display.as_str()), (Some(0.0), Some(true), "0"), "{key}");
+        }
+    }
 
     #[test]
     fn empty_registry_has_no_division_by_zero() {
@@ -376,7 +476,10 @@ mod tests {
         assert_eq!(r.records, 0);
         assert_eq!(r.volume.len(), 12);
         assert_eq!(r.volume[11].month, "2026-11");
-        let overdue = r.kpis.iter().find(|k| k.key == "overdue_pct").unwrap();
-        assert_eq!((overdue.value, overdue.pass, overdue.display.as_str()), (None, None, "n/a"));
+        for key in ["overdue_pct", "compensating_controls_pct", "open_ended", "chronic"] {
+            let k = r.kpis.iter().find(|k| k.key == key).unwrap();
+            assert_eq!((k.value, k.pass, k.display.as_str()), (None, None, "n/a"), "{key}");
+            assert!(k.target.is_some(), "{key}: the target is still shown");
+        }
     }
 }

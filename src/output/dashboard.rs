@@ -1,8 +1,11 @@
-//! The HTML dashboard: one self-contained file, no scripts, no network. KPI
-//! cards with targets, a monthly volume chart, the approval-time distribution
-//! and the status breakdown as inline SVG, breakdown tables, and the records
-//! that need action. Every string from records is escaped, and a Content
-//! Security Policy forbids scripts and remote loads as a second wall.
+//! The HTML dashboard: one self-contained file, no scripts, no network. The
+//! active exceptions per risk tier, KPI cards with targets, a monthly volume
+//! chart, the approval-time distribution and the status breakdown as inline
+//! SVG, breakdown tables, and the records that need action. Every string from
+//! records is escaped, and a Content Security Policy forbids scripts and
+//! remote loads as a second wall. It fits a phone's width as well as a
+//! desktop's: the grids fall to one column, the needs-action table scrolls
+//! inside its panel, charts scale down and long words wrap.
 
 use std::fmt::Write;
 
@@ -11,21 +14,30 @@ use crate::model::kpi::{Count, Report};
 
 const STYLE: &str = "
 :root{--ink:#1d2433;--muted:#5b6478;--line:#e3e7ef;--bg:#f6f7fb;--card:#fff;--ok:#1a7f4b;--bad:#c0362c;--na:#8a93a6;--accent:#2f5fd0}
-*{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--ink);background:var(--bg)}
+*{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--ink);background:var(--bg);overflow-wrap:anywhere}
 header{background:#17213a;color:#fff;padding:22px 32px}header h1{margin:0;font-size:22px;font-weight:600}header p{margin:4px 0 0;color:#c4cbe0}
 main{padding:24px 32px;max-width:1280px;margin:auto}
 h2{font-size:15px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);margin:28px 0 12px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:14px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(220px,100%),1fr));gap:14px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;border-top:4px solid var(--na)}
 .card.pass{border-top-color:var(--ok)}.card.fail{border-top-color:var(--bad)}
 .card .name{color:var(--muted);font-size:12.5px}.card .value{font-size:26px;font-weight:650;margin:4px 0}
 .card .target{font-size:12.5px;color:var(--muted)}.badge{display:inline-block;font-size:11px;font-weight:700;padding:1px 7px;border-radius:9px;margin-left:6px;color:#fff;background:var(--na)}
 .pass .badge{background:var(--ok)}.fail .badge{background:var(--bad)}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:14px}
-.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px}
-.panel h3{margin:0 0 10px;font-size:14px}svg{display:block;width:100%;height:auto}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(280px,100%),1fr));gap:14px}
+.card,.panel,.tier{min-width:0}
+.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px;overflow-x:auto}
+.panel h3{margin:0 0 10px;font-size:14px}svg{display:block;width:100%;max-width:100%;height:auto}
 table{width:100%;border-collapse:collapse;font-size:13px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
-th{color:var(--muted);font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{color:var(--muted);font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums;overflow-wrap:normal}
+table.actions{min-width:560px}table.actions td:first-child{white-space:nowrap;overflow-wrap:normal}
+.tiers{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(150px,100%),1fr));gap:14px}
+.tier{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--tier);border-radius:10px;padding:12px 16px}
+.tier .name{color:var(--muted);font-size:12.5px;font-weight:600;text-transform:uppercase;letter-spacing:.05em}
+.tier .value{font-size:34px;font-weight:700;color:var(--tier);margin:2px 0}.tier.none .value{color:var(--na)}
+.tier .share{font-size:12.5px;color:var(--muted)}
+.tier.critical{--tier:#8e1b2e}.tier.high{--tier:#c0362c}.tier.medium{--tier:#b86e00}.tier.low{--tier:#4a6fa5}
+@media (max-width:600px){header,main,footer{padding-left:14px;padding-right:14px}.card .value{font-size:22px}}
 .why{color:var(--bad);font-weight:600}footer{color:var(--muted);font-size:12px;padding:20px 32px 40px;text-align:center}
 ";
 
@@ -43,6 +55,8 @@ pub fn render(r: &Report) -> String {
         records = r.records,
         active = r.active,
     );
+
+    tiers(&mut o, r);
 
     o.push_str("<h2>Key indicators</h2><div class=\"cards\">");
     for k in &r.kpis {
@@ -79,14 +93,14 @@ pub fn render(r: &Report) -> String {
         })
         .collect();
     panel(&mut o, &format!("Approval time ({} decisions)", r.approval_hours.len()), &bars(&dist, "#7a5cd6"));
-    panel(&mut o, "Status", &hbars(&r.by_status));
+    panel(&mut o, "Status (all records)", &hbars(&r.by_status));
     o.push_str("</div>");
 
     o.push_str("<h2>Needs action</h2><div class=\"panel\">");
     if r.needs_action.is_empty() {
         o.push_str("<p>Nothing needs action.</p>");
     } else {
-        o.push_str("<table><thead><tr><th>ID</th><th>Title</th><th>Risk owner</th><th>Why</th></tr></thead><tbody>");
+        o.push_str("<table class=\"actions\"><thead><tr><th>ID</th><th>Title</th><th>Risk owner</th><th>Why</th></tr></thead><tbody>");
         for a in &r.needs_action {
             let _ = write!(
                 o,
@@ -101,8 +115,8 @@ pub fn render(r: &Report) -> String {
     }
     o.push_str("</div>");
 
-    o.push_str("<h2>Where the exceptions are</h2><div class=\"grid\">");
-    table(&mut o, "By type", &r.by_type);
+    o.push_str("<h2>Where the active exceptions are</h2><div class=\"grid\">");
+    table(&mut o, "By type (active)", &r.by_type);
     table(&mut o, "By control (active)", &r.by_control);
     table(&mut o, "By risk owner (active)", &r.by_risk_owner);
     table(&mut o, "Top assets (active)", &r.top_assets);
@@ -113,6 +127,25 @@ pub fn render(r: &Report) -> String {
         env!("CARGO_PKG_VERSION")
     );
     o
+}
+
+/// The active records per risk tier, most severe first: the exposure at a glance.
+fn tiers(o: &mut String, r: &Report) {
+    o.push_str("<h2>Active exceptions by risk tier</h2><div class=\"tiers\">");
+    for c in r.by_tier.iter().rev() {
+        let share = match r.active {
+            0 => "none active".to_string(),
+            n => format!("{:.0} % of active", c.count as f64 * 100.0 / n as f64),
+        };
+        let _ = write!(
+            o,
+            "<div class=\"tier {tier}{none}\"><div class=\"name\">{tier}</div><div class=\"value\">{}</div><div class=\"share\">{share}</div></div>",
+            c.count,
+            tier = html(&c.name),
+            none = if c.count == 0 { " none" } else { "" },
+        );
+    }
+    o.push_str("</div>");
 }
 
 fn panel(o: &mut String, title: &str, body: &str) {

@@ -43,8 +43,9 @@ pub fn text(r: &Report, color: bool) -> String {
     let months: Vec<String> = r.volume.iter().map(|m| format!("{} {}", m.month, m.created)).collect();
     o.push_str(&format!("\nCreated per month: {}\n", months.join(" · ")));
     for (title, counts) in [
-        ("By status", &r.by_status),
-        ("By type", &r.by_type),
+        ("By status (all records)", &r.by_status),
+        ("By risk tier (active)", &r.by_tier),
+        ("By type (active)", &r.by_type),
         ("By control (active)", &r.by_control),
         ("By risk owner (active)", &r.by_risk_owner),
         ("Top assets (active)", &r.top_assets),
@@ -85,7 +86,8 @@ pub fn markdown(r: &Report) -> String {
         o.push_str(&format!("| {} | {} |\n", m.month, m.created));
     }
     for (title, counts) in [
-        ("By type", &r.by_type),
+        ("By risk tier (active)", &r.by_tier),
+        ("By type (active)", &r.by_type),
         ("By control (active)", &r.by_control),
         ("By risk owner (active)", &r.by_risk_owner),
         ("Top assets (active)", &r.top_assets),

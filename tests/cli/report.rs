@@ -1,5 +1,6 @@
 //! `exc report` and `exc export`: KPI values worked out by hand, every format
-//! parsed back, the dashboard opened in headless Chromium, and suppressions.
+//! parsed back, the dashboard opened in headless Chromium (at a desktop's and
+//! a phone's width), and suppressions.
 
 use serde_json::Value;
 
@@ -116,6 +117,19 @@ fn every_kpi_has_its_hand_computed_value() {
     assert_eq!(action, ["EXC-000B", "EXC-000C"]);
     assert_eq!(r["by_status"][0]["name"], "approved");
     assert_eq!(r["by_status"][0]["count"], 3);
+    let by_type = serde_json::json!([{ "name": "firewall-rule", "count": 1 }, { "name": "other", "count": 1 }]);
+    assert_eq!(r["by_type"], by_type, "active records only: A and D, like the breakdowns beside it");
+    let tiers: Vec<(&str, u64)> = r["by_tier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        tiers,
+        [("low", 0), ("medium", 2), ("high", 0), ("critical", 0)],
+        "A and D, both medium; every tier shown"
+    );
 }
 
 #[test]
@@ -137,7 +151,15 @@ fn empty_registry_reports_without_dividing_by_zero() {
     let repo = Repo::init();
     let (r, k) = kpis(&repo, &["--as-of", "2026-06-30"]);
     assert_eq!(r["records"], 0);
-    for key in ["overdue_pct", "compensating_controls_pct", "assets_excepted_pct", "approval_hours_avg"] {
+    let nothing_to_measure = [
+        "overdue_pct",
+        "compensating_controls_pct",
+        "assets_excepted_pct",
+        "approval_hours_avg",
+        "open_ended",
+        "chronic",
+    ];
+    for key in nothing_to_measure {
         assert!(k[key]["value"].is_null(), "{key}: {}", k[key]);
         assert!(k[key]["pass"].is_null(), "{key}");
     }
@@ -157,16 +179,37 @@ fn report_formats_parse_back() {
     let md = stdout(&repo.exc(&["report", "--as-of", "2026-06-30", "--format", "markdown"]).success());
     assert!(md.contains("| Average approval time | 32.0 h | ≤ 48 h | ✅ pass |"), "{md}");
     assert!(md.contains("| SLA breaches | 2 | ≤ 0 | ❌ fail |"), "{md}");
+    assert!(md.contains("**By risk tier (active):** `low` (0), `medium` (2), `high` (0), `critical` (0)"), "{md}");
     let text = stdout(&repo.exc(&["report", "--as-of", "2026-06-30"]).success());
     assert!(text.contains("Average approval time") && text.contains("FAIL"), "{text}");
+    assert!(text.contains("By risk tier (active): low 0 · medium 2 · high 0 · critical 0"), "{text}");
 }
 
 #[test]
 fn the_dashboard_renders_in_chromium_and_shows_scripts_as_text() {
     let repo = fixture();
+    // F: high risk (MFA bypass), active, needs action, with words too long for a phone's line.
+    let (title, asset) =
+        (LONG_TITLE, "payments-settlement-gateway-primary-eu-west-1-prod-cluster-node-0001.internal.example.com");
+    new(
+        &repo,
+        "EXC-000F",
+        "mfa-bypass",
+        "2026-06-25",
+        "2026-07-10",
+        &["--title", title, "--asset", asset, "--attachment", "https://wiki.example.com/f"],
+    );
+    repo.exc(&["approve", "EXC-000F", "--by", SAM, "--as-of", "2026-06-26"]).success();
+    repo.exc(&["approve", "EXC-000F", "--by", "Dana Ops <dana@example.com>", "--as-of", "2026-06-26"]).success();
     let out = repo.path().join("kpis.html");
     repo.exc(&["report", "--as-of", "2026-06-30", "--format", "html", "--out", out.to_str().unwrap()]).success();
     let html = std::fs::read_to_string(&out).unwrap();
+    let tier = |name: &str, n: usize| format!("<div class=\"name\">{name}</div><div class=\"value\">{n}</div>");
+    assert!(html.contains("Active exceptions by risk tier"), "the tier panel");
+    for (name, n) in [("critical", 0), ("high", 1), ("medium", 2), ("low", 0)] {
+        assert!(html.contains(&tier(name, n)), "{name}: {n}");
+    }
+    assert!(html.find(&tier("critical", 0)) < html.find("Key indicators"), "the tiers come first, most severe first");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the title is escaped");
     assert!(!html.contains("<script"), "no script element at all");
     assert!(!html.contains("http://") && !html.contains("src=\"http"), "no network references");
@@ -208,13 +251,72 @@ fn the_dashboard_renders_in_chromium_and_shows_scripts_as_text() {
     let status = std::process::Command::new(chromium)
         .args(flags)
         .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--window-size=1300,1800", &format!("--screenshot={}", shot.display()), &url])
+        .args(["--window-size=1280,900", &format!("--screenshot={}", shot.display()), &url])
         .output()
         .unwrap();
     assert!(status.status.success());
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "screenshot of {} bytes", png.len());
+
+    // Nothing scrolls sideways, on a desktop or a phone.
+    let frames = repo.path().join("widths.html");
+    std::fs::write(&frames, measuring_frames(&html, WIDTHS)).unwrap();
+    let dom = std::process::Command::new(chromium)
+        .args(flags)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(["--window-size=1700,1800", "--virtual-time-budget=2000", "--dump-dom"])
+        .arg(format!("file://{}", frames.display()))
+        .output()
+        .unwrap();
+    assert!(dom.status.success());
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    let measured = dom_text.split("data-widths=\"").nth(1).and_then(|m| m.split('"').next()).unwrap_or_default();
+    let widths: Vec<(u32, u32, u32)> = measured
+        .split(' ')
+        .filter_map(|m| {
+            let n: Vec<u32> = m.split(':').filter_map(|n| n.parse().ok()).collect();
+            (n.len() == 3).then(|| (n[0], n[1], n[2]))
+        })
+        .collect();
+    assert_eq!(widths.len(), WIDTHS.len(), "measured: {measured:?}");
+    for (window, scroll, client) in widths {
+        eprintln!("at {window} px: scrollWidth {scroll}, clientWidth {client}");
+        assert!(client <= window && scroll <= client, "at {window} px the page is {scroll} px wide (view {client} px)");
+    }
 }
+
+/// The windows the dashboard must fit: a desktop's and a phone's (an iPhone's 390 CSS px).
+const WIDTHS: &[(u32, u32)] = &[(1280, 900), (390, 844)];
+
+/// A page that lays the dashboard out in a frame of each size and writes, once
+/// loaded, `width:scrollWidth:clientWidth` of each frame's root into
+/// `data-widths`. Frames, because headless Chromium widens any window narrower
+/// than 500 px; and a copy without the Content Security Policy, which (rightly)
+/// forbids the measuring script in the page itself.
+fn measuring_frames(page: &str, sizes: &[(u32, u32)]) -> String {
+    let csp_start = page.find("<meta http-equiv=\"Content-Security-Policy\"").unwrap();
+    let csp_end = csp_start + page[csp_start..].find('>').unwrap() + 1;
+    let copy = format!("{}{}", &page[..csp_start], &page[csp_end..]);
+    let srcdoc = copy.replace('&', "&amp;").replace('"', "&quot;");
+    let mut o = String::from("<!DOCTYPE html><html><body style=\"margin:0\">");
+    for (w, h) in sizes {
+        o.push_str(&format!(
+            "<iframe id=\"w{w}\" style=\"border:0;display:block;width:{w}px;height:{h}px\" srcdoc=\"{srcdoc}\"></iframe>"
+        ));
+    }
+    let ids: Vec<String> = sizes.iter().map(|(w, _)| w.to_string()).collect();
+    o.push_str(&format!(
+        "<script>onload=function(){{document.body.setAttribute('data-widths',[{}].map(function(w){{\
+         var r=document.getElementById('w'+w).contentDocument.documentElement;\
+         return w+':'+r.scrollWidth+':'+r.clientWidth}}).join(' '))}}</script></body></html>",
+        ids.join(",")
+    ));
+    o
+}
+
+/// A title with no break opportunity, longer than a phone's line.
+const LONG_TITLE: &str =
+    "Partner-settlement-gateway-inbound-allow-rule-for-10.20.30.0/24-on-port-8443-until-the-migration-completes";
 
 fn which(cmd: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))

@@ -24,10 +24,13 @@ Examples:
 
 Exit codes: 0 all good, 1 findings, 2 usage, configuration or I/O error, or a refused action.";
 
+/// The version with the commit it was built from: `0.1.0 (3f2a9c1b7d0e)`.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("EXC_COMMIT"), ")");
+
 /// Security exceptions as code: a git-backed registry of exceptions with
 /// routing, signed approvals, expiry and an audit trail.
 #[derive(Debug, Parser)]
-#[command(name = "exc", version, about, after_help = EXAMPLES, propagate_version = true)]
+#[command(name = "exc", version = VERSION, about, after_help = EXAMPLES, propagate_version = true)]
 pub struct Cli {
     /// The registry directory (default: the nearest parent holding exc.yaml).
     #[arg(long, global = true, env = "EXC_DIR", value_name = "PATH", help_heading = "Global options")]
@@ -74,6 +77,8 @@ pub enum Command {
     Explain(commands::explain::Args),
     Schema(commands::schema::Args),
     Completions(commands::completions::Args),
+    #[command(hide = true)]
+    Man(commands::man::Args),
 }
 
 impl Cli {
@@ -108,6 +113,7 @@ impl Cli {
             Command::Explain(a) => commands::explain::run(&ctx, a),
             Command::Schema(a) => commands::schema::run(&ctx, a),
             Command::Completions(a) => commands::completions::run::<Cli>(a),
+            Command::Man(a) => commands::man::run::<Cli>(a),
         }
     }
 }

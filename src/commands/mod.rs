@@ -16,6 +16,7 @@ pub mod import;
 pub mod init;
 pub mod keys;
 pub mod list;
+pub mod man;
 pub mod new;
 pub mod policy;
 pub mod recertify;

@@ -88,3 +88,16 @@ fn reminders_speak_in_days_and_markdown_keeps_code() {
     assert!(md.contains("renew with `exc recertify EXC-0011` or let it close"), "{md}");
     assert!(!md.contains("\\`"), "{md}");
 }
+
+#[test]
+fn the_version_names_its_commit_and_the_man_page_renders() {
+    let v = text(&sample(&["--version"]).stdout);
+    let inner =
+        v.trim().strip_prefix(&format!("exc {} (", env!("CARGO_PKG_VERSION"))).and_then(|r| r.strip_suffix(')'));
+    let commit = inner.unwrap_or_else(|| panic!("{v}"));
+    assert!(commit == "unknown commit" || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())), "{v}");
+    let man = text(&sample(&["man"]).stdout);
+    assert!(man.contains(".TH exc 1") && man.contains("SUBCOMMANDS") && man.contains("evidence"), "{man}");
+    // Hidden from the command list.
+    assert!(!text(&sample(&["--help"]).stdout).contains("\n  man "));
+}

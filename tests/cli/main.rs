@@ -11,6 +11,7 @@ mod faults;
 mod forgery;
 mod gate;
 mod harness;
+mod integrations;
 mod interactive;
 mod lifecycle;
 mod reconcile;

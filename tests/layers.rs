@@ -208,7 +208,7 @@ fn outside_crates_stay_in_their_one_module() {
         let text = std::fs::read_to_string(&f).unwrap();
         for (krate, home) in [
             ("git2::", "git/"),
-            ("dialoguer::", "prompt.rs"),
+            ("dialoguer::", "prompt/"),
             ("serde_saphyr::", "yaml/"),
             ("granit_parser::", "yaml/"),
             ("ignore::", "scan/"),

@@ -1,14 +1,18 @@
 //! `exc new`: the request form.
 //!
 //! On a terminal it asks at most seven questions (`crate::prompt::form`),
-//! shows a YAML preview, and asks to submit. Expiry defaults to the type's
-//! maximum; the preview offers to change it. With `--yes`, or when stdin is
-//! not a terminal, it never prompts: every field comes from flags.
+//! shows a YAML preview, and asks to submit; from the preview any answer can
+//! be changed. Expiry defaults to the type's maximum. With `--yes`, or when
+//! stdin is not a terminal, it never prompts: every field comes from flags.
+//! `--commit` (or `git: { commit: true }`) commits the new record alone.
+
+use chrono::{DateTime, Utc};
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
+use crate::model::finding::Nowhere;
 use crate::model::policy::{Policy, RequiredField};
-use crate::model::record::{Covered, Urgency};
+use crate::model::record::{Covered, Exception, Urgency};
 use crate::model::request::{self, Draft};
 use crate::model::time;
 use crate::output::changed::{self, Created};
@@ -100,32 +104,28 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let commit = crate::commands::commit_options(args.commit || reg.policy.git.commit, ctx)?;
     let (yes, id, format, key) = (args.yes, args.id.clone(), args.format, args.key.clone());
     let draft = draft(args, created.date_naive())?;
-    let draft = if interactive { prompt::form(&reg.policy, draft)? } else { complete(&reg.policy, draft, yes)? };
     let id = match id {
         Some(id) => id.trim().to_uppercase(),
         None => super::new_id(&reg)?,
     };
-    let mut e = request::build(&reg.policy, draft, id, requester, created).map_err(Error::Usage)?;
-    super::check_request(&reg, &e)?;
-
-    if interactive {
-        loop {
-            let preview = format!("── exceptions/{}.yaml ──\n{}", e.id, escape::block(&registry::render(&e)?));
-            match prompt::submit(&preview)? {
-                Choice::Submit => break,
-                Choice::ChangeExpiry => {
-                    let max = request::max_expiry(&reg.policy, &e.kind, e.created_date()).map_err(Error::Usage)?;
-                    e.expires = prompt::expiry(e.created_date(), max)?;
-                    e = request::route(&reg.policy, e);
-                    super::check_request(&reg, &e)?;
-                }
-                Choice::Cancel => {
-                    eprintln!("Cancelled; nothing written.");
-                    return Ok(Outcome::Clean);
-                }
+    let mut e = if interactive {
+        if commit.is_some() {
+            reg.check_commit(&id)?;
+        }
+        let draft = prompt::form(&reg.policy, draft, created.date_naive())?;
+        match preview(&reg, draft, &id, &requester, created)? {
+            Some(e) => e,
+            None => {
+                eprintln!("Cancelled; nothing written.");
+                return Ok(Outcome::Clean);
             }
         }
-    }
+    } else {
+        let draft = complete(&reg.policy, draft, yes)?;
+        let e = request::build(&reg.policy, draft, id, requester, created).map_err(Error::Usage)?;
+        super::check_request(&reg, &e)?;
+        e
+    };
 
     super::sign_request(&reg, &mut e, key.as_deref())?;
     let message = commit.map(|c| (crate::git::message("request", &e.id, None), c.date));
@@ -145,6 +145,36 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         TextOrJson::Text => output::emit_text(&changed::created_text(&report))?,
     }
     Ok(Outcome::Clean)
+}
+
+/// Shows the request as it would be written until it is submitted (`Some`)
+/// or cancelled (`None`). Any answer can be changed; a request that breaks
+/// the rules shows why, and can be changed or cancelled but not submitted.
+fn preview(
+    reg: &registry::Registry,
+    mut draft: Draft,
+    id: &str,
+    requester: &str,
+    created: DateTime<Utc>,
+) -> Result<Option<Exception>> {
+    loop {
+        let e = request::build(&reg.policy, draft.clone(), id.to_string(), requester.to_string(), created)
+            .map_err(Error::Usage)?;
+        let problems = match super::check_request(reg, &e) {
+            Ok(()) => None,
+            Err(Error::Invalid { findings, .. }) => {
+                let lines: Vec<String> = findings.iter().map(|f| output::finding_line(f, &Nowhere, false)).collect();
+                Some(escape::guard(&lines.join("\n")).into_owned())
+            }
+            Err(other) => return Err(other),
+        };
+        let shown = format!("── exceptions/{}.yaml ──\n{}", e.id, escape::block(&registry::render(&e)?));
+        match prompt::submit(&shown, problems.as_deref())? {
+            Choice::Submit => return Ok(Some(e)),
+            Choice::Change => draft = prompt::change(&reg.policy, draft, created.date_naive())?,
+            Choice::Cancel => return Ok(None),
+        }
+    }
 }
 
 /// The flags as a draft: trimmed, empty answers dropped.

@@ -1,6 +1,11 @@
 //! `exc recertify ID`: the periodic review. Asks the checklist (are the controls
 //! effective, is the justification still valid, is a better option available),
 //! then extends within the type's cap, or retires or revokes.
+//!
+//! Who may review, and the flags, are checked before any question; each
+//! answer where it is given (Extend is offered only while the controls are
+//! effective and the justification holds; an expiry past the cap is asked
+//! again). If recording still fails, the answers are printed as flags.
 
 use crate::commands::{ChangeArgs, transition};
 use crate::context::{Context, Outcome};
@@ -57,9 +62,30 @@ fn yes_no(s: &str) -> std::result::Result<bool, String> {
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
     let (record, _) = reg.find(&args.id)?;
-    let today = ctx.now().date_naive();
     let e = &record.exception;
+    // The review is dated when it is made, and the cap counts from that day.
+    let today = ctx.decision_time()?.date_naive();
     let interactive = prompt::interactive();
+    let refused = |why: String| Error::Refused(format!("cannot change {}: {why}", e.id));
+
+    // Before any question: whether this person may review it, and what the flags say.
+    let actor = super::actor(&reg, args.change.by.as_deref())?;
+    lifecycle::may_recertify(e, &reg.policy, &actor).map_err(refused)?;
+    if interactive && args.change.commit(ctx, &reg)?.is_some() {
+        reg.check_commit(&e.id)?;
+    }
+    let closing = matches!(args.decision, Some(ReviewDecision::Retire | ReviewDecision::Revoke));
+    let flag_expires = match &args.expires {
+        Some(s) => {
+            let day = time::parse_date_or_span(s, today).map_err(Error::Usage)?;
+            if !closing {
+                lifecycle::check_extension(e, &reg.policy, today, day).map_err(refused)?;
+            }
+            Some(day)
+        }
+        None => None,
+    };
+
     let ask = |flag: Option<bool>, question: &str, default: bool| -> Result<bool> {
         match flag {
             Some(v) => Ok(v),
@@ -81,21 +107,21 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         justification_valid: ask(args.justification_valid, "Is the justification still valid?", true)?,
         better_option: ask(args.better_option, "Is a better option (a fix) available now?", false)?,
     };
-    let suggested = lifecycle::suggested_decision(&answers);
     let decision = match args.decision {
-        Some(d) => d,
-        None if interactive => {
-            let items = ["Extend", "Retire (no longer needed)", "Revoke (withdraw for cause)"].map(String::from);
-            let choices = [ReviewDecision::Extend, ReviewDecision::Retire, ReviewDecision::Revoke];
-            let default = choices.iter().position(|c| *c == suggested).unwrap_or(0);
-            choices[prompt::select("Decision", &items, default)?]
+        Some(d) => {
+            lifecycle::check_decision(&answers, d).map_err(refused)?;
+            d
         }
-        None => suggested,
+        None if interactive => choose(&answers)?,
+        None => lifecycle::suggested_decision(&answers),
     };
-    let cap = lifecycle::extension_cap(e, &reg.policy, today);
-    let expires = match (&args.expires, decision) {
-        (Some(s), _) => Some(time::parse_date_or_span(s, today).map_err(Error::Usage)?),
-        (None, ReviewDecision::Extend) if interactive => Some(prompt::expiry(today, cap)?),
+    let expires = match (flag_expires, decision) {
+        (Some(day), _) => Some(day),
+        (None, ReviewDecision::Extend) if interactive => {
+            let cap = lifecycle::extension_cap(e, &reg.policy, today);
+            let question = format!("Expires (YYYY-MM-DD or e.g. 30d; at most {cap})");
+            Some(prompt::date(&question, today, cap, |day| lifecycle::check_extension(e, &reg.policy, today, day))?)
+        }
         _ => None,
     };
     let note = match (&args.note, decision) {
@@ -103,8 +129,103 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         (None, ReviewDecision::Retire | ReviewDecision::Revoke) if !interactive => {
             return Err(Error::Usage("give the reason with --note".into()));
         }
-        (None, _) if interactive => Some(prompt::line("Note", None, |_| None)?).filter(|n| !n.is_empty()),
+        (None, _) if interactive => Some(prompt::text("Note", "", |s| Ok(s.to_string()))?).filter(|n| !n.is_empty()),
         _ => None,
     };
-    transition(ctx, &args.change, &args.id, Action::Recertify { answers, decision, expires, note })
+    let again = interactive.then(|| rerun(&args, &answers, decision, expires, note.as_deref()));
+    let done = transition(ctx, &args.change, &args.id, Action::Recertify { answers, decision, expires, note });
+    if let (Err(_), Some(again)) = (&done, again) {
+        eprintln!("Nothing was recorded. To try again with the same answers:\n  {again}");
+    }
+    done
+}
+
+/// The decision, from those the answers leave open (Extend only while the
+/// controls are effective and the justification holds), the suggested one first.
+fn choose(answers: &Checklist) -> Result<ReviewDecision> {
+    let open = lifecycle::open_decisions(answers);
+    if let Err(why) = lifecycle::check_decision(answers, ReviewDecision::Extend) {
+        eprintln!("Not offered: extend ({why})");
+    }
+    let items: Vec<String> = open
+        .iter()
+        .map(|d| match d {
+            ReviewDecision::Extend => "Extend",
+            ReviewDecision::Retire => "Retire (no longer needed)",
+            ReviewDecision::Revoke => "Revoke (withdraw for cause)",
+        })
+        .map(String::from)
+        .collect();
+    let suggested = lifecycle::suggested_decision(answers);
+    let default = open.iter().position(|d| *d == suggested).unwrap_or(0);
+    let i = prompt::select("Decision", &items, default)?;
+    open.get(i).copied().ok_or_else(|| Error::Prompt("no decision chosen; nothing written".into()))
+}
+
+/// The command that records the same review without asking again.
+fn rerun(
+    args: &Args,
+    answers: &Checklist,
+    decision: ReviewDecision,
+    expires: Option<chrono::NaiveDate>,
+    note: Option<&str>,
+) -> String {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let decision = match decision {
+        ReviewDecision::Extend => "extend",
+        ReviewDecision::Retire => "retire",
+        ReviewDecision::Revoke => "revoke",
+    };
+    let mut words = vec![
+        "exc".to_string(),
+        "recertify".into(),
+        quoted(&args.id),
+        "--controls-effective".into(),
+        yes_no(answers.controls_effective).into(),
+        "--justification-valid".into(),
+        yes_no(answers.justification_valid).into(),
+        "--better-option".into(),
+        yes_no(answers.better_option).into(),
+        "--decision".into(),
+        decision.into(),
+    ];
+    if let Some(day) = expires {
+        words.extend(["--expires".into(), day.to_string()]);
+    }
+    if let Some(note) = note {
+        words.extend(["--note".into(), quoted(note)]);
+    }
+    if args.change.commit {
+        words.push("--commit".into());
+    }
+    if let Some(by) = &args.change.by {
+        words.extend(["--by".into(), quoted(by)]);
+    }
+    if let Some(key) = &args.change.key {
+        words.extend(["--key".into(), quoted(&key.to_string_lossy())]);
+    }
+    crate::output::escape::text(&words.join(" ")).into_owned()
+}
+
+/// A word for a POSIX shell: as it is when nothing in it is special, else in single quotes.
+fn quoted(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_for_the_shell() {
+        assert_eq!(quoted("EXC-7K3Q"), "EXC-7K3Q");
+        assert_eq!(quoted("Dana <dana@example.com>"), "'Dana <dana@example.com>'");
+        assert_eq!(quoted("it's"), "'it'\\''s'");
+        assert_eq!(quoted(""), "''");
+    }
 }

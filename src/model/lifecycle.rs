@@ -269,10 +269,68 @@ pub fn suggested_decision(answers: &Checklist) -> ReviewDecision {
     }
 }
 
+/// The decisions the checklist's answers leave open: an extension only while
+/// the controls are effective and the justification holds; retiring and
+/// revoking always.
+pub fn open_decisions(answers: &Checklist) -> Vec<ReviewDecision> {
+    [ReviewDecision::Extend, ReviewDecision::Retire, ReviewDecision::Revoke]
+        .into_iter()
+        .filter(|d| check_decision(answers, *d).is_ok())
+        .collect()
+}
+
+/// Whether the checklist's answers allow `decision`, and if not, why.
+pub fn check_decision(answers: &Checklist, decision: ReviewDecision) -> Result<(), Refusal> {
+    if decision != ReviewDecision::Extend {
+        return Ok(());
+    }
+    if !answers.controls_effective {
+        return Err("the compensating controls are not effective, so it cannot be extended; revoke it instead".into());
+    }
+    if !answers.justification_valid {
+        return Err("the justification no longer holds, so it cannot be extended; retire it instead".into());
+    }
+    Ok(())
+}
+
+/// Whether `actor` may recertify `e`, and if not, why: only an approved
+/// record, never by its requester, and by its risk owner or `security`.
+/// Asked before the checklist, so nobody answers it in vain.
+pub fn may_recertify(e: &Exception, policy: &Policy, actor: &str) -> Result<(), Refusal> {
+    require_status(e, Status::Approved, "recertified")?;
+    if policy.same_person(actor, &e.requester) {
+        return Err(format!("{actor} requested {}; someone else must recertify it", e.id));
+    }
+    if !routing::can_review(actor, e, policy) {
+        return Err(format!(
+            "{actor} may not recertify {}: reviews are done by the risk owner ({}) or a `security` role holder",
+            e.id, e.risk_owner
+        ));
+    }
+    Ok(())
+}
+
 /// The latest expiry an extension made on `today` may set: the type's cap from today.
 pub fn extension_cap(e: &Exception, policy: &Policy, today: NaiveDate) -> NaiveDate {
     let max_days = policy.types.get(&e.kind).map(|t| t.max_days).unwrap_or(90);
     time::add_days(today, max_days.into())
+}
+
+/// Whether an extension made on `today` may set the expiry to `new`, and if
+/// not, why: after today, and within the type's cap from today.
+pub fn check_extension(e: &Exception, policy: &Policy, today: NaiveDate, new: NaiveDate) -> Result<(), Refusal> {
+    let cap = extension_cap(e, policy, today);
+    if new > cap {
+        return Err(format!(
+            "type `{}` allows at most {} days from today: until {cap}",
+            e.kind,
+            (cap - today).num_days()
+        ));
+    }
+    if new <= today {
+        return Err(format!("the new expiry {new} must be after today ({today})"));
+    }
+    Ok(())
 }
 
 /// Recertifies an approved record: logs the review and, for an extension, sets
@@ -287,16 +345,8 @@ fn recertify(
     expires: Option<NaiveDate>,
     note: Option<String>,
 ) -> Result<Exception, Refusal> {
-    require_status(e, Status::Approved, "recertified")?;
-    if policy.same_person(act.actor, &e.requester) {
-        return Err(format!("{} requested {}; someone else must recertify it", act.actor, e.id));
-    }
-    if !routing::can_review(act.actor, e, policy) {
-        return Err(format!(
-            "{} may not recertify {}: reviews are done by the risk owner ({}) or a `security` role holder",
-            act.actor, e.id, e.risk_owner
-        ));
-    }
+    may_recertify(e, policy, act.actor)?;
+    check_decision(&answers, decision)?;
     let today = act.at.date_naive();
     let cap = extension_cap(e, policy, today);
     let mut e = e.clone();
@@ -314,25 +364,8 @@ fn recertify(
     };
     match decision {
         ReviewDecision::Extend => {
-            if !answers.controls_effective {
-                return Err(
-                    "the compensating controls are not effective, so it cannot be extended; revoke it instead".into()
-                );
-            }
-            if !answers.justification_valid {
-                return Err("the justification no longer holds, so it cannot be extended; retire it instead".into());
-            }
             let new = expires.unwrap_or(cap);
-            if new > cap {
-                return Err(format!(
-                    "type `{}` allows at most {} days from today: until {cap}",
-                    e.kind,
-                    (cap - today).num_days()
-                ));
-            }
-            if new <= today {
-                return Err(format!("the new expiry {new} must be after today ({today})"));
-            }
+            check_extension(&e, policy, today, new)?;
             e.expires = new;
             review.expires = Some(new);
             e.reviews.push(review);
@@ -843,6 +876,32 @@ mod tests {
             assert_eq!(e.status, status);
             assert_eq!(e.closed.unwrap().reason, "closed at recertification");
         }
+    }
+
+    /// Extend is open only while the controls work and the justification holds.
+    #[test]
+    fn the_checklist_leaves_open_what_it_allows() {
+        use ReviewDecision::{Extend, Retire, Revoke};
+        assert_eq!(open_decisions(&checklist(true)), vec![Extend, Retire, Revoke]);
+        for (controls_effective, justification_valid) in [(false, true), (true, false), (false, false)] {
+            let answers = Checklist { controls_effective, justification_valid, better_option: false };
+            assert_eq!(open_decisions(&answers), vec![Retire, Revoke], "{answers:?}");
+            assert!(check_decision(&answers, Extend).unwrap_err().contains("cannot be extended"));
+        }
+    }
+
+    /// An extension may end on the cap's day and no later, and not today.
+    #[test]
+    fn extension_boundaries() {
+        let p = policy();
+        let ok = approved();
+        let today = day("2026-02-01");
+        let cap = extension_cap(&ok, &p, today);
+        assert_eq!(check_extension(&ok, &p, today, cap), Ok(()));
+        let why = check_extension(&ok, &p, today, cap.succ_opt().unwrap()).unwrap_err();
+        assert!(why.contains(&format!("until {cap}")), "{why}");
+        let why = check_extension(&ok, &p, today, today).unwrap_err();
+        assert!(why.contains("must be after today"), "{why}");
     }
 
     /// The boundaries of expiry and the review: the last valid day is valid.

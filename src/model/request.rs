@@ -54,6 +54,19 @@ pub fn max_expiry(policy: &Policy, kind: &str, created: NaiveDate) -> Result<Nai
     Ok(time::add_days(created, rule.max_days.into()))
 }
 
+/// Whether a request of `kind` made on `created` may expire on `expires`, and
+/// if not, why: after the day it is made, and within the type's maximum.
+pub fn check_expiry(policy: &Policy, kind: &str, created: NaiveDate, expires: NaiveDate) -> Result<(), String> {
+    let max = max_expiry(policy, kind, created)?;
+    if expires > max {
+        Err(format!("type `{kind}` allows at most {} days: until {max}", (max - created).num_days()))
+    } else if expires <= created {
+        Err(format!("the expiry must be after today ({created})"))
+    } else {
+        Ok(())
+    }
+}
+
 /// "unknown type `x`; the types are …".
 pub fn unknown_type(policy: &Policy, kind: &str) -> String {
     format!("unknown type `{kind}`; the types are {}", policy.types.keys().cloned().collect::<Vec<_>>().join(", "))
@@ -178,6 +191,19 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
+    }
+
+    /// The type's last day is a valid expiry; the day after, and the day it is made, are not.
+    #[test]
+    fn expiry_boundaries() {
+        let p = Policy::default();
+        let created: NaiveDate = "2026-01-01".parse().unwrap();
+        let max = max_expiry(&p, "vendor-access", created).unwrap();
+        assert_eq!(check_expiry(&p, "vendor-access", created, max), Ok(()));
+        let why = check_expiry(&p, "vendor-access", created, max.succ_opt().unwrap()).unwrap_err();
+        assert_eq!(why, "type `vendor-access` allows at most 30 days: until 2026-01-31");
+        assert!(check_expiry(&p, "vendor-access", created, created).unwrap_err().contains("after today"));
+        assert!(check_expiry(&p, "nope", created, max).unwrap_err().contains("unknown type"));
     }
 
     #[test]

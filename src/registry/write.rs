@@ -46,6 +46,13 @@ pub struct Saved {
 }
 
 impl Registry {
+    /// Whether the record `id` could be committed alone now (a work tree, an
+    /// identity, nothing else staged): checked before a form asks anything,
+    /// so its answers are not given in vain. Saving checks again.
+    pub fn check_commit(&self, id: &str) -> Result<()> {
+        git::plan_commit(&self.root, &self.record_path(id)).map(|_| ())
+    }
+
     /// Writes `after` as a new record (`before` = None) or over the record read
     /// as `before`, and commits it with `message` when given.
     pub fn save(

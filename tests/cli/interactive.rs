@@ -1,22 +1,88 @@
-//! The interactive form, driven through a pseudo-terminal.
+//! The interactive prompts (the form of `exc new`, the checklist of `exc
+//! recertify`), driven through a pseudo-terminal; what a person would see is
+//! read from a terminal emulator fed the same output.
+//!
+//! Keys are sent only once the program has reacted to the previous ones and
+//! reads the terminal raw (its echo is off): keys typed between two reads
+//! would reach the terminal's line discipline, which echoes them and takes
+//! Backspace for itself.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use expectrl::session::OsSession;
 use expectrl::{Expect, Session};
 
-use crate::harness::Repo;
+use crate::harness::{Repo, as_person};
 
 const DOWN: &str = "\x1b[B";
+const UP: &str = "\x1b[A";
+/// Ctrl-U: clears the answer up to the cursor.
+const CLEAR: &str = "\x15";
+const BACKSPACE: &str = "\x7f";
 
-/// `exc new ARGS` in a pseudo-terminal, with a timeout so a stuck prompt fails the test.
-fn form(repo: &Repo, args: &[&str]) -> OsSession {
-    let mut cmd = repo.cmd();
-    cmd.arg("new").args(args).env("TERM", "xterm");
-    repo.pin_clock(&mut cmd, &[&["new"][..], args].concat());
-    let mut p = Session::spawn(cmd).expect("spawn exc in a pty");
-    p.set_expect_timeout(Some(Duration::from_secs(20)));
-    p
+/// The pseudo-terminal's size: 80 columns, as many terminals open, and rows
+/// enough that nothing scrolls away.
+const COLS: u16 = 80;
+const ROWS: u16 = 200;
+
+/// `exc ARGS` in a pseudo-terminal, as `person` when given, with everything
+/// it writes kept to be read as a terminal shows it. A stuck prompt fails
+/// the test after 20 seconds.
+struct Tty {
+    p: OsSession,
+    seen: Vec<u8>,
+}
+
+impl Tty {
+    fn spawn(repo: &Repo, args: &[&str], person: Option<&str>) -> Tty {
+        let mut cmd = repo.cmd();
+        cmd.args(args).env("TERM", "xterm");
+        if let Some(person) = person {
+            as_person(&mut cmd, person);
+        }
+        repo.pin_clock(&mut cmd, args);
+        let mut p = Session::spawn(cmd).expect("spawn exc in a pty");
+        p.get_process_mut().set_window_size(COLS, ROWS).unwrap();
+        p.set_expect_timeout(Some(Duration::from_secs(20)));
+        Tty { p, seen: Vec::new() }
+    }
+
+    /// `exc new ARGS`, as Ann.
+    fn new_form(repo: &Repo, args: &[&str]) -> Tty {
+        Tty::spawn(repo, &[&["new"][..], args].concat(), None)
+    }
+
+    /// Waits for `needle`; returns what was written since the last wait, up to it.
+    fn expect(&mut self, needle: &str) -> String {
+        let found = self.p.expect(needle).unwrap_or_else(|e| panic!("{needle:?}: {e}\n{}", self.screen()));
+        self.seen.extend_from_slice(found.as_bytes());
+        String::from_utf8_lossy(found.as_bytes()).into_owned()
+    }
+
+    /// Types `keys` at once, when the program reads keys.
+    fn send(&mut self, keys: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.p.get_process().get_echo().unwrap_or(false) {
+            assert!(Instant::now() < deadline, "the program never read keys\n{}", self.screen());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.p.send(keys).unwrap();
+    }
+
+    /// Waits for the program to end; returns what it wrote since the last wait.
+    fn end(&mut self) -> String {
+        let found = self.p.expect(expectrl::Eof).unwrap();
+        self.seen.extend_from_slice(found.as_bytes());
+        String::from_utf8_lossy(found.as_bytes()).into_owned()
+    }
+
+    /// The screen as a terminal shows what was written up to the last wait.
+    fn screen(&self) -> String {
+        let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+        let mut vt = vt100::Parser::new(size(ROWS), size(COLS), 0);
+        vt.process(&self.seen);
+        vt.screen().contents()
+    }
 }
 
 /// Flags that answer the form's title, justification and risk-owner questions.
@@ -25,45 +91,39 @@ const ANSWERED: &[&str] = &["--title", "t", "--justification", "j", "--risk-owne
 #[test]
 fn the_form_asks_validates_previews_and_writes() {
     let repo = Repo::init();
-    let mut p = form(&repo, &["--as-of", "2026-11-27"]);
+    let mut t = Tty::new_form(&repo, &["--as-of", "2026-11-27"]);
 
-    p.expect("Type of exception").unwrap();
+    t.expect("Type of exception");
     // mfa-bypass, firewall-rule, vulnerability-deferral: two down.
-    p.send(DOWN).unwrap();
-    p.send(DOWN).unwrap();
-    p.send("\r").unwrap();
-    p.expect("Title").unwrap();
-    p.send("Defer OpenSSL patch on payments\r").unwrap();
-    p.expect("Justification").unwrap();
-    p.send("Vendor appliance; patch voids support until Q1\r").unwrap();
-    p.expect("Risk owner").unwrap();
-    p.send("dana\r").unwrap();
-    p.expect("Name <email>").unwrap();
-    // Clear the rejected answer, then give a valid one.
-    for _ in 0..4 {
-        p.send("\x7f").unwrap();
-    }
-    p.send("Dana Ops <dana@example.com>\r").unwrap();
-    p.expect("Assets affected").unwrap();
-    p.send("pay-01, pay-02\r").unwrap();
-    p.expect("Compensating controls").unwrap();
-    p.send("WAF virtual patch\r").unwrap();
-    p.expect("Findings").unwrap();
-    p.send("CVE-2026-1234\r").unwrap();
-    p.expect("Submit this exception?").unwrap();
-    p.send(DOWN).unwrap();
-    p.send("\r").unwrap();
-    p.expect("at most 2027-02-25").unwrap();
-    // Replace the default (the type's maximum) with a shorter span.
-    for _ in 0..10 {
-        p.send("\x7f").unwrap();
-    }
-    p.send("30d\r").unwrap();
-    p.expect("expires: \"2026-12-27\"").unwrap();
-    p.expect("Submit this exception?").unwrap();
-    p.send("\r").unwrap();
-    p.expect("Created exceptions/EXC-").unwrap();
-    p.expect(expectrl::Eof).unwrap();
+    t.send(&format!("{DOWN}{DOWN}\r"));
+    t.expect("Title");
+    t.send("Defer OpenSSL patch on payments\r");
+    t.expect("Justification");
+    t.send("Vendor appliance; patch voids support until Q1\r");
+    t.expect("Risk owner");
+    t.send("dana\r");
+    t.expect("write it as: Name <email>");
+    // Clear the refused answer, then give a valid one.
+    t.send(&format!("{}Dana Ops <dana@example.com>\r", BACKSPACE.repeat(4)));
+    t.expect("Assets affected");
+    t.send("pay-01, pay-02\r");
+    t.expect("Compensating controls");
+    t.send("WAF virtual patch\r");
+    t.expect("Findings");
+    t.send("CVE-2026-1234\r");
+    t.expect("Submit this exception?");
+    t.send(&format!("{DOWN}\r"));
+    t.expect("Change which answer?");
+    // Expires is the last answer: up wraps to it.
+    t.send(&format!("{UP}\r"));
+    t.expect("at most 2027-02-25");
+    // Replace the answer (the type's maximum) with a shorter span.
+    t.send(&format!("{}30d\r", BACKSPACE.repeat(10)));
+    t.expect("expires: \"2026-12-27\"");
+    t.expect("Submit this exception?");
+    t.send("\r");
+    t.expect("Created exceptions/EXC-");
+    t.end();
 
     let files = repo.records();
     assert_eq!(files.len(), 1, "{files:?}");
@@ -87,13 +147,11 @@ fn the_form_asks_validates_previews_and_writes() {
 fn cancelling_writes_nothing() {
     let repo = Repo::init();
     let flags = ["--type", "other", "--asset", "a", "--compensating-control", "c"];
-    let mut p = form(&repo, &[&flags[..], ANSWERED].concat());
-    p.expect("Submit this exception?").unwrap();
-    p.send(DOWN).unwrap();
-    p.send(DOWN).unwrap();
-    p.send("\r").unwrap();
-    p.expect("nothing written").unwrap();
-    p.expect(expectrl::Eof).unwrap();
+    let mut t = Tty::new_form(&repo, &[&flags[..], ANSWERED].concat());
+    t.expect("Submit this exception?");
+    t.send(&format!("{UP}\r"));
+    t.expect("nothing written");
+    t.end();
     assert!(repo.records().is_empty());
 }
 
@@ -110,14 +168,254 @@ fn the_form_asks_for_evidence_a_high_risk_type_needs() {
         "--as-of",
         "2026-11-27",
     ];
-    let mut p = form(&repo, &[&flags[..], ANSWERED].concat());
-    p.expect("Evidence for the approvers").unwrap();
-    p.send("evidence/vendor-letter.pdf\r").unwrap();
-    p.expect("Submit this exception?").unwrap();
-    p.send("\r").unwrap();
-    p.expect("Created exceptions/EXC-").unwrap();
-    p.expect(expectrl::Eof).unwrap();
+    let mut t = Tty::new_form(&repo, &[&flags[..], ANSWERED].concat());
+    t.expect("Evidence for the approvers");
+    t.send("evidence/vendor-letter.pdf\r");
+    t.expect("Submit this exception?");
+    t.send("\r");
+    t.expect("Created exceptions/EXC-");
+    t.end();
     let files = repo.records();
     let text = repo.read(&format!("exceptions/{}", files[0]));
     assert!(text.contains("  - evidence/vendor-letter.pdf"), "{text}");
+}
+
+#[test]
+fn an_empty_answer_is_refused_with_a_message_that_goes_once_answered() {
+    let repo = Repo::init();
+    let mut t = Tty::spawn(&repo, &["new", "--type", "other", "--as-of", "2026-11-27"], None);
+    t.expect("Title");
+    t.send("\r");
+    t.expect("please write something");
+    let screen = t.screen();
+    assert!(screen.contains("✘ please write something"), "{screen}");
+    assert_eq!(screen.matches("Title (one line").count(), 1, "{screen}");
+    // Asked again: the answer is taken, and the message goes.
+    t.send("Defer the patch\r");
+    t.expect("Justification");
+    let screen = t.screen();
+    assert!(!screen.contains("please write something"), "{screen}");
+    assert!(screen.contains("✔ Title (one line: what is excepted) · Defer the patch\n"), "{screen}");
+    // The same for a list, with what it wants.
+    t.send("Vendor appliance\r");
+    t.expect("Risk owner");
+    t.send("Dana Ops <dana@example.com>\r");
+    t.expect("Assets");
+    t.send(" , \r");
+    t.expect("please write something: at least one");
+    t.send(&format!("{CLEAR}pay-01\r"));
+    t.expect("Compensating controls");
+    let screen = t.screen();
+    assert!(!screen.contains("please write something"), "{screen}");
+    assert!(screen.contains("✔ Assets affected (comma-separated) · pay-01\n"), "{screen}");
+}
+
+#[test]
+fn a_long_answer_wraps_and_its_question_shows_once() {
+    let repo = Repo::init();
+    let mut t = Tty::new_form(&repo, &["--as-of", "2026-11-27"]);
+    // "Vulnerability patch deferral (vulnerability-deferral, medium risk, up to
+    // 90 days)" is wider than 80 columns with its marker: shortened, not wrapped.
+    t.expect("Type of exception");
+    t.send(&format!("{DOWN}{DOWN}\r"));
+    t.expect("Title");
+    let long = "Defer the OpenSSL 3.0 patch on the payments gateway appliances and the settlement batch \
+                hosts until the vendor certifies the Q1 firmware build";
+    assert!(long.len() > usize::from(COLS));
+    t.send(long);
+    t.expect("firmware build");
+    // Typing past the edge and back again unwraps cleanly too.
+    t.send(&"x".repeat(30));
+    t.expect(&"x".repeat(30));
+    t.send(&format!("{}\r", BACKSPACE.repeat(30)));
+    t.expect("Justification");
+    let screen = t.screen();
+    assert_eq!(screen.matches("Type of exception").count(), 1, "{screen}");
+    assert_eq!(screen.matches("Title (one line").count(), 1, "{screen}");
+    assert!(screen.contains("✔ Type of exception · Vulnerability patch deferral"), "{screen}");
+    let unwrapped = screen.replace('\n', "");
+    assert!(unwrapped.contains(&format!("✔ Title (one line: what is excepted) · {long}? Justification")), "{screen}");
+    assert!(!screen.contains("xx"), "{screen}");
+}
+
+#[test]
+fn any_answer_can_be_changed_at_the_preview() {
+    let repo = Repo::init();
+    let flags = ["--type", "other", "--asset", "a", "--compensating-control", "c", "--as-of", "2026-11-27"];
+    let mut t = Tty::new_form(&repo, &[&flags[..], ANSWERED].concat());
+    t.expect("Submit this exception?");
+    // Change the title: asked again, starting from the answer given.
+    t.send(&format!("{DOWN}\r"));
+    t.expect("Change which answer?");
+    t.send(&format!("{DOWN}\r"));
+    t.expect("Title (one line: what is excepted) › t");
+    t.send(&format!("{CLEAR}Payments WAF rule\r"));
+    let preview = t.expect("Submit this exception?");
+    assert!(preview.contains("title: Payments WAF rule"), "{preview}");
+    // Change the type (from `other`, the last, up to vulnerability-deferral,
+    // the third): what the new type requires is asked for.
+    t.send(&format!("{DOWN}\r"));
+    t.expect("Change which answer?");
+    t.send("\r");
+    t.expect("Type of exception");
+    t.send(&format!("{}\r", UP.repeat(4)));
+    t.expect("Findings");
+    t.send("CVE-2026-1234 purl=pkg:npm/lodash@4.17.20\r");
+    let preview = t.expect("Submit this exception?");
+    assert!(preview.contains("type: vulnerability-deferral"), "{preview}");
+    t.send("\r");
+    t.expect("Created exceptions/EXC-");
+    t.end();
+    let text = repo.read(&format!("exceptions/{}", repo.records()[0]));
+    for needle in ["type: vulnerability-deferral", "title: Payments WAF rule", "purl: pkg:npm/lodash@4.17.20"] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    repo.exc(&["validate"]).success();
+}
+
+#[test]
+fn a_request_that_breaks_the_rules_is_fixed_at_the_preview() {
+    let repo = Repo::init();
+    let flags = ["--type", "mfa-bypass", "--asset", "crm-01", "--compensating-control", "IP allow-list"];
+    let mut t = Tty::new_form(&repo, &[&flags[..], ANSWERED, &["--as-of", "2026-11-27"]].concat());
+    t.expect("Evidence for the approvers");
+    t.send("evidence/missing.pdf\r");
+    let preview = t.expect("Change it?");
+    assert!(preview.contains("This request cannot be filed as it is:"), "{preview}");
+    assert!(preview.contains("attachment `evidence/missing.pdf` is not evidence"), "{preview}");
+    // Submit is not offered: the first choice changes an answer.
+    t.send("\r");
+    t.expect("Change which answer?");
+    // Evidence is the last but one.
+    t.send(&format!("{UP}{UP}\r"));
+    t.expect("› evidence/missing.pdf");
+    t.send(&format!("{CLEAR}evidence/vendor-letter.pdf\r"));
+    t.expect("Submit this exception?");
+    t.send("\r");
+    t.expect("Created exceptions/EXC-");
+    t.end();
+    let text = repo.read(&format!("exceptions/{}", repo.records()[0]));
+    assert!(text.contains("  - evidence/vendor-letter.pdf") && text.contains("title: t"), "{text}");
+}
+
+const SAM: &str = "Sam Okafor <sam@example.com>";
+const DANA: &str = "Dana Ops <dana@example.com>";
+
+/// A registry with an `other` exception Ann filed on 2026-11-01 and Sam
+/// (security) approved the next day; returns its id.
+fn approved(repo: &Repo) -> String {
+    repo.write("exc.yaml", "roles:\n  security: [sam@example.com]\ntrust: { signatures: off }\n");
+    let out = repo
+        .exc(
+            &[
+                &["new", "--yes", "--format", "json", "--as-of", "2026-11-01", "--type", "other"][..],
+                ANSWERED,
+                &["--asset", "host-01", "--compensating-control", "WAF rule"],
+            ]
+            .concat(),
+        )
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let id = v["id"].as_str().unwrap().to_string();
+    repo.exc(&["approve", &id, "--by", SAM, "--as-of", "2026-11-02"]).success();
+    id
+}
+
+#[test]
+fn recertify_refuses_an_expiry_past_the_cap_where_it_is_given() {
+    let repo = Repo::init();
+    let id = approved(&repo);
+    let mut t = Tty::spawn(&repo, &["recertify", &id, "--as-of", "2026-12-01"], Some(DANA));
+    t.expect("still effective?");
+    t.send("y");
+    t.expect("still valid?");
+    t.send("y");
+    t.expect("better option");
+    t.send("n");
+    t.expect("Decision");
+    t.send("\r");
+    // 90 days from 2026-12-01.
+    t.expect("at most 2027-03-01");
+    t.send(&format!("{CLEAR}2027-06-01\r"));
+    t.expect("type `other` allows at most 90 days from today: until 2027-03-01");
+    t.send(&format!("{CLEAR}2026-12-01\r"));
+    t.expect("must be after today (2026-12-01)");
+    t.send(&format!("{CLEAR}60d\r"));
+    t.expect("Note");
+    let screen = t.screen();
+    assert!(!screen.contains("must be after today") && screen.contains("✔ Expires"), "{screen}");
+    t.send("WAF still blocks it\r");
+    t.end();
+    let text = repo.read(&format!("exceptions/{id}.yaml"));
+    assert!(text.contains("expires: \"2027-01-30\""), "{text}");
+    assert!(text.contains("note: WAF still blocks it"), "{text}");
+}
+
+#[test]
+fn recertify_offers_no_extension_when_the_controls_fail() {
+    let repo = Repo::init();
+    let id = approved(&repo);
+    let mut t = Tty::spawn(&repo, &["recertify", &id, "--as-of", "2026-12-01"], Some(DANA));
+    t.expect("still effective?");
+    t.send("n");
+    t.expect("still valid?");
+    t.send("y");
+    t.expect("better option");
+    t.send("n");
+    let said = t.expect("Decision");
+    assert!(said.contains("Not offered: extend (the compensating controls are not effective"), "{said}");
+    t.expect("Revoke (withdraw for cause)");
+    // Revoke, as the answers suggest, is the default.
+    t.send("\r");
+    let offered = t.expect("Note");
+    assert!(!offered.contains("Extend"), "{offered}");
+    assert!(offered.contains("✔ Decision · Revoke"), "{offered}");
+    t.send("EDR gap\r");
+    t.end();
+    let text = repo.read(&format!("exceptions/{id}.yaml"));
+    assert!(text.contains("status: revoked"), "{text}");
+}
+
+#[test]
+fn recertify_checks_who_may_review_before_asking() {
+    let repo = Repo::init();
+    let id = approved(&repo);
+    // Ann filed it: she may not review it, and is told so before any question.
+    let mut t = Tty::spawn(&repo, &["recertify", &id, "--as-of", "2026-12-01"], None);
+    let said = t.end();
+    assert!(said.contains("someone else must recertify it"), "{said}");
+    assert!(!said.contains("still effective?"), "{said}");
+}
+
+#[test]
+fn recertify_that_fails_at_the_end_gives_back_the_answers() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = Repo::init();
+    let id = approved(&repo);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "registry"]);
+    // Everything checks out until git's own hook turns the commit down.
+    let hook = repo.write(".git/hooks/pre-commit", "#!/bin/sh\necho 'hook says no' >&2\nexit 1\n");
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut t = Tty::spawn(&repo, &["recertify", &id, "--commit", "--as-of", "2026-12-01"], Some(DANA));
+    t.expect("still effective?");
+    t.send("y");
+    t.expect("still valid?");
+    t.send("y");
+    t.expect("better option");
+    t.send("n");
+    t.expect("Decision");
+    t.send("\r");
+    t.expect("Expires");
+    t.send(&format!("{CLEAR}30d\r"));
+    t.expect("Note");
+    t.send("it's fine\r");
+    let said = t.end();
+    let again = format!(
+        "exc recertify {id} --controls-effective yes --justification-valid yes --better-option no --decision extend \
+         --expires 2026-12-31 --note 'it'\\''s fine' --commit"
+    );
+    assert!(said.contains(&again), "{said}");
+    assert!(said.contains("hook says no"), "{said}");
+    assert!(repo.read(&format!("exceptions/{id}.yaml")).contains("expires: \"2027-01-30\""), "unchanged");
 }

@@ -276,3 +276,46 @@ fn commit_outside_git_is_a_clear_error() {
     let out = act(&repo, &["approve", &id, "--commit"], SAM, "2026-11-02").code(2);
     assert!(stderr(&out).contains("needs a git work tree"), "{}", stderr(&out));
 }
+
+/// The last commit's subject, body and files.
+fn last_commit(repo: &Repo) -> String {
+    let log = std::process::Command::new("git")
+        .args(["log", "-1", "--format=%s%n%b", "--name-only"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&log.stdout).into_owned()
+}
+
+#[test]
+fn new_commit_commits_only_the_new_record_with_trailers() {
+    let repo = registry();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "init"]);
+    repo.write("unrelated.txt", "x");
+    let id = file(&repo, "other", &["--commit"]);
+    let log = last_commit(&repo);
+    assert!(log.starts_with(&format!("exc: request {id}\n")), "{log}");
+    assert!(log.contains(&format!("Exc-Id: {id}")) && log.contains("Exc-Action: request"), "{log}");
+    let files: Vec<&str> = log.lines().filter(|l| l.contains('.')).collect();
+    assert_eq!(files, [format!("exceptions/{id}.yaml")], "{log}");
+
+    // Something else staged: refused, and nothing written.
+    repo.git(&["add", "unrelated.txt"]);
+    let args = ["new", "--yes", "--commit", "--type", "other", "--title", "t", "--justification", "j"];
+    let out = repo.exc(&[&args[..], &["--risk-owner", DANA, "--asset", "a", "--as-of", "2026-11-01"]].concat()).code(2);
+    assert!(stderr(&out).contains("other changes are staged (unrelated.txt)"), "{}", stderr(&out));
+    assert_eq!(repo.records().len(), 1);
+}
+
+#[test]
+fn new_commits_when_the_policy_says_so() {
+    let repo = registry();
+    repo.write("exc.yaml", format!("{POLICY}git: {{ commit: true }}\n"));
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "init"]);
+    let id = file(&repo, "other", &[]);
+    let log = last_commit(&repo);
+    assert!(log.contains(&format!("Exc-Id: {id}")) && log.contains("Exc-Action: request"), "{log}");
+    assert!(log.contains(&format!("exceptions/{id}.yaml")), "{log}");
+}

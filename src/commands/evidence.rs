@@ -81,7 +81,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let rows: Vec<export::Row> = records.iter().map(|r| export::row(r, policy, ctx.as_of, None)).collect();
     files.push(("register.csv".into(), export::register(&rows)?.into_bytes()));
     let trails = super::trails(&history);
-    let items = records.iter().map(|r| export::item(r, policy, ctx.as_of, Some(&trails))).collect();
+    let items = records.iter().map(|r| export::item(r, policy, ctx.as_of, Some(&trails)));
     files.push(("register.json".into(), export::structured(items, ExportFormat::Json, ctx.as_of)?.into_bytes()));
 
     // Every decision in the period, with the commit that brought it.

@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         return emit(&args.out, &crate::output::oscal::poam(&exceptions, &reg.policy, &system)?);
     }
     if args.format != ExportFormat::Csv {
-        let items = records.iter().map(|r| export::item(r, &reg.policy, ctx.as_of, trails.as_ref())).collect();
+        let items = records.iter().map(|r| export::item(r, &reg.policy, ctx.as_of, trails.as_ref()));
         return emit(&args.out, &export::structured(items, args.format, ctx.as_of)?);
     }
     let rows: Vec<export::Row> =

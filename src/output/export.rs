@@ -277,8 +277,14 @@ pub fn item(
     }
 }
 
-/// The register as JSON, JSON Lines or YAML: structured, every field.
-pub fn structured(items: Vec<Item>, format: ExportFormat, as_of: chrono::NaiveDate) -> Result<String> {
+/// The register as JSON, JSON Lines or YAML: structured, every field. Items
+/// are rendered one at a time as they come, so a large register is never one
+/// tree of values (YAML excepted).
+pub fn structured(
+    items: impl IntoIterator<Item = Item>,
+    format: ExportFormat,
+    as_of: chrono::NaiveDate,
+) -> Result<String> {
     match format {
         ExportFormat::Jsonl => {
             let mut o = String::new();
@@ -291,12 +297,20 @@ pub fn structured(items: Vec<Item>, format: ExportFormat, as_of: chrono::NaiveDa
             }
             Ok(o)
         }
-        _ => {
+        ExportFormat::Yaml => {
+            let items: Vec<Item> = items.into_iter().collect();
             let doc = serde_json::json!({ "version": VERSION, "as_of": as_of.to_string(), "records": items });
-            match format {
-                ExportFormat::Yaml => crate::yaml::to_string(&doc).map_err(Error::Output),
-                _ => super::json(&doc),
+            crate::yaml::to_string(&doc).map_err(Error::Output)
+        }
+        _ => {
+            #[derive(Serialize)]
+            struct Register {
+                version: u32,
+                as_of: String,
+                records: Vec<Box<serde_json::value::RawValue>>,
             }
+            let records = items.into_iter().map(|i| super::embed(&i, 2)).collect::<Result<_>>()?;
+            super::json(&Register { version: VERSION, as_of: as_of.to_string(), records })
         }
     }
 }

@@ -133,6 +133,16 @@ pub fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value).map(|s| escape::json(s) + "\n").map_err(|e| Error::Output(format!("JSON: {e}")))
 }
 
+/// A value rendered now as the pretty JSON it will be inside a document, at
+/// `depth` levels of nesting, so that a large document is never held as one
+/// tree of values: each part is text as soon as it is made. Serialised with
+/// [`json`], a document of such parts reads exactly as if it had been one tree.
+pub fn embed<T: serde::Serialize>(value: &T, depth: usize) -> Result<Box<serde_json::value::RawValue>> {
+    let pretty = serde_json::to_string_pretty(value).map_err(|e| Error::Output(format!("JSON: {e}")))?;
+    let indented = pretty.replace('\n', &format!("\n{}", "  ".repeat(depth)));
+    serde_json::value::RawValue::from_string(indented).map_err(|e| Error::Output(format!("JSON: {e}")))
+}
+
 /// One finding as `path:line:col: severity[code]: message`, with the commit
 /// when the history is involved.
 pub fn finding_line(f: &Finding, locate: &dyn Locate, color: bool) -> String {

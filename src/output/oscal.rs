@@ -6,6 +6,7 @@
 //! evidence as back-matter. UUIDs are v5 from the record ids, and the
 //! timestamps come from the records, so re-exports diff cleanly.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -65,13 +66,16 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
         let observation_ids: Vec<String> =
             e.findings.iter().map(|f| id(&format!("observation:{}:{}", e.id, f.id()))).collect();
         for (f, uuid) in e.findings.iter().zip(&observation_ids) {
-            observations.push(json!({
-                "uuid": uuid,
-                "title": f.id(),
-                "description": format!("{} is covered by exception {}: {}", f, e.id, e.title),
-                "methods": ["EXAMINE"],
-                "collected": ts(e.created),
-            }));
+            observations.push(super::embed(
+                &json!({
+                    "uuid": uuid,
+                    "title": f.id(),
+                    "description": format!("{} is covered by exception {}: {}", f, e.id, e.title),
+                    "methods": ["EXAMINE"],
+                    "collected": ts(e.created),
+                }),
+                DEPTH,
+            )?);
         }
         let mut risk = json!({
             "uuid": risk_id,
@@ -164,7 +168,7 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
             }));
         }
         risk["risk-log"] = json!({ "entries": log });
-        risks.push(risk);
+        risks.push(super::embed(&risk, DEPTH)?);
 
         let mut item_props = vec![json!({ "name": "POAM-ID", "ns": FEDRAMP, "value": e.id })];
         item_props.extend(e.controls.iter().map(|c| json!({ "name": "impacted-control-id", "value": c })));
@@ -184,13 +188,15 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
         for (i, a) in e.attachments.iter().enumerate() {
             let uuid = id(&format!("resource:{}:{i}", e.id));
             links.push(json!({ "href": format!("#{uuid}"), "rel": "reference", "text": "evidence" }));
-            resources
-                .push(json!({ "uuid": uuid, "title": format!("Evidence for {}", e.id), "rlinks": [{ "href": a }] }));
+            resources.push(super::embed(
+                &json!({ "uuid": uuid, "title": format!("Evidence for {}", e.id), "rlinks": [{ "href": a }] }),
+                DEPTH + 1,
+            )?);
         }
         if !links.is_empty() {
             item["links"] = json!(links);
         }
-        items.push(item);
+        items.push(super::embed(&item, DEPTH)?);
     }
     let last = records
         .iter()
@@ -217,36 +223,57 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
             })
         })
         .collect();
-    let mut doc = json!({
-        "uuid": id(&format!("poam:{system}")),
-        "metadata": {
-            "title": format!("{system}: security exceptions as a plan of action and milestones"),
-            "last-modified": ts(last),
-            "version": ts(last),
-            "oscal-version": OSCAL_VERSION,
-            "parties": parties,
-        },
-        "observations": observations,
-        "risks": risks,
-        "poam-items": items,
+    let mut metadata = json!({
+        "title": format!("{system}: security exceptions as a plan of action and milestones"),
+        "last-modified": ts(last),
+        "version": ts(last),
+        "oscal-version": OSCAL_VERSION,
     });
-    if observations_empty(&doc) {
-        doc.as_object_mut().map(|m| m.remove("observations"));
+    if !parties.is_empty() {
+        metadata["parties"] = json!(parties);
     }
-    if doc["risks"].as_array().is_some_and(Vec::is_empty) {
-        doc.as_object_mut().map(|m| m.remove("risks"));
-    }
-    if parties.is_empty() {
-        doc["metadata"].as_object_mut().map(|m| m.remove("parties"));
-    }
-    if !resources.is_empty() {
-        doc["back-matter"] = json!({ "resources": resources });
-    }
-    super::json(&json!({ "plan-of-action-and-milestones": doc }))
+    let doc = Document {
+        poam: Poam {
+            uuid: id(&format!("poam:{system}")),
+            metadata,
+            observations,
+            risks,
+            items,
+            back_matter: (!resources.is_empty()).then_some(BackMatter { resources }),
+        },
+    };
+    super::json(&doc)
 }
 
-fn observations_empty(doc: &Value) -> bool {
-    doc["observations"].as_array().is_some_and(Vec::is_empty)
+/// How deep the POA&M's lists sit in the document: their parts are rendered
+/// as text one by one ([`super::embed`]), so 10,000 records never make one tree.
+const DEPTH: usize = 3;
+
+type Part = Box<serde_json::value::RawValue>;
+
+#[derive(Serialize)]
+struct Document {
+    #[serde(rename = "plan-of-action-and-milestones")]
+    poam: Poam,
+}
+
+#[derive(Serialize)]
+struct Poam {
+    uuid: String,
+    metadata: Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    observations: Vec<Part>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    risks: Vec<Part>,
+    #[serde(rename = "poam-items")]
+    items: Vec<Part>,
+    #[serde(rename = "back-matter", skip_serializing_if = "Option::is_none")]
+    back_matter: Option<BackMatter>,
+}
+
+#[derive(Serialize)]
+struct BackMatter {
+    resources: Vec<Part>,
 }
 
 #[cfg(test)]

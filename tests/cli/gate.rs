@@ -179,6 +179,14 @@ fn diff_shows_what_a_branch_adds_extends_and_retires() {
     let y = repo.read("exceptions/EXC-000Y.yaml");
     repo.write("exceptions/EXC-000Y.yaml", y.replacen("expires: \"2026-03-01\"", "expires: \"2026-09-01\"", 1));
     repo.exc(&["retire", "EXC-000Z", "--reason", "Fixed upstream", "--by", DANA, "--as-of", "2026-01-15"]).success();
+    // A justification longer than a terminal line: the pull-request comment carries it whole.
+    let long = format!("The vendor portal needs {} and then it ends", "a long explanation ".repeat(12));
+    let w = repo.read("exceptions/EXC-000W.yaml");
+    let w: String = w
+        .lines()
+        .map(|l| if l.starts_with("justification:") { format!("justification: {long}\n") } else { format!("{l}\n") })
+        .collect();
+    repo.write("exceptions/EXC-000W.yaml", w);
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-qm", "feature"]);
 
@@ -214,8 +222,10 @@ fn diff_shows_what_a_branch_adds_extends_and_retires() {
     let md = stdout(&repo.exc(&["diff", "--format", "markdown"]).code(1));
     assert!(md.contains("| added | `EXC-000W` |") && md.contains("| closed | `EXC-000Z` |"), "{md}");
     assert!(md.contains("**2 violation(s)**") || md.contains("violation(s)**"), "{md}");
+    assert!(md.contains(&format!("- `justification`: + `{long}`")), "{md}");
     let text = stdout(&repo.exc(&["diff", "--base", "main"]).code(1));
     assert!(text.contains("expires: 2026-03-01 → 2026-09-01"), "{text}");
+    assert!(text.contains("justification: + The vendor portal needs a long") && text.contains("…"), "{text}");
     repo.exc(&["diff", "--base", "no-such-branch"]).code(2);
 }
 

@@ -57,6 +57,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         return Err(Error::Usage(format!("--since {since} is after the date of the pack ({})", ctx.as_of)));
     }
     let reg = ctx.registry()?;
+    let out = crate::registry::normalize(&std::env::current_dir().map_err(|e| Error::io(".", e))?.join(&args.out));
+    if out.starts_with(crate::registry::normalize(&reg.records_dir())) || out == crate::registry::normalize(&reg.root) {
+        return Err(Error::Usage(format!(
+            "--out {}: the pack goes beside the registry, not into it",
+            output::escape::text(&args.out.display().to_string())
+        )));
+    }
     let signers = reg.policy.trust.allowed_signers.clone();
     let mut tracked = vec![RECORDS_DIR, POLICY_FILE];
     tracked.extend(signers.as_deref());

@@ -211,6 +211,12 @@ fn the_pack_bounds_the_period_names_forgeries_and_deletes_nothing() {
     repo.exc(&["evidence", "--out", "pack/notes.txt"]).code(2);
     assert_eq!(repo.read("pack/notes.txt"), "mine");
     repo.exc(&["evidence", "--out", "p2", "--as-of", "2026-04-01", "--since", "2026-05-01"]).code(2);
+    // Never into the registry itself.
+    for inside in ["exceptions/pack", "exceptions", "."] {
+        let refused = repo.exc(&["evidence", "--out", inside, "--as-of", "2026-04-01"]).code(2);
+        assert!(stderr(&refused).contains("not into it"), "{inside}: {}", stderr(&refused));
+    }
+    assert!(!repo.path().join("exceptions/pack").exists());
     // Uncommitted changes to the registry: refused unless allowed, and then named.
     let text = repo.read("exceptions/EXC-0001.yaml");
     repo.write("exceptions/EXC-0001.yaml", text.replace("MFA bypass", "MFA bypass (edited)"));

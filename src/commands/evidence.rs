@@ -119,6 +119,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     files.push(("audit.json".into(), findings::render(&run, FindingsFormat::Json, false)?.into_bytes()));
 
     // The KPIs and the plan of action.
+    // An earlier pack in the repository is not read as suppressions (`scan` skips it).
     let report = super::kpi_report(ctx, &reg, &loaded, args.since, Some(&history))?;
     files.push(("kpis.json".into(), output::json(&report)?.into_bytes()));
     files.push(("kpis.html".into(), dashboard::render(&report).into_bytes()));

@@ -13,6 +13,11 @@ use super::finding::{Code, Finding, Position};
 use super::record::{Exception, Record, Status};
 use super::suppression::glob;
 
+/// How an evidence pack's `MANIFEST` begins. A folder holding one is exc's
+/// own output (it quotes the records and the policy), not the repository's
+/// code, so the search for suppressions does not go into it.
+pub const EVIDENCE_PACK_MARK: &str = "# exc evidence pack";
+
 /// Where a suppression was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

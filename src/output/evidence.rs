@@ -116,7 +116,11 @@ pub fn readme(origin: &Origin, files: &[String]) -> String {
 /// The MANIFEST over `files` (name, content), sorted by name.
 pub fn manifest(origin: &Origin, files: &[(String, Vec<u8>)]) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "# exc evidence pack: check with `sha256sum -c MANIFEST` (or `shasum -a 256 -c MANIFEST`)");
+    let _ = writeln!(
+        o,
+        "{}: check with `sha256sum -c MANIFEST` (or `shasum -a 256 -c MANIFEST`)",
+        crate::model::reconcile::EVIDENCE_PACK_MARK
+    );
     let _ = writeln!(o, "# system: {}", one_line(origin.system));
     let _ = writeln!(o, "# commit: {}", origin.commit);
     if !origin.uncommitted.is_empty() {

@@ -23,8 +23,10 @@ const BUILT_IN: &[(&str, &str, &str)] = &[
 ];
 
 /// Files that hold documentation or data, not code: their mentions of
-/// `# nosec` are prose (JSON has no comments to suppress with).
-const PROSE: &[&str] = &[".md", ".markdown", ".rst", ".txt", ".adoc", ".org", ".html", ".htm", ".json"];
+/// `# nosec` are prose (JSON, JSON Lines and CSV have no comments to suppress
+/// with; exc's own exports and evidence packs quote records in them).
+const PROSE: &[&str] =
+    &[".md", ".markdown", ".rst", ".txt", ".adoc", ".org", ".html", ".htm", ".json", ".jsonl", ".csv", ".tsv"];
 
 /// Whether a file of this name may hold inline suppressions.
 pub fn worth_reading(name: &str) -> bool {

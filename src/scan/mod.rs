@@ -50,7 +50,7 @@ pub fn suppressions(root: &Path, options: &Options) -> Result<Found> {
         .git_ignore(true)
         .git_exclude(true)
         .require_git(false)
-        .filter_entry(|e| e.file_name() != ".git")
+        .filter_entry(|e| e.file_name() != ".git" && !is_evidence_pack(e))
         .build_parallel();
     walker.run(|| {
         let inline = &inline;
@@ -93,6 +93,14 @@ pub fn suppressions(root: &Path, options: &Options) -> Result<Found> {
     found.sites.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
     found.unreadable.sort();
     Ok(found)
+}
+
+/// A folder `exc evidence` wrote: its MANIFEST says so. Its files quote the
+/// records and the policy, and are not the repository's suppressions.
+fn is_evidence_pack(e: &ignore::DirEntry) -> bool {
+    let mark = crate::model::reconcile::EVIDENCE_PACK_MARK.as_bytes();
+    e.file_type().is_some_and(|t| t.is_dir())
+        && std::fs::read(e.path().join("MANIFEST")).is_ok_and(|b| b.starts_with(mark))
 }
 
 /// `path` relative to `root`, `/`-separated.

@@ -235,3 +235,25 @@ fn the_pack_bounds_the_period_names_forgeries_and_deletes_nothing() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A pack kept inside the repository is not read back as the repository's
+/// own suppressions: the second pack's KPIs equal the first's, even when the
+/// policy and a record quote a `# nosec` (the pack copies both).
+#[test]
+fn a_pack_inside_the_repository_does_not_count_itself() {
+    let repo = Repo::init();
+    *repo.clock.borrow_mut() = Some("2026-01-01".into());
+    repo.write("exc.yaml", format!("{POLICY}# Reviewers: a `# nosec B105` needs an exception first.\n"));
+    commit_all(&repo, "policy");
+    request(&repo, "2026-01-05", &["--id", "EXC-0001", "--notes", "the code carries # nosec B105 until the fix"]);
+    let kpis = |dir: &str| -> Value {
+        repo.exc(&["evidence", "--out", dir, "--as-of", "2026-02-01"]).success();
+        let k: Value = serde_json::from_str(&repo.read(&format!("{dir}/kpis.json"))).unwrap();
+        k["kpis"].as_array().unwrap().iter().find(|k| k["key"] == "ungoverned_suppressions").unwrap()["value"].clone()
+    };
+    let first = kpis("pack");
+    assert_eq!(kpis("pack2"), first);
+    assert_eq!(kpis("pack"), first);
+    // The policy's own comment is the one ungoverned suppression; the record's notes are data.
+    assert_eq!(first, 1.0);
+}

@@ -98,7 +98,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let from = args.since.map(measure::instant);
     let decisions: Vec<export::DecisionRow> = export::decisions(&records, policy, Some(&commit_of))
         .into_iter()
-        .filter(|d| in_period(&d.at, from, now))
+        .filter(|d| from.is_none_or(|f| d.time >= f) && d.time <= now)
         .collect();
     files.push(("decisions.csv".into(), export::decisions_csv(&decisions, true)?.into_bytes()));
     files.push(("decisions.json".into(), output::json(&decisions)?.into_bytes()));
@@ -155,17 +155,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         audit_line
     );
     Ok(Outcome::from_findings(&audited.findings))
-}
-
-/// A decision made at `at` falls in the period: from `from` (if any) up to `to`.
-fn in_period(at: &str, from: Option<DateTime<Utc>>, to: DateTime<Utc>) -> bool {
-    match DateTime::parse_from_rfc3339(at) {
-        Ok(t) => {
-            let t = t.with_timezone(&Utc);
-            from.is_none_or(|f| t >= f) && t <= to
-        }
-        Err(_) => true,
-    }
 }
 
 /// The policy files as of `now`: from the last commit at or before it that

@@ -179,7 +179,7 @@ fn rerun(
     let mut words = vec![
         "exc".to_string(),
         "recertify".into(),
-        quoted(&args.id),
+        crate::output::escape::shell_word(&args.id),
         "--controls-effective".into(),
         yes_no(answers.controls_effective).into(),
         "--justification-valid".into(),
@@ -193,39 +193,16 @@ fn rerun(
         words.extend(["--expires".into(), day.to_string()]);
     }
     if let Some(note) = note {
-        words.extend(["--note".into(), quoted(note)]);
+        words.extend(["--note".into(), crate::output::escape::shell_word(note)]);
     }
     if args.change.commit {
         words.push("--commit".into());
     }
     if let Some(by) = &args.change.by {
-        words.extend(["--by".into(), quoted(by)]);
+        words.extend(["--by".into(), crate::output::escape::shell_word(by)]);
     }
     if let Some(key) = &args.change.key {
-        words.extend(["--key".into(), quoted(&key.to_string_lossy())]);
+        words.extend(["--key".into(), crate::output::escape::shell_word(&key.to_string_lossy())]);
     }
     crate::output::escape::text(&words.join(" ")).into_owned()
-}
-
-/// A word for a POSIX shell: as it is when nothing in it is special, else in single quotes.
-fn quoted(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_are_quoted_for_the_shell() {
-        assert_eq!(quoted("EXC-7K3Q"), "EXC-7K3Q");
-        assert_eq!(quoted("Dana <dana@example.com>"), "'Dana <dana@example.com>'");
-        assert_eq!(quoted("it's"), "'it'\\''s'");
-        assert_eq!(quoted(""), "''");
-    }
 }

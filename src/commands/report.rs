@@ -60,9 +60,8 @@ pub enum ReportFormat {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let inventory = reg.inventory()?;
     let text = if args.trend.is_some() {
-        let quarters = trend(ctx, &reg, inventory)?;
+        let quarters = trend(ctx, &reg, reg.inventory()?)?;
         match args.format {
             ReportFormat::Json => output::json(&quarters)?,
             ReportFormat::Csv => view::kpi_csv(&quarters.iter().map(|q| (q.as_of, &q.kpis)).collect::<Vec<_>>())?,

@@ -129,6 +129,14 @@ pub fn base(root: &Path, rev: Option<&str>) -> Result<(Oid, String)> {
     Err(Error::Git("no default branch found (origin/HEAD, origin/main, main, master); pass --base REF".into()))
 }
 
+/// Where `root` sits in the repository's work tree ("" at its top).
+fn in_repository(repo: &Repository, root: &Path) -> Result<std::path::PathBuf> {
+    let workdir = repo.workdir().ok_or_else(|| Error::Git("a bare repository has no work tree".into()))?;
+    let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    Ok(root.strip_prefix(&workdir).unwrap_or(Path::new("")).to_path_buf())
+}
+
 /// The commit HEAD points at, and which of `paths` (relative to `root`;
 /// directories included whole) differ from it in the work tree or the
 /// index: changed, added, deleted or untracked files, named relative to `root`.
@@ -139,10 +147,7 @@ pub fn head_state(root: &Path, paths: &[&str]) -> Result<(String, Vec<String>)> 
         .head()
         .and_then(|h| h.peel_to_commit())
         .map_err(|_| Error::Git("HEAD has no commits yet: commit the registry first".into()))?;
-    let workdir = repo.workdir().ok_or_else(|| Error::Git("a bare repository has no work tree".into()))?;
-    let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
-    let canonical = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let prefix = canonical.strip_prefix(&workdir).unwrap_or(Path::new("")).to_path_buf();
+    let prefix = in_repository(&repo, root)?;
     let mut options = git2::StatusOptions::new();
     options.include_untracked(true).recurse_untracked_dirs(true).include_ignored(false);
     for p in paths {
@@ -164,10 +169,7 @@ pub fn head_state(root: &Path, paths: &[&str]) -> Result<(String, Vec<String>)> 
 /// The text of `<root>/<rel>` as of `commit`, if it was a regular file there.
 pub fn file_at(root: &Path, commit: Oid, rel: &str) -> Result<Option<String>> {
     let repo = Repository::discover(root).map_err(failed)?;
-    let workdir = repo.workdir().ok_or_else(|| Error::Git("a bare repository has no work tree".into()))?;
-    let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let path = root.strip_prefix(&workdir).unwrap_or(Path::new("")).join(rel);
+    let path = in_repository(&repo, root)?.join(rel);
     let tree = repo.find_commit(commit).and_then(|c| c.tree()).map_err(failed)?;
     match tree.get_path(&path) {
         Ok(e) if e.kind() == Some(ObjectType::Blob) && e.filemode() != 0o120000 => {
@@ -181,10 +183,7 @@ pub fn file_at(root: &Path, commit: Oid, rel: &str) -> Result<Option<String>> {
 /// The record files (name, text) in `<root>/<records>` as of `commit`.
 pub fn records_at(root: &Path, records: &str, commit: Oid) -> Result<Vec<(String, String)>> {
     let repo = Repository::discover(root).map_err(failed)?;
-    let workdir = repo.workdir().ok_or_else(|| Error::Git("a bare repository has no work tree".into()))?;
-    let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let dir = root.strip_prefix(&workdir).unwrap_or(Path::new("")).join(records);
+    let dir = in_repository(&repo, root)?.join(records);
     let tree = repo.find_commit(commit).and_then(|c| c.tree()).map_err(failed)?;
     let Ok(entry) = tree.get_path(&dir) else { return Ok(Vec::new()) };
     let sub = repo.find_tree(entry.id()).map_err(failed)?;

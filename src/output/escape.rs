@@ -209,6 +209,17 @@ pub fn markdown_code(s: &str) -> String {
     format!("{fence}{pad}{shown}{pad}{fence}")
 }
 
+/// A word for a POSIX shell: as it is when nothing in it is special, else
+/// in single quotes (a command line exc prints for people to run again).
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// One of exc's own messages as markdown: its `code spans` stay code spans
 /// (each made safe by [`markdown_code`]) and the words between them are
 /// escaped by [`markdown_text`], so GitHub shows `exc recertify EXC-1` as
@@ -295,6 +306,14 @@ pub fn csv_cell(cell: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn words_are_quoted_for_the_shell() {
+        assert_eq!(shell_word("EXC-7K3Q"), "EXC-7K3Q");
+        assert_eq!(shell_word("Dana <dana@example.com>"), "'Dana <dana@example.com>'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn messages_keep_their_code_spans_and_escape_the_rest() {

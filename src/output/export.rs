@@ -324,6 +324,9 @@ pub struct DecisionRow {
     pub role: Option<String>,
     pub by: String,
     pub at: String,
+    /// `at` as an instant, for bounding a period.
+    #[serde(skip)]
+    pub time: chrono::DateTime<chrono::Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -385,6 +388,7 @@ pub fn decisions(records: &[&Record], policy: &Policy, commit_of: Option<CommitO
                 role,
                 by: by.to_string(),
                 at: ts(at),
+                time: at,
                 risk,
                 expires,
                 signature,

@@ -211,15 +211,22 @@ pub fn stale_suppressions(
 /// The request goes through the same schema and rules as `validate`, so a bad
 /// flag gets the same finding a bad file would.
 pub fn check_request(reg: &Registry, e: &crate::model::record::Exception) -> Result<()> {
-    let findings = reg.check_new(e)?;
+    use crate::model::finding::Code;
+    // The request is signed once it passes (`sign_request`).
+    let findings: Vec<_> = reg
+        .check_new(e)?
+        .into_iter()
+        .filter(|f| !(f.code == Code::SignatureMissing && f.pointer.is_empty()))
+        .collect();
     if findings.iter().any(|f| f.is_error()) {
         return Err(Error::Invalid { what: "the request is not valid".into(), findings });
     }
     Ok(())
 }
 
-/// Signs the request with the requester's key where signatures are required:
-/// always when the policy requires signed requests, else when a key is at hand.
+/// Signs the request with the requester's key where signatures are
+/// required: always where the policy lists keys (the request is then the
+/// requester's own, signed word), else when a key is at hand.
 pub fn sign_request(
     reg: &Registry,
     e: &mut crate::model::record::Exception,
@@ -229,22 +236,29 @@ pub fn sign_request(
     if !policy.signatures_required() {
         return Ok(());
     }
+    let required = crate::model::routing::requests_signed(policy);
     let signer = match crate::sign::Signer::find(&reg.root, key) {
         Ok(s) => s,
-        Err(e) if policy.trust.signed_requests => return Err(e),
+        Err(Error::Sign(why)) if required => {
+            return Err(Error::Sign(format!(
+                "{why}. Where decisions are signed, requests are signed by their requester too; nothing was written"
+            )));
+        }
+        Err(e) if required => return Err(e),
         Err(_) => return Ok(()),
     };
-    e.signature = Some(signer.sign(&crate::model::statement::request_statement(e))?);
+    e.signature = Some(signer.sign(&crate::model::statement::request_statement(e, policy.trust.registry.as_deref()))?);
     match crate::model::routing::request_signed(e, policy) {
         crate::model::signature::Verdict::Valid => Ok(()),
-        _ if !policy.trust.signed_requests => {
+        _ if !required => {
             e.signature = None;
             output::warn("the request is not signed: your key is not one the policy lists for you");
             Ok(())
         }
-        _ => Err(Error::Refused(
-            "the policy requires signed requests, and your key is not one it lists for you; nothing was written".into(),
-        )),
+        v => Err(Error::Refused(format!(
+            "the request is {}; requests are signed by their requester with a key the policy lists. Nothing was written",
+            v.describe(&e.requester)
+        ))),
     }
 }
 

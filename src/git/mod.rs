@@ -14,7 +14,7 @@ mod commit;
 mod history;
 mod tree;
 
-pub use commit::{commit, message, plan_commit};
+pub use commit::{commit, message, plan_commit, plan_commit_all};
 pub use git2::Oid;
 pub use history::{History, TrustChange};
 

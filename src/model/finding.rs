@@ -192,6 +192,12 @@ codes! {
     SignatureUnknownKey = "signature-unknown-key", Trust, Error, true,
         "a decision is signed with a key the policy does not list for its signer",
         "The policy (roles, or its allowed_signers file) lists each person's public keys. A decision signed by another key does not count. Add the key to the policy through a policy change the owners approve, or sign with the listed key.";
+    SignatureRevoked = "signature-revoked", Trust, Warning, false,
+        "a decision is signed with a key the policy no longer lists (removed, or past its valid-before): it no longer counts",
+        "Removing a key from the policy (or giving it a `valid-before`) revokes it: what it signed stops counting, and a record it approved is requested again until its approver approves once more with a key that counts (`exc approve ID`). On a closed record nothing follows, and nothing is reported. New decisions signed with such a key are refused outright (`signature-unknown-key`, by `exc check --base` and `exc audit`).";
+    TrustRootMismatch = "trust-root-mismatch", Trust, Error, true,
+        "the policy does not descend from the trust root pinned outside the repository",
+        "CI can pin the registry's root of trust (`--trust-root`, the environment variable EXC_TRUST_ROOT, the action's `trust-root` input): the policy owners' key fingerprints (SHA256:…) or the digest of a trusted policy (sha256:…). The policy in force must be that policy, be approved by those keys, or be reached from it by approved changes. Anything else is a policy someone replaced without its owners, e.g. by a direct push. Restore the policy, or, if the owners changed on purpose, update the pin.";
     DecisionTime = "decision-time", Trust, Error, true,
         "a decision is dated before the request, in the future, or out of order",
         "A decision's time is when it was made. It cannot precede the request, lie in the future, or come before the decision it follows.";

@@ -56,7 +56,7 @@ impl Registry {
     pub fn audit(&self, history: &History) -> Result<Audited> {
         let commit_ref = |i: usize| {
             let c = &history.commits[i];
-            CommitRef { id: &c.id, author: &c.author, time: c.time }
+            CommitRef { id: &c.id, author: &c.author, time: c.time, landed: c.landed }
         };
         let policy_at = |commit: Option<usize>| -> std::result::Result<Option<Policy>, String> {
             let read = |path: &str| match commit {

@@ -30,7 +30,7 @@ mod write;
 
 pub use decisions::decision_key;
 pub use sources::Sources;
-pub use write::{CommitOptions, append_policy_approval, render, write_atomic, write_folder};
+pub use write::{CommitOptions, append_policy_approval, render, set_policy_version, write_atomic, write_folder};
 
 /// The policy file name.
 pub const POLICY_FILE: &str = "exc.yaml";
@@ -343,6 +343,7 @@ impl Registry {
                 flat.push(signature::Job {
                     signer,
                     at,
+                    landed: None,
                     statement: bytes,
                     signature: statement::signature_of(&r.exception, *entry),
                 });
@@ -588,15 +589,20 @@ pub fn load_keys(policy: &mut Policy, read: impl Fn(&str) -> std::result::Result
         None => None,
     };
     let problems = policy.load_keys(text.as_deref());
-    if let (Some(rel), false) = (&file, problems.is_empty()) {
-        return Err(Error::Policy(
-            problems
-                .into_iter()
-                .map(|p| Finding::at(Code::PolicyInvalid, rel, Position { line: p.line as u32, col: 1 }, p.message))
-                .collect(),
-        ));
+    if problems.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    Err(Error::Policy(
+        problems
+            .into_iter()
+            .map(|p| match (&file, p.line) {
+                (Some(rel), line) if line > 0 => {
+                    Finding::at(Code::PolicyInvalid, rel, Position { line: line as u32, col: 1 }, p.message)
+                }
+                _ => Finding::new(Code::PolicyInvalid, POLICY_FILE, "/trust", p.message),
+            })
+            .collect(),
+    ))
 }
 
 /// Resolves `.` and `..` without touching the disk (symlinks stay as they are).

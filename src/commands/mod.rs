@@ -65,6 +65,22 @@ pub struct ChangeArgs {
     pub format: TextOrJson,
 }
 
+/// The root of trust pinned outside the repository, for the commands that
+/// judge trust (`check`, `audit`, `evidence`, `diff`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrustArgs {
+    /// The trust root pinned outside the repository: the policy owners' key
+    /// fingerprints (SHA256:…, comma-separated) or a trusted policy's digest
+    /// (sha256:…); `exc keys --format trust-root` prints both. Without it, the
+    /// first policy (or the one at trust.audit_from) is trusted on first use.
+    #[arg(long, env = "EXC_TRUST_ROOT", value_name = "ROOT", value_parser = parse_root)]
+    pub trust_root: Option<crate::model::trust_root::TrustRoot>,
+}
+
+fn parse_root(s: &str) -> std::result::Result<crate::model::trust_root::TrustRoot, String> {
+    s.parse()
+}
+
 impl ChangeArgs {
     /// How to commit, if at all: `--commit`, or the policy's `git.commit`.
     pub fn commit(&self, ctx: &Context, reg: &Registry) -> Result<Option<CommitOptions>> {

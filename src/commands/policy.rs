@@ -60,7 +60,7 @@ fn first_policy(why: &str) -> Error {
     Error::Refused(format!(
         "{why}: the first policy is trusted on first use and needs no approval. Commit it with its keys file \
          (`git add exc.yaml keys/ && git commit -m 'exc: policy'`), then pin its owners' keys in CI \
-         (EXC_TRUST_ROOT, `exc keys --owners` prints them) so a replaced policy is caught. \
+         (EXC_TRUST_ROOT, `exc keys --format trust-root` prints them) so a replaced policy is caught. \
          `exc policy approve` is for later changes, approved by the owners of the policy in force."
     ))
 }

@@ -431,6 +431,13 @@ impl History {
         })
     }
 
+    /// Starts the audited history after commit `index` (a commit that
+    /// touched the trust files), trusting the state it left as it was.
+    pub fn start_after(&mut self, index: usize) {
+        self.start = index + 1;
+        self.from_tree = Some(self.commits[index].tree);
+    }
+
     /// The text of a blob (lossy UTF-8: history may hold anything).
     pub fn text(&self, blob: Oid) -> Result<String> {
         let b = self.repo.find_blob(blob).map_err(broken)?;

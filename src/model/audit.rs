@@ -348,6 +348,52 @@ pub fn compare_to_base(file: &str, before: &Exception, after: Version) -> Vec<Fi
     out
 }
 
+/// The decisions a branch adds to a record (all of a new record's, and its
+/// request), judged strictly as of `now`: a key the policy does not list for
+/// the maker, or that is past its `valid-before` now, is an error here, where
+/// on the base's own decisions it would only mean a revoked key.
+pub fn new_decisions(
+    file: &str,
+    before: Option<&Exception>,
+    after: &Exception,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let new = new_entries(before, after);
+    let verdicts = signature_verdicts(after, policy, &new, now);
+    let mut entries: Vec<(&Entry, &Verdict)> = verdicts.iter().collect();
+    entries.sort_by_key(|(e, _)| **e);
+    for (entry, verdict) in entries {
+        let who = statement::maker(after, *entry).map(|(by, _)| by).unwrap_or("?");
+        if verdict.is_key_problem() {
+            out.push(
+                Finding::new(
+                    Code::SignatureUnknownKey,
+                    file,
+                    &format!("{}/signature", entry.pointer()),
+                    format!("the decision by {who}, new on this branch, is {}: it does not count", verdict.describe(who)),
+                )
+                .with_id(&after.id),
+            );
+        }
+    }
+    if before.is_none()
+        && let Some(v) = routing::request_verdict(after, policy).filter(Verdict::is_key_problem)
+    {
+        out.push(
+            Finding::new(
+                Code::SignatureUnknownKey,
+                file,
+                "/signature",
+                format!("the request, new on this branch, is {}", v.describe(&after.requester)),
+            )
+            .with_id(&after.id),
+        );
+    }
+    out
+}
+
 /// The decisions `after` adds to `before`.
 pub fn new_entries(before: Option<&Exception>, after: &Exception) -> Vec<Entry> {
     let (na, nr) = before.map_or((0, 0), |b| (b.approvals.len(), b.reviews.len()));

@@ -123,9 +123,9 @@ pub struct Approval {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ReviewDecision {
-    /// Reviewed, and the expiry kept: a review, not an extension.
+    // Reviewed, and the expiry kept: a review, not an extension.
     Keep,
-    /// A later expiry (within the type's cap).
+    // A later expiry (within the type's cap).
     Extend,
     Retire,
     Revoke,

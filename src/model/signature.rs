@@ -444,6 +444,18 @@ fn prepare<'k>(keyring: &'k Keyring, job: &Job) -> Result<(&'k TrustedKey, SshSi
     Ok((trusted, sig))
 }
 
+/// The fingerprint of the key that made `signature` over `statement`, if
+/// it verifies with that key (whoever it belongs to): for checking a
+/// signature against keys pinned outside the policy.
+pub fn verify_with_embedded_key(statement: &[u8], signature: &str) -> Option<String> {
+    let sig = decode(signature).ok()?;
+    if sig.namespace() != NAMESPACE {
+        return None;
+    }
+    let key = TrustedKey::new(PublicKey::from(sig.public_key().clone()), None, None);
+    key.verifies(statement, &sig).then(|| key.fingerprint())
+}
+
 /// The key a signature was made with (to tell a signer which key they used).
 pub fn signing_key(signature: &str) -> Result<PublicKey, String> {
     decode(signature).map(|s| PublicKey::from(s.public_key().clone()))

@@ -278,7 +278,8 @@ new_as raj 2026-11-24T09:00:00Z --id EXC-0005 --type vendor-access \
 # The nightly job regenerates the scanner suppression files exc.yaml lists.
 as ci-bot 2026-11-25T02:00:00Z "$EXC" export --all --as-of 2026-11-25 2>/dev/null
 as ci-bot 2026-11-25T02:00:00Z git add .trivyignore.yaml osv-scanner.toml
-as ci-bot 2026-11-25T02:00:00Z git commit -qm 'exc: regenerate scanner suppressions'
+as ci-bot 2026-11-25T02:00:00Z git diff --cached --quiet ||
+  as ci-bot 2026-11-25T02:00:00Z git commit -qm 'exc: regenerate scanner suppressions'
 
 echo "Rebuilt the sample registry: $(ls exceptions/*.yaml | wc -l) records, $(git rev-list --count "$start"..HEAD) commits since $(git rev-parse --short "$start")."
 "$EXC" check --as-of 2026-11-27 --fail-on-expired | tail -n 1

@@ -363,7 +363,8 @@ fn run(args: &Args) -> Result<(), String> {
                     // new date, as an extension needs.
                     let tier = exc::model::routing::tier(&e, &policy);
                     let needs_security = policy.required_roles(tier).iter().any(|r| r == "security");
-                    let actor = if needs_security || rng.chance(50) { rng.pick(&security).clone() } else { owner.clone() };
+                    let actor =
+                        if needs_security || rng.chance(50) { rng.pick(&security).clone() } else { owner.clone() };
                     let answers = Checklist {
                         controls_effective: true,
                         justification_valid: true,

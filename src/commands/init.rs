@@ -170,7 +170,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let mut policy = POLICY_TEMPLATE.replace("{registry}", &name);
     if let Some((email, _, _)) = &owner {
         policy = policy
-            .replacen("  ciso: []              # C-level sign-off for critical risk", &format!("  ciso: [{email}]    # C-level sign-off for critical risk; owns this policy"), 1)
+            .replacen(
+                "  ciso: []              # C-level sign-off for critical risk",
+                &format!("  ciso: [{email}]    # C-level sign-off for critical risk; owns this policy"),
+                1,
+            )
             .replacen("  # allowed_signers: keys/allowed_signers", "  allowed_signers: keys/allowed_signers", 1);
     }
     fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
@@ -241,9 +245,8 @@ fn owner_key(who: &str, file: &Path) -> Result<(String, String, String)> {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or("");
     let mut ring = crate::model::signature::Keyring::default();
     let email = crate::model::identity::email_of(who).to_string();
-    ring.add(&email, line).map_err(|why| {
-        Error::Usage(format!("--key {}: {why}; give the public key (the .pub file)", file.display()))
-    })?;
+    ring.add(&email, line)
+        .map_err(|why| Error::Usage(format!("--key {}: {why}; give the public key (the .pub file)", file.display())))?;
     let print = ring.keys_of(&email).first().map(|k| k.fingerprint()).unwrap_or_default();
     Ok((email, line.to_string(), print))
 }

@@ -229,11 +229,8 @@ pub fn stale_suppressions(
 pub fn check_request(reg: &Registry, e: &crate::model::record::Exception) -> Result<()> {
     use crate::model::finding::Code;
     // The request is signed once it passes (`sign_request`).
-    let findings: Vec<_> = reg
-        .check_new(e)?
-        .into_iter()
-        .filter(|f| !(f.code == Code::SignatureMissing && f.pointer.is_empty()))
-        .collect();
+    let findings: Vec<_> =
+        reg.check_new(e)?.into_iter().filter(|f| !(f.code == Code::SignatureMissing && f.pointer.is_empty())).collect();
     if findings.iter().any(|f| f.is_error()) {
         return Err(Error::Invalid { what: "the request is not valid".into(), findings });
     }

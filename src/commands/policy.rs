@@ -154,10 +154,8 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<Outcome> {
     let commit = match plan {
         Some(plan) => {
             let date = crate::commands::commit_options(true, ctx)?.and_then(|c| c.date);
-            let message = format!(
-                "exc: approve policy version {} ({role})\n\nExc-Action: approve-policy\n",
-                approval.version
-            );
+            let message =
+                format!("exc: approve policy version {} ({role})\n\nExc-Action: approve-policy\n", approval.version);
             Some(crate::git::commit(&plan, &message, date)?)
         }
         None => None,
@@ -174,10 +172,8 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<Outcome> {
             "commit": commit,
         }))?)?,
         TextOrJson::Text => {
-            let mut o = format!(
-                "Approved the policy change (version {}) against {base_name} as {role}.\n",
-                approval.version
-            );
+            let mut o =
+                format!("Approved the policy change (version {}) against {base_name} as {role}.\n", approval.version);
             if change.missing.is_empty() {
                 o.push_str("Every owner role has approved: the change takes effect once merged.\n");
             } else {

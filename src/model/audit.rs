@@ -158,11 +158,8 @@ impl PolicyChain {
         };
         // Not before the policy in force came into force, not after this
         // commit, and by keys still valid when it reached the mainline.
-        let bounds = super::policy::Bounds {
-            not_before: self.since,
-            not_after: Some(commit.time),
-            landed: Some(commit.landed),
-        };
+        let bounds =
+            super::policy::Bounds { not_before: self.since, not_after: Some(commit.time), landed: Some(commit.landed) };
         let change = current.judge_change(&candidate, &bounds);
         if change.approved() {
             self.trust_from(candidate, commit.time);
@@ -372,7 +369,10 @@ pub fn new_decisions(
                     Code::SignatureUnknownKey,
                     file,
                     &format!("{}/signature", entry.pointer()),
-                    format!("the decision by {who}, new on this branch, is {}: it does not count", verdict.describe(who)),
+                    format!(
+                        "the decision by {who}, new on this branch, is {}: it does not count",
+                        verdict.describe(who)
+                    ),
                 )
                 .with_id(&after.id),
             );

@@ -844,10 +844,9 @@ impl Policy {
                 continue;
             }
             if !self.trust.owners.contains(&a.role) || !self.holds(&a.by, &a.role) {
-                change.problems.push(format!(
-                    "{} does not hold `{}`, an owner role of the policy in force",
-                    a.by, a.role
-                ));
+                change
+                    .problems
+                    .push(format!("{} does not hold `{}`, an owner role of the policy in force", a.by, a.role));
                 continue;
             }
             if done.iter().any(|(role, by)| *role != a.role && self.same_person(by, &a.by)) {

@@ -115,7 +115,9 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
             add(
                 Code::SignatureUnknownKey,
                 format!("{}/signature", entry.pointer()),
-                format!("the decision by {who} is signed with key {print}, which the policy lists for {holder}, not {who}"),
+                format!(
+                    "the decision by {who} is signed with key {print}, which the policy lists for {holder}, not {who}"
+                ),
             );
             continue;
         }
@@ -132,7 +134,10 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
             Verdict::UnknownKey(_) | Verdict::Expired { .. } => add(
                 Code::SignatureRevoked,
                 format!("{}/signature", entry.pointer()),
-                format!("the decision by {who} is {}: it no longer counts, and needs making again", verdict.describe(who)),
+                format!(
+                    "the decision by {who} is {}: it no longer counts, and needs making again",
+                    verdict.describe(who)
+                ),
             ),
             Verdict::Invalid(why) => add(
                 Code::SignatureInvalid,
@@ -213,11 +218,8 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
     // Of those, the ones that cover the record as it is now (none while the
     // request itself does not stand).
     let cover = Coverage::of(e, policy, &standing, &reviews);
-    let covering: Vec<&Approval> = standing
-        .iter()
-        .filter(|(i, _)| request_stands && cover.covers(*i, &current))
-        .map(|(_, a)| *a)
-        .collect();
+    let covering: Vec<&Approval> =
+        standing.iter().filter(|(i, _)| request_stands && cover.covers(*i, &current)).map(|(_, a)| *a).collect();
     // An approval the content left behind; not one that waits for its role
     // to approve a new date an extension set (that is only pending).
     let stale: Vec<usize> = standing
@@ -399,7 +401,10 @@ fn standing_approvals<'e>(
             add(
                 Code::SelfApproval,
                 at,
-                format!("{} approved as `{}` with the key that signed the request: one person cannot do both", a.by, a.role),
+                format!(
+                    "{} approved as `{}` with the key that signed the request: one person cannot do both",
+                    a.by, a.role
+                ),
             );
             continue;
         }

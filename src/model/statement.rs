@@ -111,12 +111,11 @@ pub fn closure_is_own_decision(e: &Exception) -> bool {
     let Some(c) = &e.closed else { return false };
     let by_rejection = e.status == Status::Rejected
         && e.approvals.iter().any(|a| a.decision == Decision::Rejected && a.at == c.at && same_person(&a.by, &c.by));
-    let by_review =
-        e.reviews.iter().any(|v| {
-            matches!(v.decision, ReviewDecision::Retire | ReviewDecision::Revoke)
-                && v.at == c.at
-                && same_person(&v.by, &c.by)
-        });
+    let by_review = e.reviews.iter().any(|v| {
+        matches!(v.decision, ReviewDecision::Retire | ReviewDecision::Revoke)
+            && v.at == c.at
+            && same_person(&v.by, &c.by)
+    });
     !(by_rejection || by_review)
 }
 

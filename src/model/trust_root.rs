@@ -68,7 +68,9 @@ impl TrustRoot {
     pub fn roots(&self, p: &Policy) -> bool {
         match self {
             TrustRoot::Policy(d) => p.digest() == *d,
-            TrustRoot::Keys(prints) => owner_keys(p).is_some_and(|keys| keys.is_subset(prints)) || approved_by(p, prints),
+            TrustRoot::Keys(prints) => {
+                owner_keys(p).is_some_and(|keys| keys.is_subset(prints)) || approved_by(p, prints)
+            }
         }
     }
 

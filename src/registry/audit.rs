@@ -6,13 +6,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::{POLICY_FILE, RECORDS_DIR, Registry, load_keys, parse_policy, parse_version};
-use crate::model::trust_root::TrustRoot;
 use crate::error::{Error, Result};
 use crate::git::{History, TrustChange};
 use crate::model::audit::{Audit, CommitRef, PolicyChain, Step, Version};
 use crate::model::finding::{Code, Finding};
 use crate::model::policy::Policy;
 use crate::model::record::Exception;
+use crate::model::trust_root::TrustRoot;
 
 /// What the audit found, and how much history it read.
 #[derive(Debug)]
@@ -108,7 +108,11 @@ impl Registry {
             if let Some((c, _)) = found {
                 let id = short(&history.commits[c].id);
                 history.start_after(c);
-                return Ok(Start { history, findings, root: format!("trust root: the pinned policy {digest} (commit {id})") });
+                return Ok(Start {
+                    history,
+                    findings,
+                    root: format!("trust root: the pinned policy {digest} (commit {id})"),
+                });
             }
             findings.push(Finding::new(
                 Code::TrustRootMismatch,

@@ -385,7 +385,13 @@ impl Registry {
     /// The history, its audited part starting after `from` (a commit), or
     /// from the first commit.
     pub fn history_from(&self, from: Option<&str>) -> Result<crate::git::History> {
-        crate::git::History::read(&self.root, RECORDS_DIR, POLICY_FILE, self.policy.trust.allowed_signers.as_deref(), from)
+        crate::git::History::read(
+            &self.root,
+            RECORDS_DIR,
+            POLICY_FILE,
+            self.policy.trust.allowed_signers.as_deref(),
+            from,
+        )
     }
 
     /// When each wanted version of a record first appeared: for (record path,
@@ -467,7 +473,8 @@ impl Registry {
         let bounds = crate::model::policy::Bounds { not_before: None, not_after: Some(now), landed: Some(now) };
         let change = base.judge_change(&self.policy, &bounds);
         if !change.approved() {
-            let why = if change.problems.is_empty() { String::new() } else { format!("; {}", change.problems.join("; ")) };
+            let why =
+                if change.problems.is_empty() { String::new() } else { format!("; {}", change.problems.join("; ")) };
             out.push(Finding::new(
                 Code::PolicyUnapproved,
                 POLICY_FILE,

@@ -62,8 +62,7 @@ pub struct Bounds {
     pub landed: Option<DateTime<Utc>>,
 }
 
-/// Clock skew allowed between a decision's time and the bounds git gives.
-pub const SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+pub use super::time::SKEW;
 
 /// How a change from one policy to the next stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

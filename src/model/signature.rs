@@ -437,7 +437,7 @@ fn prepare<'k>(keyring: &'k Keyring, job: &Job) -> Result<(&'k TrustedKey, SshSi
         return Err(Verdict::UnknownKey(format!("{} (not valid on {})", trusted.fingerprint(), job.at.date_naive())));
     }
     if let (Some(on), Some(landed)) = (trusted.valid_before, job.landed)
-        && landed >= on + super::policy::SKEW
+        && landed >= on + super::time::SKEW
     {
         return Err(Verdict::Expired { key: trusted.fingerprint(), on });
     }

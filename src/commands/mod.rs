@@ -208,6 +208,32 @@ pub fn stale_suppressions(
         let want = crate::output::export::suppressions(format, &sups)?.text;
         let message = match std::fs::read_to_string(reg.root.join(name)) {
             Ok(have) if have == want => continue,
+            // What the file suppresses that exc would not write is a suppression
+            // nobody decided: an error, at its line. A file that only lacks
+            // entries exc would write is merely stale.
+            Ok(have) if !extra_entries(name, &have, &want, ctx.as_of).is_empty() => {
+                for site in extra_entries(name, &have, &want, ctx.as_of) {
+                    let what = site.rule.as_deref().unwrap_or("an entry");
+                    out.push(
+                        Finding::at(
+                            Code::ShadowSuppression,
+                            name,
+                            crate::model::finding::Position { line: site.line, col: site.col },
+                            format!(
+                                "{name} suppresses {what}{}, which `exc export --all` would not write as of {}: no approved, active exception covers it. Regenerate the file (the nightly job does) instead of editing it",
+                                site.package.map(|p| format!(" in {p}")).unwrap_or_default(),
+                                ctx.as_of
+                            ),
+                        )
+                        .with_severity(
+                            reg.policy
+                                .severity
+                                .severity(Code::ShadowSuppression, Code::ShadowSuppression.default_severity()),
+                        ),
+                    );
+                }
+                continue;
+            }
             Ok(_) => format!(
                 "{name} differs from what `exc export --all` writes as of {} ({} suppression(s)): regenerate and commit it",
                 ctx.as_of,
@@ -222,6 +248,34 @@ pub fn stale_suppressions(
         ));
     }
     Ok(out)
+}
+
+/// The entries of a committed suppression file that the file exc would
+/// write (`want`) does not hold, counted entry by entry (what it hides and
+/// the package it scopes). An entry whose own expiry has passed hides
+/// nothing any more (the scanner drops it): the file is only stale.
+fn extra_entries(
+    name: &str,
+    have: &str,
+    want: &str,
+    as_of: chrono::NaiveDate,
+) -> Vec<crate::model::reconcile::Site> {
+    let (Some(have), Some(want)) = (crate::scan::entries(name, have), crate::scan::entries(name, want)) else {
+        return Vec::new();
+    };
+    let mut left: Vec<(Option<String>, Option<String>)> = want.into_iter().map(|s| (s.rule, s.package)).collect();
+    let mut extra = Vec::new();
+    for site in have {
+        let key = (site.rule.clone(), site.package.clone());
+        match left.iter().position(|k| *k == key) {
+            Some(i) => {
+                left.swap_remove(i);
+            }
+            None if site.expires.is_some_and(|d| d < as_of) => {}
+            None => extra.push(site),
+        }
+    }
+    extra
 }
 
 /// The request goes through the same schema and rules as `validate`, so a bad

@@ -162,6 +162,18 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
             );
             false
         }
+        Some(Verdict::UnknownKey(print)) if someone_elses_request(e, policy).is_some() => {
+            let holder = someone_elses_request(e, policy).unwrap_or_default();
+            add(
+                Code::SignatureUnknownKey,
+                "/signature".into(),
+                format!(
+                    "the request names {} as its requester, but is signed with key {print}, which the policy lists for {holder}",
+                    e.requester
+                ),
+            );
+            false
+        }
         Some(v) if v.is_key_problem() => {
             if !closed {
                 add(
@@ -326,6 +338,14 @@ impl Coverage {
             !void && digest == current && *covered == self.expires && self.stated == Some(self.expires)
         })
     }
+}
+
+/// Who the policy lists the request's signing key for, when that is not
+/// its requester (a request filed in someone else's name).
+fn someone_elses_request(e: &Exception, policy: &Policy) -> Option<String> {
+    let key = signature::signing_key(e.signature.as_deref()?).ok()?;
+    let holder = policy.trust.keyring.holder_of(&key)?;
+    (!policy.same_person(holder, &e.requester)).then(|| holder.to_string())
 }
 
 /// Whether the same person made the same decision again later, with a key

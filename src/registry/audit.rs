@@ -335,8 +335,11 @@ impl Registry {
                     }
                     _ => None,
                 };
-                if let Some(e) = &recovered {
-                    before_version = Version::Record(e);
+                match (&recovered, before_version) {
+                    (Some(e), _) => before_version = Version::Record(e),
+                    // Nothing before it ever read: the first readable version is the request.
+                    (None, Version::Unreadable) if remembered.is_none() => before_version = Version::Absent,
+                    _ => {}
                 }
                 let after_version = version(change.new_blob, after);
                 audit.step(&Step {

@@ -254,12 +254,7 @@ pub fn stale_suppressions(
 /// write (`want`) does not hold, counted entry by entry (what it hides and
 /// the package it scopes). An entry whose own expiry has passed hides
 /// nothing any more (the scanner drops it): the file is only stale.
-fn extra_entries(
-    name: &str,
-    have: &str,
-    want: &str,
-    as_of: chrono::NaiveDate,
-) -> Vec<crate::model::reconcile::Site> {
+fn extra_entries(name: &str, have: &str, want: &str, as_of: chrono::NaiveDate) -> Vec<crate::model::reconcile::Site> {
     let (Some(have), Some(want)) = (crate::scan::entries(name, have), crate::scan::entries(name, want)) else {
         return Vec::new();
     };

@@ -221,7 +221,7 @@ codes! {
         "Approvals, reviews and closures are appended, never edited. The finding names the fields that changed. Restore the decision as it was.";
     PolicyUnapproved = "policy-unapproved", History, Error, true,
         "exc.yaml changed without the approval of the previous policy's owners",
-        "The policy is the root of trust. A change takes effect only when the roles the previous policy names as owners (`trust.owners`, default ciso) have approved it with `exc policy approve`. Until then, the previous policy applies.";
+        "The policy is the root of trust. A change takes effect only when the roles the previous policy names as owners (`trust.owners`, default ciso) have approved exactly it, at a version higher than the one in force, with `exc policy approve` (an approval of an older version, or from another registry, never counts again). Until then, the previous policy applies. The way out: an owner runs `exc policy approve --commit` on the change's branch before it merges (the keys file is committed with it); or exc.yaml goes back to the policy in force. A blank first policy, whose owner roles nobody holds with a key, is not a root yet: the first policy with such an owner is trusted on first use in its place. For a registry adopted with old history, name a commit on the protected branch as `trust.audit_from` in a change the owners approve, and pin the trust root in CI (`exc keys --format trust-root`).";
     Symlink = "symlink", History, Error, true,
         "exc.yaml, exceptions/ or a record is a symbolic link",
         "A symbolic link could point the registry at files nobody reviews. Commit regular files and directories.";

@@ -133,6 +133,8 @@ trust:
   allowed_signers: examples/keys/allowed_signers
 YAML
 }
+# The trust root CI pins: the sample CISO's key, who owns the policy.
+ssh-keygen -lf "$KEYS/carol.pub" | awk '{print $2}' > "$KEYS/trust-root"
 git rm -q --ignore-unmatch exceptions/*.yaml
 mkdir -p exceptions && touch exceptions/.gitkeep
 policy > exc.yaml

@@ -51,7 +51,7 @@ impl Audited {
 
     /// One line: how much was checked, and the verdict.
     pub fn summary(&self) -> String {
-        let since = if self.from_audit_start { " since trust.audit_from" } else { "" };
+        let since = if self.from_audit_start { " since its trusted start" } else { "" };
         let verdict = if self.findings.is_empty() {
             "the history is clean".to_string()
         } else {
@@ -91,12 +91,11 @@ impl Registry {
     }
 
     /// Reads the history and chooses where the audit starts: after the
-    /// commit that brought the pinned policy (a `sha256:` root), else at
-    /// `trust.audit_from`, else at the first commit. A policy that names its
-    /// own commit as `audit_from` vouches for itself: it is refused, and the
-    /// audit starts from the beginning. With owner keys pinned, the policy
-    /// trusted at the start must be theirs. Without a pin, the start is
-    /// trusted on first use, and the summary says so.
+    /// commit that brought the pinned policy (a `sha256:` root); with owner
+    /// keys pinned, at `trust.audit_from` (whose policy must be theirs) or
+    /// the first commit; without a pin, at the first commit, trusting the
+    /// first policy on first use (`trust.audit_from` is never taken from the
+    /// repository alone), and the note says so.
     pub fn audit_start(&self, root: Option<&TrustRoot>) -> Result<Start> {
         let mut findings = Vec::new();
         let short = |id: &str| id.get(..10).unwrap_or(id).to_string();
@@ -122,30 +121,11 @@ impl Registry {
             ));
             return Ok(Start { history, findings, root: "trust root: pinned, and not found".into() });
         }
-        let mut history = self.history()?;
-        if history.start > 0 {
-            let from = history.commits[history.start - 1].id.clone();
-            let at_start = Self::policy_in(&history, None).map_err(Error::Usage)?;
-            let vouches = at_start
-                .as_ref()
-                .and_then(|p| p.trust.audit_from.as_deref())
-                .is_some_and(|a| !a.is_empty() && from.starts_with(a));
-            if vouches {
-                findings.push(
-                    Finding::new(
-                        Code::PolicyUnapproved,
-                        POLICY_FILE,
-                        "/trust/audit_from",
-                        format!(
-                            "trust.audit_from names commit {}, whose own policy sets it: a policy cannot vouch for itself, so the audit starts from the first commit instead",
-                            short(&from)
-                        ),
-                    )
-                    .with_commit(&from),
-                );
-                history = self.history_from(None)?;
-            }
-        }
+        // `trust.audit_from` skips the history before it, so it is trusted
+        // only against a pinned root: taken from HEAD's own policy, a push
+        // that replaced the policy could point it at itself.
+        let ignored = root.is_none() && self.policy.trust.audit_from.is_some();
+        let history = if root.is_some() { self.history()? } else { self.history_from(None)? };
         // The policy trusted at the start: the one at audit_from, else the first.
         let (start_policy, start_commit) = if history.start > 0 {
             (Self::policy_in(&history, None).ok().flatten(), history.commits[history.start - 1].id.clone())
@@ -175,9 +155,14 @@ impl Registry {
                 "trust root: pinned, and the start does not match".into()
             }
             (_, Some(p)) => format!(
-                "trust: the policy at commit {} is trusted on first use (no trust root pinned; pin it with --trust-root {} or its owners' keys)",
+                "trust: the policy at commit {} is trusted on first use (no trust root pinned; pin it with --trust-root {} or its owners' keys){}",
                 short(&start_commit),
-                p.digest()
+                p.digest(),
+                if ignored {
+                    "; trust.audit_from is honoured only with a pinned root, so the audit reads the whole history"
+                } else {
+                    ""
+                }
             ),
             (_, None) => "trust: no policy in the history (the built-in defaults)".into(),
         };

@@ -20,4 +20,6 @@ mod report;
 mod safety;
 mod sample;
 mod snapshots;
+mod team;
 mod trail;
+mod trust;

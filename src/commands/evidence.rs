@@ -76,7 +76,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         )));
     }
     let history = reg.history()?;
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(&reg)?;
     if !loaded.findings.is_empty() {
         output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
     }

@@ -10,6 +10,7 @@ use clap::ValueEnum;
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::kpi::{self, Inputs};
+use crate::model::measure;
 use crate::model::record::{Record, Status};
 use crate::model::routing;
 use crate::model::time;
@@ -72,7 +73,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             }
         }
     } else {
-        let loaded = reg.load_all()?;
+        let loaded = ctx.load(&reg)?;
         if !loaded.findings.is_empty() {
             output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
         }
@@ -149,7 +150,7 @@ fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Qu
 }
 
 fn now_only(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Quarter>> {
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(reg)?;
     let state = loaded.records.into_iter().map(|r| (r.path.clone(), r)).collect();
     Ok(vec![snapshot(reg, inventory, ctx.as_of, &state)])
 }
@@ -157,8 +158,12 @@ fn now_only(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec
 /// The KPIs as of a quarter end (its last second); flow KPIs (volume,
 /// approval time) count that quarter only.
 fn snapshot(reg: &Registry, inventory: Option<u64>, as_of: NaiveDate, state: &HashMap<String, Record>) -> Quarter {
-    let records: Vec<&Record> = state.values().collect();
     let now = as_of.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
+    // Each record as it stood then: a decision dated later does not count yet.
+    let (later, as_is): (Vec<&Record>, Vec<&Record>) =
+        state.values().partition(|r| measure::decided_after(&r.exception, now));
+    let stood: Vec<Record> = later.into_iter().map(|r| measure::as_stood(r.clone(), &reg.policy, now)).collect();
+    let records: Vec<&Record> = as_is.into_iter().chain(&stood).collect();
     let since = Some(kpi::quarter_start(as_of));
     let edited = HashMap::new();
     let inputs = Inputs { policy: &reg.policy, inventory, as_of, since, now, edited: &edited, ungoverned: None };

@@ -395,6 +395,10 @@ pub struct Record {
     /// with every other record's), so listing and exporting need not check
     /// them again. See `routing::tier_of`.
     pub route: Option<Route>,
+    /// How many of its decisions were made after the instant asked about
+    /// (`--as-of`), and are left out: it is the record as it stood then
+    /// (see `measure::as_stood`). Zero for a record as its file says.
+    pub later: usize,
 }
 
 /// The tier a record is routed by, the roles it still awaits, and when its
@@ -417,7 +421,7 @@ pub struct Completion {
 impl Record {
     /// A record read from `path` (as shown) with its text.
     pub fn new(path: String, stem: String, exception: Exception, source: std::sync::Arc<str>) -> Record {
-        Record { path, stem, exception, source, unverified: false, route: None }
+        Record { path, stem, exception, source, unverified: false, route: None, later: 0 }
     }
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `exc` binary on real git repositories in temp dirs.
 
 mod adoption;
+mod as_of;
 mod bad_input;
 mod blindspots;
 mod consumers;

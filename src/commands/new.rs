@@ -98,7 +98,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let requester = crate::commands::actor(&reg, args.requester.as_deref())?;
+    let requester = crate::commands::requester(&reg, args.requester.as_deref())?;
     let interactive = !args.yes && prompt::interactive();
     let created = ctx.decision_time()?;
     let commit = crate::commands::commit_options(args.commit || reg.policy.git.commit, ctx)?;

@@ -67,9 +67,13 @@ pub fn check_expiry(policy: &Policy, kind: &str, created: NaiveDate, expires: Na
     }
 }
 
-/// "unknown type `x`; the types are …".
+/// "unknown type `x`; did you mean `y`? The types are …".
 pub fn unknown_type(policy: &Policy, kind: &str) -> String {
-    format!("unknown type `{kind}`; the types are {}", policy.types.keys().cloned().collect::<Vec<_>>().join(", "))
+    let types = policy.types.keys().cloned().collect::<Vec<_>>().join(", ");
+    match super::suggest::nearest(kind, policy.types.keys().map(String::as_str)) {
+        Some(near) => format!("unknown type `{kind}`; did you mean `{near}`? The types are {types}"),
+        None => format!("unknown type `{kind}`; the types are {types}"),
+    }
 }
 
 /// Builds the record for a draft, filed by `requester` at `created` under `id`.
@@ -238,7 +242,11 @@ mod tests {
     fn unknown_types_and_taken_ids_are_refused() {
         let p = Policy::default();
         let err = build(&p, draft("nope"), "EXC-1".into(), "A <a@x.com>".into(), at("2026-01-01T00:00:00Z"));
-        assert!(err.unwrap_err().starts_with("unknown type `nope`"));
+        assert!(err.unwrap_err().starts_with("unknown type `nope`; the types are"));
+        let near = build(&p, draft("mfa-bypas"), "EXC-1".into(), "A <a@x.com>".into(), at("2026-01-01T00:00:00Z"));
+        assert!(near.unwrap_err().starts_with("unknown type `mfa-bypas`; did you mean `mfa-bypass`?"));
+        let short = build(&p, draft("vendor"), "EXC-1".into(), "A <a@x.com>".into(), at("2026-01-01T00:00:00Z"));
+        assert!(short.unwrap_err().contains("did you mean `vendor-access`?"));
         assert_eq!(id_from([0, 1, 31, 32], &|_| false).as_deref(), Some("EXC-01Z0"));
         assert_eq!(id_from([0, 1, 31, 32], &|id| id == "EXC-01Z0"), None);
     }

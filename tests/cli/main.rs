@@ -9,6 +9,7 @@ mod definitions;
 mod differential;
 mod evidence;
 mod faults;
+mod first_month;
 mod forgery;
 mod gate;
 mod harness;

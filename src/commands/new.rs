@@ -6,6 +6,8 @@
 //! stdin is not a terminal, it never prompts: every field comes from flags.
 //! `--commit` (or `git: { commit: true }`) commits the new record alone.
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 
 use crate::context::{Context, Outcome};
@@ -138,6 +140,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         expires: e.expires,
         approvals_needed: request::needed(&reg.policy, &e),
         missing: request::missing_fields(&reg.policy, &e),
+        uncommitted_evidence: uncommitted_evidence(&reg, &e),
         commit: saved.commit,
     };
     match format {
@@ -168,12 +171,35 @@ fn preview(
             }
             Err(other) => return Err(other),
         };
-        let shown = format!("── exceptions/{}.yaml ──\n{}", e.id, escape::block(&registry::render(&e)?));
+        let mut shown = format!("── exceptions/{}.yaml ──\n{}", e.id, escape::block(&registry::render(&e)?));
+        let missing = request::missing_fields(&reg.policy, &e);
+        if problems.is_none() && !missing.is_empty() {
+            shown.push_str(&format!(
+                "\nBefore it can be approved it needs: {}. Choose \"Change an answer\" to add it now.\n",
+                missing.join(", ")
+            ));
+        }
         match prompt::submit(&shown, problems.as_deref())? {
             Choice::Submit => return Ok(Some(e)),
             Choice::Change => draft = prompt::change(&reg.policy, draft, created.date_naive())?,
             Choice::Cancel => return Ok(None),
         }
+    }
+}
+
+/// The repository files `e` cites as evidence that git does not hold as
+/// they are (all of them outside git, or before the first commit).
+fn uncommitted_evidence(reg: &registry::Registry, e: &Exception) -> Vec<String> {
+    let files: Vec<&str> = e.attachments.iter().map(String::as_str).filter(|a| !a.contains("://")).collect();
+    if files.is_empty() {
+        return Vec::new();
+    }
+    match crate::git::head_state(&reg.root, &files) {
+        Ok((_, changed)) => {
+            let same = |a: &str, b: &str| registry::normalize(Path::new(a)) == registry::normalize(Path::new(b));
+            files.into_iter().filter(|f| changed.iter().any(|c| same(c, f))).map(str::to_string).collect()
+        }
+        Err(_) => files.into_iter().map(str::to_string).collect(),
     }
 }
 

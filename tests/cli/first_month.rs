@@ -115,3 +115,98 @@ fn a_wait_of_exactly_48_hours_reads_48_h() {
         "awaiting your approval as security for 2.3 days (2.8 days left of the 5-day SLA)"
     );
 }
+
+/// Runs a line exc printed for people to run, in the repository.
+fn run_line(repo: &Repo, line: &str) {
+    let out = Command::new("sh")
+        .args(["-c", line])
+        .current_dir(repo.path())
+        .env("HOME", repo.home.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `exc check` on a fresh clone of `repo` at `branch`, as CI runs it.
+fn check_a_fresh_clone(repo: &Repo, branch: &str) {
+    let ci = tempfile::TempDir::new().unwrap();
+    let out = Command::new("git")
+        .args(["clone", "-q", "-b", branch])
+        .arg(repo.path())
+        .arg(ci.path().join("ci"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", repo.home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let check = Command::new(assert_cmd::cargo_bin!("exc"))
+        .arg("check")
+        .current_dir(ci.path().join("ci"))
+        .env_remove("EXC_DIR")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// A team with its registry committed and its evidence files not yet.
+fn team_on_main() -> Repo {
+    let repo = team();
+    repo.git(&["add", "exc.yaml", "schema", "exceptions"]);
+    repo.git(&["commit", "-qm", "registry"]);
+    repo
+}
+
+/// The `Next:` line names the evidence file with the record, so a team that
+/// runs it literally pushes both, and CI on a fresh clone finds the file.
+#[test]
+fn following_next_literally_commits_the_evidence_and_ci_passes() {
+    let repo = team_on_main();
+    let out = stdout(&repo.exc(&file("mfa-bypass", &["--id", "EXC-0001", "--attachment", "evidence/x.pdf"])).success());
+    assert!(out.contains("Next: open a pull request with the new file and the evidence it cites:"), "{out}");
+    let line = out.lines().skip_while(|l| !l.starts_with("Next:")).nth(1).unwrap().trim();
+    assert!(line.contains("git add exceptions/EXC-0001.yaml evidence/x.pdf &&"), "{line}");
+    run_line(&repo, line.trim_end_matches(" && git push -u origin HEAD"));
+    check_a_fresh_clone(&repo, "exc/EXC-0001");
+}
+
+/// With --commit the record is committed alone; exc says the evidence is
+/// not, and how to commit it.
+#[test]
+fn a_committed_request_names_the_evidence_left_to_commit() {
+    let repo = team_on_main();
+    let args = file("mfa-bypass", &["--id", "EXC-0002", "--attachment", "evidence/letter.pdf", "--commit"]);
+    let out = stdout(&repo.exc(&args).success());
+    assert!(out.contains("without the evidence it cites (evidence/letter.pdf)"), "{out}");
+    let line = out.lines().find(|l| l.trim_start().starts_with("git add")).unwrap().trim();
+    assert_eq!(line, "git add evidence/letter.pdf && git commit -m 'exc: evidence for EXC-0002'");
+    run_line(&repo, line);
+    check_a_fresh_clone(&repo, "main");
+    // Evidence already committed, or a URL, needs nothing more.
+    let args = file("mfa-bypass", &["--id", "EXC-0003", "--attachment", "evidence/letter.pdf", "--commit"]);
+    let out = stdout(&repo.exc(&args).success());
+    assert!(out.contains("push it and open a pull request") && !out.contains("without the evidence"), "{out}");
+}
+
+/// A tier that is approved only with evidence: the next step says so first.
+#[test]
+fn a_request_without_the_evidence_its_tier_needs_is_told_to_add_it() {
+    let repo = team_on_main();
+    let out = stdout(&repo.exc(&file("mfa-bypass", &["--id", "EXC-0004"])).success());
+    assert!(out.contains("Before approval, add: attachments"), "{out}");
+    assert!(
+        out.contains("Next: add its evidence, which high risk needs before approval: a repository path or an https URL under `attachments:` in exceptions/EXC-0004.yaml"),
+        "{out}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(
+        &repo.exc(&file("other", &["--format", "json", "--attachment", "evidence/x.pdf"])).success(),
+    ))
+    .unwrap();
+    assert_eq!(json["uncommitted_evidence"], serde_json::json!(["evidence/x.pdf"]));
+}

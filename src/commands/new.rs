@@ -14,7 +14,7 @@ use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::finding::Nowhere;
 use crate::model::policy::{Policy, RequiredField};
-use crate::model::record::{Covered, Exception, Urgency};
+use crate::model::record::{Covered, Exception, Risk, Urgency};
 use crate::model::request::{self, Draft};
 use crate::model::time;
 use crate::output::changed::{self, Created};
@@ -78,6 +78,10 @@ pub struct Args {
     /// standard (decision in 5 days) or urgent (24 hours).
     #[arg(long, value_enum, default_value = "standard")]
     pub urgency: Urgency,
+    /// Propose a higher risk tier than the type's default (never a lower one):
+    /// routing starts there; the approvers decide.
+    #[arg(long, value_enum, value_name = "TIER")]
+    pub risk: Option<Risk>,
     /// Who is asking (default: git config user.name and user.email).
     #[arg(long, value_name = "'NAME <EMAIL>'")]
     pub requester: Option<String>,
@@ -224,6 +228,7 @@ fn draft(args: Args, today: chrono::NaiveDate) -> Result<Draft> {
         tickets: list(args.tickets),
         notes: args.notes.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
         urgency: args.urgency,
+        risk: args.risk,
     })
 }
 

@@ -58,6 +58,8 @@ struct Canonical<'a> {
     justification: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     migration_plan: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proposed_risk: Option<super::record::Risk>,
     requester: &'a str,
     risk_owner: &'a str,
     title: &'a str,
@@ -78,6 +80,7 @@ pub fn digest(e: &Exception) -> String {
         id: &e.id,
         justification: &e.justification,
         migration_plan: e.migration_plan.as_deref(),
+        proposed_risk: e.proposed_risk,
         requester: &e.requester,
         risk_owner: &e.risk_owner,
         title: &e.title,

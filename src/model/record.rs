@@ -268,6 +268,10 @@ pub struct Exception {
     pub created: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Urgency::is_standard")]
     pub urgency: Urgency,
+    /// A higher tier than the type's default that the requester proposes:
+    /// routing starts there (see `routing::base_tier`); the approvers decide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed_risk: Option<Risk>,
     pub expires: NaiveDate,
     pub justification: String,
     pub assets: Vec<String>,
@@ -307,6 +311,7 @@ pub const FIELDS: &[&str] = &[
     "risk_owner",
     "created",
     "urgency",
+    "proposed_risk",
     "expires",
     "justification",
     "assets",
@@ -333,6 +338,7 @@ pub const REQUEST_FIELDS: &[&str] = &[
     "risk_owner",
     "created",
     "urgency",
+    "proposed_risk",
     "expires",
     "justification",
     "assets",

@@ -155,7 +155,11 @@ pub fn show(
     };
     field("status", &status_word(e, as_of));
     field("type", &format!("{} ({})", e.kind, type_title.unwrap_or("unknown type")));
-    let assessed = if e.approvals.is_empty() { " (type default, not yet assessed)" } else { "" };
+    let assessed = match (e.approvals.is_empty(), e.proposed_risk) {
+        (true, Some(_)) => " (proposed by the requester, not yet assessed)",
+        (true, None) => " (type default, not yet assessed)",
+        _ => "",
+    };
     field("risk", &format!("{}{assessed}", row.effective_risk));
     field("requester", &e.requester);
     field("risk owner", &e.risk_owner);

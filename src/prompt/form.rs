@@ -8,7 +8,7 @@ use super::{select, text};
 use crate::error::{Error, Result};
 use crate::model::identity::is_person;
 use crate::model::policy::{Policy, RequiredField};
-use crate::model::record::Covered;
+use crate::model::record::{Covered, Risk};
 use crate::model::request::{self, Draft, unknown_type};
 
 /// The form never asks more than this many questions.
@@ -27,6 +27,9 @@ enum Question {
     /// [`Question::CompensatingControls`]).
     Field(RequiredField),
     Expires,
+    /// The risk tier the requester proposes (only from the preview: never
+    /// one of the seven questions).
+    Risk,
 }
 
 /// The questions every request answers, in the form's order after the type.
@@ -61,6 +64,7 @@ impl Question {
             Question::Field(RequiredField::Tickets) => "Tickets",
             Question::Field(RequiredField::Controls) => "Controls",
             Question::Expires => "Expires",
+            Question::Risk => "Risk",
         }
     }
 
@@ -76,6 +80,7 @@ impl Question {
             Question::Field(RequiredField::Controls) => d.controls.is_empty(),
             Question::Field(f) => !d.has(f),
             Question::Expires => d.expires.is_none(),
+            Question::Risk => d.risk.is_none(),
         }
     }
 
@@ -103,6 +108,10 @@ impl Question {
             Question::Expires => match d.expires {
                 Some(day) => day.to_string(),
                 None => request::max_expiry(policy, &d.kind, created).map(|d| d.to_string()).unwrap_or_default(),
+            },
+            Question::Risk => match d.risk.filter(|r| *r > policy.base_tier(&d.kind)) {
+                Some(r) => format!("{r} (proposed)"),
+                None => format!("{} (the type's)", policy.base_tier(&d.kind)),
             },
         }
     }
@@ -156,6 +165,26 @@ impl Question {
             Question::Field(RequiredField::Controls) => {
                 d.controls = text("Controls deviated from (e.g. CIS:6.5)", &old, at_least_one)?
             }
+            Question::Risk => {
+                let base = policy.base_tier(&d.kind);
+                let tiers: Vec<Risk> = Risk::ALL.into_iter().filter(|r| *r >= base).collect();
+                let items: Vec<String> = tiers
+                    .iter()
+                    .map(|r| {
+                        let roles = policy.required_roles(*r);
+                        let how = if roles.is_empty() {
+                            "approved on submit".to_string()
+                        } else {
+                            format!("approved by {}", roles.join(", "))
+                        };
+                        let whose = if *r == base { "the type's default; " } else { "" };
+                        format!("{r} ({whose}{how})")
+                    })
+                    .collect();
+                let now = tiers.iter().position(|r| Some(*r) == d.risk).unwrap_or(0);
+                let i = select("Risk tier (you may propose a higher one; the approvers decide)", &items, now)?;
+                d.risk = tiers.get(i).copied().filter(|r| *r > base);
+            }
             Question::Expires => {
                 let max = request::max_expiry(policy, &d.kind, created).map_err(Error::Usage)?;
                 let initial = d.expires.unwrap_or(max);
@@ -208,7 +237,7 @@ fn split_list(s: &str) -> Vec<String> {
 /// whether the type requires it.
 fn required(policy: &Policy, d: &Draft) -> Vec<(RequiredField, bool)> {
     let Some(rule) = policy.types.get(&d.kind) else { return Vec::new() };
-    let tier = rule.default_risk.max(rule.min_risk.unwrap_or(rule.default_risk));
+    let tier = rule.default_risk.max(rule.min_risk.unwrap_or(rule.default_risk)).max(d.risk.unwrap_or(Risk::Low));
     let fields = policy.required_fields(&d.kind, tier);
     let by_type = fields.iter().filter(|f| rule.require.contains(f)).map(|f| (*f, true));
     let by_tier = fields.iter().filter(|f| !rule.require.contains(f)).map(|f| (*f, false));
@@ -253,7 +282,7 @@ fn answers(policy: &Policy, d: &Draft) -> Vec<Question> {
         .into_iter()
         .filter(|f| required.iter().any(|(r, _)| r == f) || !Question::Field(*f).unanswered(d))
         .map(Question::Field);
-    [Question::Type].into_iter().chain(BASICS).chain(fields).chain([Question::Expires]).collect()
+    [Question::Type].into_iter().chain(BASICS).chain(fields).chain([Question::Risk, Question::Expires]).collect()
 }
 
 /// Lists the answers, asks the chosen one again starting from its answer,
@@ -264,6 +293,8 @@ pub fn change(policy: &Policy, mut d: Draft, created: NaiveDate) -> Result<Draft
     let chosen = list[select("Change which answer?", &items, 0)?];
     chosen.ask(policy, &mut d, created)?;
     if chosen == Question::Type {
+        // A tier proposed for the old type that the new one starts at, or above, is no proposal.
+        d.risk = d.risk.filter(|r| *r > policy.base_tier(&d.kind));
         for (f, by_type) in required(policy, &d) {
             if by_type && Question::Field(f).unanswered(&d) {
                 Question::Field(f).ask(policy, &mut d, created)?;
@@ -312,9 +343,13 @@ mod tests {
         let p = Policy::default();
         let labels = |d: &Draft| answers(&p, d).into_iter().map(Question::label).collect::<Vec<_>>();
         let basics = ["Type", "Title", "Justification", "Risk owner", "Assets", "Compensating controls"];
-        assert_eq!(labels(&draft("other")), [&basics[..], &["Expires"]].concat());
+        assert_eq!(labels(&draft("other")), [&basics[..], &["Risk", "Expires"]].concat());
         let deferral = labels(&draft("vulnerability-deferral"));
-        assert_eq!(deferral, [&basics[..], &["Findings", "Expires"]].concat());
+        assert_eq!(deferral, [&basics[..], &["Findings", "Risk", "Expires"]].concat());
+        // Proposing high risk adds what high risk requires (evidence).
+        let mut high = draft("other");
+        high.risk = Some(Risk::High);
+        assert!(labels(&high).contains(&"Evidence"));
         let mut given = draft("other");
         given.tickets = vec!["OPS-1".into()];
         assert!(labels(&given).contains(&"Tickets"));

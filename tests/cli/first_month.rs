@@ -210,3 +210,40 @@ fn a_request_without_the_evidence_its_tier_needs_is_told_to_add_it() {
     .unwrap();
     assert_eq!(json["uncommitted_evidence"], serde_json::json!(["evidence/x.pdf"]));
 }
+
+/// `exc new --risk`: a requester proposes a higher tier, never a lower one;
+/// the record says so, routing starts there, and an edit of it voids the
+/// approvals as any request edit does.
+#[test]
+fn a_requester_proposes_a_higher_risk_and_the_approvers_decide() {
+    let repo = team();
+    let err = stderr(&repo.exc(&file("other", &["--risk", "low"])).code(2));
+    assert!(
+        err.contains("type `other` is medium risk; a requester may propose a higher tier, never a lower one"),
+        "{err}"
+    );
+    let out = stdout(
+        &repo
+            .exc(&file("other", &["--id", "EXC-0001", "--risk", "high", "--attachment", "https://wiki.example.com/e"]))
+            .success(),
+    );
+    assert!(out.contains("Needs approval (high risk):") && out.contains("risk_owner: Dana Ops"), "{out}");
+    assert!(repo.read("exceptions/EXC-0001.yaml").contains("\nproposed_risk: high\n"));
+    let show = stdout(&repo.exc(&["show", "EXC-0001"]).success());
+    assert!(show.contains("high (proposed by the requester, not yet assessed)"), "{show}");
+    // Security alone cannot approve it: the risk owner must too.
+    let approved = stdout(&repo.exc(&["approve", "EXC-0001", "--by", SAM]).success());
+    assert!(approved.contains("Still needs: risk_owner"), "{approved}");
+    repo.exc(&["approve", "EXC-0001", "--by", DANA]).success();
+    repo.exc(&["check"]).success();
+    // The proposal is part of the request: lowering it by hand voids the approvals.
+    let text = repo.read("exceptions/EXC-0001.yaml").replace("proposed_risk: high\n", "");
+    repo.write("exceptions/EXC-0001.yaml", text);
+    let check = stdout(&repo.exc(&["check"]).code(1));
+    assert!(check.contains("changed-after-approval"), "{check}");
+    // A proposal below the type's tier, written by hand, is refused.
+    let low = repo.read("exceptions/EXC-0001.yaml").replacen("\nexpires:", "\nproposed_risk: low\nexpires:", 1);
+    repo.write("exceptions/EXC-0001.yaml", low);
+    let check = stdout(&repo.exc(&["validate"]).code(1));
+    assert!(check.contains("proposed_risk low is below type `other`'s medium risk"), "{check}");
+}

@@ -230,10 +230,24 @@ impl std::fmt::Display for Covered {
 impl std::str::FromStr for Covered {
     type Err = String;
 
-    /// Parses `ID` or `ID key=value …` (keys: purl, package, version, path).
+    /// Parses `ID` or `ID key=value …` (keys: purl, package, version, path),
+    /// refusing what no scanner could match: a malformed advisory id (a CVE,
+    /// GHSA, RustSec, Go or PyPI id not written as its database writes it),
+    /// an empty or repeated scope, a package URL that is not one, a version
+    /// with no package.
     fn from_str(text: &str) -> Result<Covered, String> {
         let mut parts = text.split_whitespace();
         let id = parts.next().ok_or("a finding needs an id, like CVE-2026-12345")?.to_string();
+        if let Some(why) = super::advisory::malformed(&id) {
+            return Err(why);
+        }
+        let shaped = id.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c));
+        if !shaped {
+            return Err(format!(
+                "`{id}` is not a finding id: letters, digits and . _ : / - (like CVE-2026-12345 or B105)"
+            ));
+        }
         let mut s = Scoped { id, ..Scoped::default() };
         let mut any = false;
         for part in parts {
@@ -247,8 +261,27 @@ impl std::str::FromStr for Covered {
                 "path" => &mut s.path,
                 _ => return Err(format!("`{key}` is not a finding's scope; use purl, package, version or path")),
             };
+            if value.is_empty() {
+                return Err(format!("`{key}=` needs a value"));
+            }
+            if slot.is_some() {
+                return Err(format!("`{key}` is given twice for {}", s.id));
+            }
             *slot = Some(value.to_string());
             any = true;
+        }
+        if let Some(purl) = &s.purl {
+            let shaped = purl.strip_prefix("pkg:").and_then(|rest| rest.split_once('/')).is_some_and(|(kind, name)| {
+                !kind.is_empty()
+                    && kind.chars().all(|c| c.is_ascii_alphabetic() || ".+-".contains(c))
+                    && !name.is_empty()
+            });
+            if !shaped {
+                return Err(format!("`{purl}` is not a package URL (written like pkg:npm/lodash@4.17.20)"));
+            }
+        }
+        if s.version.is_some() && s.package.is_none() && s.purl.is_none() {
+            return Err("`version=` goes with `package=` (or a purl): which package is at that version?".into());
         }
         Ok(if any { Covered::Scoped(s) } else { Covered::Id(s.id) })
     }

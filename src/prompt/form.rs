@@ -146,7 +146,8 @@ impl Question {
                 }
             }
             Question::Field(RequiredField::Findings) => {
-                d.findings = text("Findings (CVE or scanner ids, comma-separated)", &old, findings)?
+                d.findings =
+                    text("Findings (ids, comma-separated; scope: package= version= purl= path=)", &old, findings)?
             }
             Question::Field(RequiredField::MigrationPlan) => {
                 d.migration_plan = Some(text("Migration plan (how and when this goes away)", &old, one_line)?)
@@ -224,8 +225,34 @@ fn at_least_one(s: &str) -> std::result::Result<Vec<String>, String> {
     if list.is_empty() { Err("please write something: at least one, separated by commas".into()) } else { Ok(list) }
 }
 
+/// Findings as the flags take them, comma-separated, each checked as it is
+/// typed: `CVE-2026-1234 package=openssl version=3.0.11, GHSA-… path=app/**`.
 fn findings(s: &str) -> std::result::Result<Vec<Covered>, String> {
-    at_least_one(s)?.iter().map(|f| f.parse()).collect()
+    let list: Vec<String> = split_outside_braces(s);
+    if list.is_empty() {
+        return Err("please write something: at least one, separated by commas".into());
+    }
+    list.iter().map(|f| f.parse()).collect()
+}
+
+/// Comma-separated answers, a comma inside `{…}` (a glob's alternatives) kept.
+fn split_outside_braces(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(s[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(s[start..].trim().to_string());
+    out.retain(|p| !p.is_empty());
+    out
 }
 
 /// Comma-separated answers as a list.
@@ -360,9 +387,13 @@ mod tests {
         let p = Policy::default();
         let created: NaiveDate = "2026-01-01".parse().unwrap();
         let mut d = draft("vendor-access");
-        d.findings = vec!["CVE-1 purl=pkg:npm/x@1".parse().unwrap(), Covered::Id("CVE-2".into())];
+        d.findings = vec![
+            "CVE-2026-1111 purl=pkg:npm/x@1".parse().unwrap(),
+            Covered::Id("B105".into()),
+            "GHSA-4xc9-8hmq-j652 path=app/{a,b}/**".parse().unwrap(),
+        ];
         let typed = Question::Field(RequiredField::Findings).answer(&p, &d, created);
-        assert_eq!(typed, "CVE-1 purl=pkg:npm/x@1, CVE-2");
+        assert_eq!(typed, "CVE-2026-1111 purl=pkg:npm/x@1, B105, GHSA-4xc9-8hmq-j652 path=app/{a,b}/**");
         assert_eq!(findings(&typed), Ok(d.findings.clone()));
         assert_eq!(Question::Expires.answer(&p, &d, created), "2026-01-31");
         assert_eq!(Question::Field(RequiredField::Controls).answer(&p, &d, created), "NIST-800-53:AC-2, CIS:5.3");
@@ -373,6 +404,22 @@ mod tests {
         assert_eq!(one_line(""), Err("please write something".into()));
         assert!(person("").unwrap_err().starts_with("please write something"));
         assert!(at_least_one(" , ").unwrap_err().starts_with("please write something"));
-        assert!(findings("CVE-1 colour=red").unwrap_err().contains("not a finding's scope"));
+        assert!(findings("CVE-2026-1111 colour=red").unwrap_err().contains("not a finding's scope"));
+    }
+
+    /// A finding is checked where it is typed: its id, then its scope.
+    #[test]
+    fn findings_are_refused_as_they_are_typed() {
+        let refused = |s: &str| findings(s).unwrap_err();
+        assert_eq!(refused("CVE-2026-1"), "`CVE-2026-1` is not a CVE id (written like CVE-2026-12345)");
+        assert!(refused("B105, cve-2026-12345").contains("is not a CVE id"));
+        assert!(refused("CVE-2026-1111 purl=npm/x").contains("is not a package URL"));
+        assert!(refused("CVE-2026-1111 version=1.2").contains("`version=` goes with `package=`"));
+        assert!(refused("CVE-2026-1111 path=").contains("`path=` needs a value"));
+        assert!(refused("CVE-2026-1111 path=a path=b").contains("given twice"));
+        assert!(refused("$(rm)").contains("is not a finding id"));
+        let ok = findings("CVE-2026-1111 package=openssl version=3.0.11, B105").unwrap();
+        assert_eq!(ok.len(), 2);
+        assert!(ok[0].is_scoped() && !ok[1].is_scoped());
     }
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use clap::ValueEnum;
 
 use crate::context::{Context, Outcome};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::kpi::{self, Inputs};
 use crate::model::measure;
 use crate::model::record::{Record, Status};
@@ -26,7 +26,8 @@ Examples:
   exc report --format html --out kpis.html       the dashboard for leadership
   exc report --format csv > kpis.csv             one KPI per row
   exc report --since 2026-07-01 --format markdown
-  exc report --trend quarterly                   main KPIs at each quarter end, from git")]
+  exc report --trend quarterly                   main KPIs at each quarter end, from git
+  exc report --trend quarterly --format html --out kpis.html   the dashboard with the trend as charts")]
 pub struct Args {
     /// Flow KPIs (volume, approval time, SLA) count only records created on or after this day.
     #[arg(long, value_name = "DATE", value_parser = time::parse_date)]
@@ -37,7 +38,7 @@ pub struct Args {
     /// Write to this file (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,
-    /// Output format (html only without --trend).
+    /// Output format (html: the dashboard; with --trend, with the trend as charts).
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
 }
@@ -69,7 +70,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             ReportFormat::Markdown => view::trend_table(&quarters, true),
             ReportFormat::Text => view::trend_table(&quarters, false),
             ReportFormat::Html => {
-                return Err(Error::Usage("--trend has no html format; use text, json, csv or markdown".into()));
+                // The dashboard as of the date, with the trend after its key indicators.
+                let loaded = ctx.load(&reg)?;
+                let report = super::kpi_report(ctx, &reg, &loaded, args.since, None)?;
+                dashboard::render_with_trend(&report, &quarters)
             }
         }
     } else {

@@ -1,6 +1,7 @@
 //! A new team's first month, round 2: what a team following exc's own words
 //! ran into when filing, signing and reviewing, each as it was found.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::harness::{Repo, as_person, stderr, stdout};
@@ -246,4 +247,135 @@ fn a_requester_proposes_a_higher_risk_and_the_approvers_decide() {
     repo.write("exceptions/EXC-0001.yaml", low);
     let check = stdout(&repo.exc(&["validate"]).code(1));
     assert!(check.contains("proposed_risk low is below type `other`'s medium risk"), "{check}");
+}
+
+/// Commits everything in `repo`, dated `day` (noon UTC).
+fn commit_on(repo: &Repo, day: &str, message: &str) {
+    let date = format!("{day}T12:00:00Z");
+    for args in [&["add", "-A"][..], &["commit", "-qm", message][..]] {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(repo.path())
+            .env("HOME", repo.home.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// A registry with a year of history: requests filed and approved, each
+/// committed on its day, over four quarters.
+fn a_year_of_history() -> Repo {
+    let repo = team();
+    repo.write(
+        "exc.yaml",
+        "roles:\n  security: [sam@example.com]\ntrust: { signatures: off }\nassets: { total: 200 }\n",
+    );
+    commit_on(&repo, "2026-01-05", "policy");
+    let steps: [(&str, &str, &str); 6] = [
+        ("EXC-0001", "2026-01-10", "2026-01-11"),
+        ("EXC-0002", "2026-02-10", "2026-02-14"),
+        ("EXC-0003", "2026-04-10", "2026-04-11"),
+        ("EXC-0004", "2026-05-10", "2026-05-20"),
+        ("EXC-0005", "2026-07-10", "2026-07-11"),
+        ("EXC-0006", "2026-10-10", "2026-10-12"),
+    ];
+    for (id, filed, approved) in steps {
+        let mut args = file("firewall-rule", &["--id", id, "--asset"]);
+        args.push(id);
+        args.extend(["--as-of", filed]);
+        repo.exc(&args).success();
+        commit_on(&repo, filed, "request");
+        repo.exc(&["approve", id, "--by", SAM, "--as-of", approved]).success();
+        commit_on(&repo, approved, "approve");
+    }
+    repo
+}
+
+/// `report --trend quarterly --format html`: the dashboard, with each main
+/// KPI at each quarter end as a line chart beside its target and a table,
+/// opened in headless Chromium as the dashboard is (no script, no console
+/// error, nothing scrolling sideways on a desktop or a phone).
+#[test]
+fn the_dashboard_charts_the_quarterly_trend() {
+    let repo = a_year_of_history();
+    let out = repo.path().join("trend.html");
+    let args = ["report", "--trend", "quarterly", "--format", "html", "--as-of", "2026-12-01", "--out"];
+    repo.exc(&[&args[..], &[out.to_str().unwrap()]].concat()).success();
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("Key indicators") && html.contains("Needs action"), "the whole dashboard");
+    let trend = html.split("<h2>Quarter by quarter</h2>").nth(1).expect("a trend section");
+    let trend = trend.split("<h2>").next().unwrap();
+    assert!(html.find("Key indicators") < html.find("Quarter by quarter"));
+    assert_eq!(trend.matches("<svg").count(), 8, "active, and the seven main KPIs");
+    assert!(trend.matches("<polyline").count() >= 8, "each a line across the quarters");
+    for q in ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"] {
+        assert!(trend.contains(&format!("<th>{q}</th>")), "{q} in the table");
+    }
+    // Active at each quarter end (a firewall rule lasts 180 days): 2, 4, then
+    // 3 (the first two expired) and, on 2026-12-01, 2.
+    let active_row = trend.split("<td>Active exceptions</td>").nth(1).unwrap().split("</tr>").next().unwrap();
+    let active: Vec<&str> =
+        active_row.split("<td class=\"n\">").skip(1).map(|c| c.split('<').next().unwrap()).collect();
+    assert!(active.ends_with(&["2", "4", "3", "2"]), "{active:?}");
+    assert!(trend.contains("target ≤ 48 h"), "each chart beside its target");
+    assert!(!html.contains("<script"), "no script");
+
+    // Without --trend, the dashboard is as it was.
+    let plain = repo.path().join("plain.html");
+    repo.exc(&["report", "--format", "html", "--as-of", "2026-12-01", "--out", plain.to_str().unwrap()]).success();
+    assert!(!std::fs::read_to_string(&plain).unwrap().contains("Quarter by quarter"));
+
+    let Some(chromium) =
+        ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| crate::report::which(c))
+    else {
+        assert!(std::env::var_os("CI").is_none(), "CI must install chromium for the dashboard test");
+        eprintln!("skipping the browser half: no chromium on this machine");
+        return;
+    };
+    let profile = tempfile::TempDir::new().unwrap();
+    let browse = |args: &[&str], url: &Path| {
+        let out = Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"])
+            .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            .args(["--enable-logging=stderr", "--v=0"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(args)
+            .arg(format!("file://{}", url.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    let dom = browse(&["--dump-dom"], &out);
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom_text.contains("Quarter by quarter") && dom_text.contains("<polyline"), "rendered");
+    let log = String::from_utf8_lossy(&dom.stderr);
+    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE") || l.contains("Refused to")).collect();
+    assert!(console.is_empty(), "console errors: {console:?}");
+    let shot = repo.path().join("trend.png");
+    browse(&["--window-size=1280,2400", &format!("--screenshot={}", shot.display())], &out);
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "screenshot of {} bytes", png.len());
+
+    let frames = repo.path().join("widths.html");
+    std::fs::write(&frames, crate::report::measuring_frames(&html, crate::report::WIDTHS)).unwrap();
+    let dom = browse(&["--window-size=1700,1800", "--virtual-time-budget=2000", "--dump-dom"], &frames);
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    let measured = dom_text.split("data-widths=\"").nth(1).and_then(|m| m.split('"').next()).unwrap_or_default();
+    let widths: Vec<Vec<u32>> =
+        measured.split(' ').map(|m| m.split(':').filter_map(|n| n.parse().ok()).collect()).collect();
+    assert_eq!(widths.len(), crate::report::WIDTHS.len(), "measured: {measured:?}");
+    for w in widths {
+        assert!(
+            w.len() == 3 && w[2] <= w[0] && w[1] <= w[2],
+            "at {} px the page is {} px wide (view {} px)",
+            w[0],
+            w[1],
+            w[2]
+        );
+    }
 }

@@ -27,7 +27,7 @@ Examples:
   exc report --format csv > kpis.csv             one KPI per row
   exc report --since 2026-07-01 --format markdown
   exc report --trend quarterly                   main KPIs at each quarter end, from git
-  exc report --trend quarterly --format html --out kpis.html   the dashboard with the trend as charts")]
+  exc report --trend quarterly --format html    the dashboard, with the trend as charts")]
 pub struct Args {
     /// Flow KPIs (volume, approval time, SLA) count only records created on or after this day.
     #[arg(long, value_name = "DATE", value_parser = time::parse_date)]

@@ -99,6 +99,18 @@ impl Context {
         rules::Context { horizon: wall_clock().max(clock).max(end_of_day) + chrono::TimeDelta::minutes(5) }
     }
 
+    /// What to tell someone who gave a changing command `--as-of` another
+    /// day, as if to rehearse it: the change is made now, and dated now.
+    pub fn acts_now(&self) -> Result<Option<String>> {
+        let today = self.decision_time()?.date_naive();
+        Ok((self.as_of_given && self.as_of != today).then(|| {
+            format!(
+                "--as-of {} does not date a change: this one is made now, on {today}; to look ahead, use remind, report, check, list or expire (without --apply) with --as-of",
+                self.as_of
+            )
+        }))
+    }
+
     /// The time a decision made now is recorded with: the clock. Never
     /// `--as-of`.
     pub fn decision_time(&self) -> Result<DateTime<Utc>> {

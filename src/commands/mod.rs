@@ -131,6 +131,9 @@ fn person(reg: &Registry, by: Option<&str>, flag: &str, why: &str) -> Result<Str
 /// The skeleton of every lifecycle command: find the record, apply the
 /// action as the actor, save (and commit) it, and say what happened.
 pub fn transition(ctx: &Context, args: &ChangeArgs, id: &str, action: Action) -> Result<Outcome> {
+    if let Some(note) = ctx.acts_now()? {
+        output::warn(&note);
+    }
     let reg = ctx.registry()?;
     let (record, _) = reg.find(id)?;
     let actor = actor(&reg, args.by.as_deref())?;

@@ -103,6 +103,9 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
+    if let Some(note) = ctx.acts_now()? {
+        output::warn(&note);
+    }
     let reg = ctx.registry()?;
     let requester = crate::commands::requester(&reg, args.requester.as_deref())?;
     let interactive = !args.yes && prompt::interactive();

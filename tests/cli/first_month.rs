@@ -379,3 +379,37 @@ fn the_dashboard_charts_the_quarterly_trend() {
         );
     }
 }
+
+/// A rehearsal: the commands that read look ahead with `--as-of`, and a
+/// command that decides says it acts now, not on the day given.
+#[test]
+fn a_team_rehearses_the_coming_quarter() {
+    let repo = a_year_of_history();
+    let ahead = |args: &[&str]| {
+        let mut c = repo.cmd();
+        c.args(args).env("EXC_TEST_CLOCK", "2026-12-01");
+        c.output().unwrap()
+    };
+    // EXC-0006 (filed 2026-10-10, a 180-day firewall rule) expires on 2027-04-08.
+    let check = ahead(&["check", "--as-of", "2027-04-09", "--fail-on-expired"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("EXC-0006 expired on 2027-04-08"));
+    let remind = ahead(&["remind", "--as-of", "2027-03-30", "--within", "14d"]);
+    assert!(String::from_utf8_lossy(&remind.stdout).contains(": expires on 2027-04-08 (in 9 days)"));
+    let report: serde_json::Value =
+        serde_json::from_slice(&ahead(&["report", "--as-of", "2027-04-09", "--format", "json"]).stdout).unwrap();
+    assert_eq!(report["active"], 0);
+    let expire = ahead(&["expire", "--as-of", "2027-04-09", "--format", "json"]);
+    assert!(String::from_utf8_lossy(&expire.stdout).contains("EXC-0006"));
+    assert!(ahead(&["expire", "--apply", "--as-of", "2027-04-09"]).status.code() == Some(2));
+    // Deciding acts now, and says so.
+    let mut c = repo.cmd();
+    c.args(["retire", "EXC-0006", "--reason", "Rehearsed", "--as-of", "2027-04-01"])
+        .env("EXC_TEST_CLOCK", "2026-12-01");
+    as_person(&mut c, DANA);
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--as-of 2027-04-01 does not date a change: this one is made now, on 2026-12-01"), "{err}");
+    assert!(repo.read("exceptions/EXC-0006.yaml").contains("at: \"2026-12-01T00:00:00Z\""));
+}

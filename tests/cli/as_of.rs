@@ -347,3 +347,15 @@ fn keygen(path: &Path) {
     let out = Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"]).arg(path).output();
     assert!(out.unwrap().status.success());
 }
+
+#[test]
+fn reconcile_finds_a_suppression_citing_it_ungoverned_yet() {
+    let repo = approved_after_the_date();
+    repo.write(".trivyignore", "CVE-2027-1111 # EXC-0001\n");
+    commit(&repo, "2027-01-21T00:00:00Z", "suppress");
+    let before = asked(&repo, BEFORE, &["reconcile"]);
+    assert_eq!(before.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&before.stdout).into_owned();
+    assert!(text.contains("cites no active exception (EXC-0001 is requested)"), "{text}");
+    ok(asked(&repo, AFTER, &["reconcile"]));
+}

@@ -51,7 +51,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(&reg)?;
     if args.all || args.format.suppresses() {
         let Some(chosen) = super::suppressing(ctx, &reg, &loaded, args.skip_invalid) else {
             return Ok(Outcome::Findings);

@@ -106,7 +106,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             });
         output::warn(&format!("exc.yaml has no type `{kind}`{hint}"));
     }
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(&reg)?;
     // Records created after the date asked about did not exist yet.
     let mut records: Vec<&Record> = loaded
         .records

@@ -40,7 +40,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(&reg)?;
     let root = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
     let prefix = reg.repository_prefix();
     let options = super::scan_options(&reg);

@@ -48,7 +48,7 @@ struct Report<'a> {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(&reg)?;
     let within = match args.within {
         Some(span) => span.after(ctx.as_of).map(|d| (d - ctx.as_of).num_days()).unwrap_or(i64::MAX / 4),
         None => i64::from(reg.policy.review.remind_before_days),

@@ -8,8 +8,9 @@ use chrono::NaiveDate;
 use clap::ValueEnum;
 
 use crate::context::{Context, Outcome};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::kpi::{self, Inputs};
+use crate::model::measure;
 use crate::model::record::{Record, Status};
 use crate::model::routing;
 use crate::model::time;
@@ -25,7 +26,8 @@ Examples:
   exc report --format html --out kpis.html       the dashboard for leadership
   exc report --format csv > kpis.csv             one KPI per row
   exc report --since 2026-07-01 --format markdown
-  exc report --trend quarterly                   main KPIs at each quarter end, from git")]
+  exc report --trend quarterly                   main KPIs at each quarter end, from git
+  exc report --trend quarterly --format html    the dashboard, with the trend as charts")]
 pub struct Args {
     /// Flow KPIs (volume, approval time, SLA) count only records created on or after this day.
     #[arg(long, value_name = "DATE", value_parser = time::parse_date)]
@@ -36,7 +38,7 @@ pub struct Args {
     /// Write to this file (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,
-    /// Output format (html only without --trend).
+    /// Output format (html: the dashboard; with --trend, with the trend as charts).
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
 }
@@ -68,11 +70,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             ReportFormat::Markdown => view::trend_table(&quarters, true),
             ReportFormat::Text => view::trend_table(&quarters, false),
             ReportFormat::Html => {
-                return Err(Error::Usage("--trend has no html format; use text, json, csv or markdown".into()));
+                // The dashboard as of the date, with the trend after its key indicators.
+                let loaded = ctx.load(&reg)?;
+                let report = super::kpi_report(ctx, &reg, &loaded, args.since, None)?;
+                dashboard::render_with_trend(&report, &quarters)
             }
         }
     } else {
-        let loaded = reg.load_all()?;
+        let loaded = ctx.load(&reg)?;
         if !loaded.findings.is_empty() {
             output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
         }
@@ -149,7 +154,7 @@ fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Qu
 }
 
 fn now_only(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Quarter>> {
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(reg)?;
     let state = loaded.records.into_iter().map(|r| (r.path.clone(), r)).collect();
     Ok(vec![snapshot(reg, inventory, ctx.as_of, &state)])
 }
@@ -157,8 +162,12 @@ fn now_only(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec
 /// The KPIs as of a quarter end (its last second); flow KPIs (volume,
 /// approval time) count that quarter only.
 fn snapshot(reg: &Registry, inventory: Option<u64>, as_of: NaiveDate, state: &HashMap<String, Record>) -> Quarter {
-    let records: Vec<&Record> = state.values().collect();
     let now = as_of.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
+    // Each record as it stood then: a decision dated later does not count yet.
+    let (later, as_is): (Vec<&Record>, Vec<&Record>) =
+        state.values().partition(|r| measure::decided_after(&r.exception, now));
+    let stood: Vec<Record> = later.into_iter().map(|r| measure::as_stood(r.clone(), &reg.policy, now)).collect();
+    let records: Vec<&Record> = as_is.into_iter().chain(&stood).collect();
     let since = Some(kpi::quarter_start(as_of));
     let edited = HashMap::new();
     let inputs = Inputs { policy: &reg.policy, inventory, as_of, since, now, edited: &edited, ungoverned: None };

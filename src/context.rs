@@ -59,6 +59,12 @@ impl Context {
         Ok(self.as_stood(reg, reg.load_all()?))
     }
 
+    /// [`Context::load`], each record keeping its text: for output that
+    /// quotes the files as written (the structured exports, evidence).
+    pub fn load_with_text(&self, reg: &Registry) -> Result<Loaded> {
+        Ok(self.as_stood(reg, reg.load_with(&reg.record_files()?, None, true)))
+    }
+
     /// [`Context::load`] for the given files (all of them when none is given).
     pub fn load_files(&self, reg: &Registry, files: &[PathBuf]) -> Result<Loaded> {
         Ok(self.as_stood(reg, reg.load_files(files)?))

@@ -66,10 +66,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let shown = reg.display_path(&path);
         let record = loaded.records.iter().find(|r| r.path == shown);
-        let value = match record {
-            Some(r) => registry::parse_version(&r.source).map(|v| v.0),
-            None => registry::read_version(&path).map(|v| v.0),
-        };
+        let value = registry::read_version(&path).map(|v| v.0);
         now.push(Current { file, shown, value, record: record.map(|r| &r.exception) });
     }
     let mut entries = diff::compare(&before, &now, &reg.policy, RECORDS_DIR);

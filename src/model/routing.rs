@@ -88,10 +88,16 @@ pub fn signature_jobs(e: &Exception, policy: &Policy) -> Vec<(Entry, Vec<u8>)> {
     if !policy.signatures_required() {
         return Vec::new();
     }
-    statement::statements(e, policy.trust.registry.as_deref())
+    let registry = policy.trust.registry.as_deref();
+    let mut jobs: Vec<(Entry, Vec<u8>)> = statement::statements(e, registry)
         .into_iter()
         .filter(|(entry, _)| statement::maker(e, *entry).is_some_and(|(by, _)| by != POLICY_APPROVER))
-        .collect()
+        .collect();
+    // The request's own signature, checked in the same batch.
+    if requests_signed(policy) || e.signature.is_some() {
+        jobs.push((Entry::Request, statement::request_statement(e, registry)));
+    }
+    jobs
 }
 
 /// [`standing`] with the signature verdicts already worked out (for many
@@ -108,7 +114,7 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
         (!policy.same_person(holder, who)).then(|| holder.to_string())
     };
     let mut forged: Vec<Entry> = Vec::new();
-    for (entry, verdict) in signed {
+    for (entry, verdict) in signed.iter().filter(|(entry, _)| **entry != Entry::Request) {
         let who = statement::maker(e, *entry).map(|(by, _)| by).unwrap_or("?");
         if let (Verdict::UnknownKey(print), Some(holder)) = (verdict, someone_elses(*entry, who)) {
             forged.push(*entry);
@@ -148,7 +154,7 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
     }
 
     // Where decisions are signed, the request is signed by its requester.
-    let request = request_verdict(e, policy);
+    let request = signed.get(&Entry::Request).cloned().or_else(|| request_verdict(e, policy));
     let request_stands = match &request {
         None | Some(Verdict::Valid) => true,
         Some(Verdict::Missing) => {
@@ -272,7 +278,7 @@ impl Coverage {
                     || e.approvals.get(i).is_some_and(|a| a.decision == Decision::Rejected)
             }
             Entry::Review(i) => reviews.iter().any(|(j, _)| *j == i),
-            Entry::Closure => false,
+            Entry::Closure | Entry::Request => false,
         };
         let mut approvals: HashMap<usize, (bool, NaiveDate, String)> = HashMap::new();
         let mut stated = None;
@@ -317,7 +323,7 @@ impl Coverage {
                         stated = Some(new);
                     }
                 }
-                Entry::Closure => {}
+                Entry::Closure | Entry::Request => {}
             }
         }
         Coverage { approvals, stated, expires: e.expires }

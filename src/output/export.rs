@@ -382,6 +382,7 @@ pub fn decisions(records: &[&Record], policy: &Policy, commit_of: Option<CommitO
                     )
                 }
                 Entry::Closure => (e.status.to_string(), None, None, None),
+                Entry::Request => ("request".to_string(), None, None, Some(e.expires.to_string())),
             };
             let Some((by, at)) = statement::maker(e, entry) else { continue };
             let (signature, verified) = signed(entry);

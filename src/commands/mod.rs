@@ -18,6 +18,7 @@ pub mod keys;
 pub mod list;
 pub mod man;
 pub mod new;
+pub mod notify;
 pub mod policy;
 pub mod recertify;
 pub mod reconcile;

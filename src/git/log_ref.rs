@@ -197,7 +197,10 @@ pub fn push(root: &Path, remote: &str, name: &str, commit: Oid) -> Result<std::r
         return Ok(Ok(()));
     }
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    if text.lines().any(|l| l.starts_with('!') && (l.contains("[rejected]") || l.contains("non-fast-forward"))) {
+    // Refused as not a fast-forward, or the remote's ref moved between its
+    // check and its lock (another push won the race): read again and retry.
+    let raced = ["[rejected]", "non-fast-forward", "fetch first", "failed to update ref", "cannot lock ref"];
+    if text.lines().any(|l| l.starts_with('!')) && raced.iter().any(|r| text.contains(r)) {
         return Ok(Err(Moved));
     }
     Err(Error::Git(format!("push of {name} to {remote} failed: {}", text.trim())))

@@ -49,43 +49,68 @@ impl DeliveryLog {
     /// fast-forward, or a join when the two went apart); without it, nothing
     /// moves and the two are read side by side.
     pub fn read(&self, write: bool, now: DateTime<Utc>) -> Result<Snapshot> {
-        let mut local = log_ref::tip(&self.root, &self.git_ref)?;
         let theirs = match &self.remote {
-            Some(remote) => log_ref::fetch(&self.root, remote, &self.git_ref)?,
+            Some(remote) => self.fetch(remote)?,
             None => None,
         };
-        let mut extra = None;
-        if let Some(r) = theirs {
-            match local {
-                None if write => local = self.settle(log_ref::advance(&self.root, &self.git_ref, None, r)?)?,
-                None => local = Some(r),
-                Some(l) if log_ref::contains(&self.root, r, l)? => {}
-                Some(l) if log_ref::contains(&self.root, l, r)? => {
-                    if write {
-                        local = self.settle(log_ref::advance(&self.root, &self.git_ref, Some(l), r)?)?;
-                    } else {
-                        local = Some(r);
-                    }
-                }
-                Some(l) if write => local = self.settle(log_ref::join(&self.root, &self.git_ref, l, r, now)?)?,
-                Some(_) => extra = Some(r),
+        for _ in 0..RETRIES {
+            let local = log_ref::tip(&self.root, &self.git_ref)?;
+            if let Some(snap) = self.catch_up(local, theirs, write, now)? {
+                return Ok(snap);
             }
         }
-        let mut snap = Snapshot { tip: local, ..Snapshot::default() };
-        for commit in local.into_iter().chain(extra) {
-            self.parse(commit, &mut snap)?;
-        }
-        Ok(snap)
+        Err(Error::Conflict(format!("{} kept moving while this run read it; run exc notify again", self.git_ref)))
     }
 
-    /// A move of the local ref that lost a race is retried by the caller.
-    fn settle(&self, moved: std::result::Result<Oid, Moved>) -> Result<Option<Oid>> {
-        match moved {
-            Ok(o) => Ok(Some(o)),
-            Err(Moved) => {
-                Err(Error::Conflict(format!("{} moved while this run read it; run exc notify again", self.git_ref)))
+    /// Fetches the remote's log, trying again when another process was fetching it too.
+    fn fetch(&self, remote: &str) -> Result<Option<Oid>> {
+        let mut last = None;
+        for _ in 0..3 {
+            match log_ref::fetch(&self.root, remote, &self.git_ref) {
+                Ok(t) => return Ok(t),
+                Err(e) => last = Some(e),
             }
         }
+        Err(last.unwrap_or_else(|| Error::Git("fetch failed".into())))
+    }
+
+    /// The snapshot once the local ref holds the remote's log too; `None`
+    /// when another process moved the local ref meanwhile.
+    fn catch_up(
+        &self,
+        local: Option<Oid>,
+        theirs: Option<Oid>,
+        write: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Snapshot>> {
+        let (root, name) = (&self.root, &self.git_ref);
+        let mut tips = vec![];
+        match (local, theirs) {
+            (l, None) => tips.extend(l),
+            (None, Some(r)) if write => match log_ref::advance(root, name, None, r)? {
+                Ok(t) => tips.push(t),
+                Err(Moved) => return Ok(None),
+            },
+            (None, Some(r)) => tips.push(r),
+            (Some(l), Some(r)) if log_ref::contains(root, r, l)? => tips.push(l),
+            (Some(l), Some(r)) if log_ref::contains(root, l, r)? && write => {
+                match log_ref::advance(root, name, Some(l), r)? {
+                    Ok(t) => tips.push(t),
+                    Err(Moved) => return Ok(None),
+                }
+            }
+            (Some(l), Some(r)) if log_ref::contains(root, l, r)? => tips.push(r),
+            (Some(l), Some(r)) if write => match log_ref::join(root, name, l, r, now)? {
+                Ok(t) => tips.push(t),
+                Err(Moved) => return Ok(None),
+            },
+            (Some(l), Some(r)) => tips.extend([l, r]),
+        }
+        let mut snap = Snapshot { tip: tips.first().copied(), ..Snapshot::default() };
+        for commit in tips {
+            self.parse(commit, &mut snap)?;
+        }
+        Ok(Some(snap))
     }
 
     fn parse(&self, commit: Oid, snap: &mut Snapshot) -> Result<()> {

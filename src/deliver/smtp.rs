@@ -147,3 +147,68 @@ fn pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::{Event, Facts, Kind};
+    use crate::model::notify::Retry;
+    use crate::model::record::{Risk, Status};
+    use crate::output::notify::Notice;
+
+    /// Records cannot hold a CR/LF in a title (the schema refuses it), and
+    /// even if one did, the digest would carry no header of its making.
+    #[test]
+    fn a_title_with_cr_lf_adds_no_header_or_recipient() {
+        let facts = Facts {
+            id: "EXC-1".into(),
+            title: "CRM\r\nBcc: evil@example.com\r\nX-Injected: yes".into(),
+            kind: "other".into(),
+            status: Status::Approved,
+            risk: Risk::High,
+            requester: "Ann <ann@example.com>".into(),
+            risk_owner: "Dana\r\nCc: evil@example.com <dana@example.com>".into(),
+            expires: "2026-03-01".parse().unwrap(),
+            tickets: vec![],
+            path: "exceptions/EXC-1.yaml".into(),
+            link: None,
+        };
+        let event = Event {
+            id: "EXC-1".into(),
+            kind: Kind::ExpiryNear,
+            about: "2026-03-01".into(),
+            at: "2026-02-15T00:00:00Z".parse().unwrap(),
+            outcome: None,
+            message: "expires".into(),
+        };
+        let batch = Batch {
+            channel: "mail",
+            to: "dana@example.com",
+            name: "Dana\r\nCc: evil@example.com <dana@example.com>",
+            notices: vec![Notice { event: &event, facts: &facts }],
+        };
+        let settings = Settings {
+            retry: Retry::default(),
+            as_of: "2026-02-15".parse().unwrap(),
+            run: "r\r\nX-Run: 1".into(),
+            registry: "sec".into(),
+            issues: Default::default(),
+        };
+        let smtp = Smtp {
+            host: "127.0.0.1".into(),
+            port: None,
+            tls: SmtpTls::Starttls,
+            from: "exc <exc@example.com>".into(),
+            username_env: None,
+            password_env: None,
+        };
+        let m = build(&smtp, &batch, &settings).unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        for bad in ["bcc:", "cc:", "x-injected:", "x-run:"] {
+            assert!(!head.lines().any(|l| l.to_ascii_lowercase().starts_with(bad)), "{bad}\n{head}");
+        }
+        let to: Vec<String> = m.envelope().to().iter().map(|a| a.to_string()).collect();
+        assert_eq!(to, ["dana@example.com"]);
+    }
+}

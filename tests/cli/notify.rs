@@ -713,3 +713,258 @@ impl OrNull for Request {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 }
+
+/// A real SMTP server (aiosmtpd) on 127.0.0.1, with a CA and a server
+/// certificate made here; `None` (the test skips) without the consumers.
+struct SmtpServer {
+    child: std::process::Child,
+    port: u16,
+    out: std::path::PathBuf,
+    ca: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    fn start(mode: &str, refuse: &[&str], drop: &[&str]) -> Option<SmtpServer> {
+        let python = crate::consumers::consumer("python")?;
+        let has = Command::new(&python).args(["-c", "import aiosmtpd"]).output().unwrap().status.success();
+        if !has {
+            assert!(
+                std::env::var("EXC_REQUIRE_CONSUMERS").as_deref() != Ok("1"),
+                "aiosmtpd is not installed: run .ci/run"
+            );
+            eprintln!("skipping: aiosmtpd is not installed (.ci/run installs it)");
+            return None;
+        }
+        let dir = tempfile::TempDir::new().unwrap();
+        let d = dir.path();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).current_dir(d).output().expect("openssl");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+        openssl(
+            &[
+                &["req", "-x509"],
+                &ec[..],
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=exc test CA",
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign",
+                ],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[&["req"], &ec[..], &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]].concat(),
+        );
+        std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ]);
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/smtp_server.py");
+        let out = d.join("messages.jsonl");
+        let mut c = Command::new(python);
+        c.arg(script).args([
+            "--mode",
+            mode,
+            "--cert",
+            "server.pem",
+            "--key",
+            "server.key",
+            "--user",
+            "exc-bot",
+            "--password",
+            "p4ss-w0rd",
+        ]);
+        c.arg("--out").arg(&out).current_dir(d);
+        for r in refuse {
+            c.args(["--refuse-once", r]);
+        }
+        for r in drop {
+            c.args(["--drop-once", r]);
+        }
+        let mut child = c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line).unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("the SMTP server did not start: {line:?}"))
+            .parse()
+            .unwrap();
+        Some(SmtpServer { child, port, out, ca: d.join("ca.pem"), _dir: dir })
+    }
+
+    fn messages(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn config(&self, tls: &str) -> String {
+        format!(
+            "notify:\n  links: {{ record: \"https://forge.example/sec/blob/main/{{path}}\" }}\n  channels:\n    mail: {{ type: smtp, host: 127.0.0.1, port: {}, tls: {tls}, from: \"Security Exceptions <exc@example.com>\", username_env: EXC_SMTP_USER, password_env: EXC_SMTP_PASSWORD }}\n  retry: {{ attempts: 1, backoff_seconds: 0, timeout_seconds: 10 }}\n",
+            self.port
+        )
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn mail_run(repo: &Repo, day: &str, ca: Option<&Path>, extra: &[&str]) -> (i32, Value) {
+    let mut c = repo.cmd();
+    c.args(["--as-of", day, "notify", "--format", "json"]).args(extra);
+    c.env("EXC_TEST_CLOCK", day).env("EXC_SMTP_USER", "exc-bot").env("EXC_SMTP_PASSWORD", "p4ss-w0rd");
+    if let Some(ca) = ca {
+        c.env("EXC_CA_FILE", ca);
+    }
+    let out = c.output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains("p4ss-w0rd"), "the password is never printed: {all}");
+    (out.status.code().unwrap_or(-1), serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+}
+
+fn header<'a>(m: &'a Value, name: &str) -> Vec<&'a str> {
+    m["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h[0].as_str().unwrap().eq_ignore_ascii_case(name))
+        .map(|h| h[1].as_str().unwrap())
+        .collect()
+}
+
+/// One digest per person over STARTTLS with AUTH; a recipient the server
+/// refuses and a connection dropped mid-run fail alone, and go out on the
+/// next run; nothing goes out to a server whose certificate is not trusted.
+#[test]
+fn mail_digests_over_starttls_with_auth_once_per_person() {
+    let Some(server) = SmtpServer::start("starttls", &["rita@example.com"], &["dirk@example.com"]) else { return };
+    let repo = team(&server.config("starttls"));
+    let title = "Légacy CRM — 日本語 Bcc: evil@example.com <b>bold</b>";
+    file(&repo, "EXC-0001", title, "2026-12-01", "2027-02-15");
+    for (id, owner) in
+        [("EXC-0002", "Rita Refused <rita@example.com>"), ("EXC-0003", "Dirk Dropped <dirk@example.com>")]
+    {
+        repo.exc(&[
+            "--as-of",
+            "2026-12-01",
+            "new",
+            "--yes",
+            "--id",
+            id,
+            "--type",
+            "other",
+            "--title",
+            "Vendor VPN",
+            "--justification",
+            "j",
+            "--risk-owner",
+            owner,
+            "--asset",
+            "a",
+            "--expires",
+            "2027-02-15",
+        ])
+        .success();
+    }
+    // A certificate nobody trusts: nothing is sent, nothing is marked delivered.
+    let (code, report) = mail_run(&repo, "2026-12-02", None, &["--since", "2026-12-01"]);
+    assert_eq!(code, 1);
+    assert!(keys(&report, "delivered").is_empty(), "{report:#}");
+    assert!(report["deliveries"][0]["detail"].as_str().unwrap().to_lowercase().contains("certificate"), "{report:#}");
+    assert!(server.messages().is_empty());
+    // With the test CA trusted: everyone but Rita (refused) and Dirk (dropped).
+    let (code, report) = mail_run(&repo, "2026-12-02", Some(&server.ca), &[]);
+    assert_eq!(code, 1, "{report:#}");
+    let failed: BTreeSet<&str> = report["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["status"] == "failed")
+        .map(|d| d["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, BTreeSet::from(["rita@example.com", "dirk@example.com"]), "{report:#}");
+    let messages = server.messages();
+    let to: Vec<Vec<Value>> = messages.iter().map(|m| m["rcpt_tos"].as_array().unwrap().clone()).collect();
+    assert_eq!(
+        to,
+        [vec![json!("sam@example.com")], vec![json!("dana@example.com")]],
+        "one digest per person, one recipient each"
+    );
+    for m in &messages {
+        assert_eq!((m["tls"].as_bool(), m["authenticated"].as_bool()), (Some(true), Some(true)));
+        assert_eq!(m["mail_from"], "exc@example.com");
+        assert_eq!(header(m, "From"), ["Security Exceptions <exc@example.com>"]);
+        assert!(header(m, "Bcc").is_empty() && header(m, "Cc").is_empty());
+        assert_eq!(header(m, "Auto-Submitted"), ["auto-generated"]);
+        assert!(m["text"].as_str().unwrap().contains("https://forge.example/sec/blob/main/exceptions/EXC-0001.yaml"));
+    }
+    let sam = &messages[0];
+    assert_eq!(header(sam, "To"), ["sam@example.com"]);
+    assert_eq!(sam["subject"], "[exc] 3 security exception notices (2026-12-02)");
+    let text = sam["text"].as_str().unwrap();
+    assert_eq!(text.matches("new request").count(), 3, "{text}");
+    let dana = &messages[1];
+    assert_eq!(header(dana, "To"), ["Dana Ops <dana@example.com>"]);
+    assert_eq!(dana["subject"], format!("[exc] EXC-0001 new request: {title}"), "UTF-8 subject, decoded");
+    let raw = dana["raw_headers"].as_str().unwrap();
+    assert!(raw.is_ascii() && raw.contains("=?utf-8?"), "the subject is RFC 2047-encoded: {raw}");
+    assert!(!raw.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "{raw}");
+    let html = dana["html"].as_str().unwrap();
+    assert!(html.contains("&lt;b&gt;bold&lt;/b&gt;") && !html.contains("<b>bold"), "{html}");
+    // The next run delivers the two that failed, and only them.
+    let (code, report) = mail_run(&repo, "2026-12-02", Some(&server.ca), &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let to: BTreeSet<&str> =
+        report["deliveries"].as_array().unwrap().iter().map(|d| d["to"].as_str().unwrap()).collect();
+    assert_eq!(to, BTreeSet::from(["rita@example.com", "dirk@example.com"]));
+    assert_eq!(server.messages().len(), 4);
+    let (code, report) = mail_run(&repo, "2026-12-03", Some(&server.ca), &[]);
+    assert_eq!((code, keys(&report, "delivered").len()), (0, 0));
+    assert_eq!(server.messages().len(), 4, "nothing twice");
+}
+
+#[test]
+fn mail_over_implicit_tls() {
+    let Some(server) = SmtpServer::start("tls", &[], &[]) else { return };
+    let repo = team(&server.config("tls"));
+    file(&repo, "EXC-0001", "Vendor VPN", "2026-12-01", "2027-02-15");
+    let (code, report) = mail_run(&repo, "2026-12-02", Some(&server.ca), &["--since", "2026-12-01"]);
+    assert_eq!(code, 0, "{report:#}");
+    let m = server.messages();
+    assert_eq!(m.len(), 2, "Sam (approver) and Dana (risk owner)");
+    assert!(m.iter().all(|m| m["tls"] == true && m["authenticated"] == true));
+    assert!(report["deliveries"][0]["detail"].as_str().unwrap().starts_with("250"), "{report:#}");
+}

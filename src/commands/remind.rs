@@ -1,6 +1,8 @@
 //! `exc remind`: what needs action now (expiries, reviews, 75 % of the
 //! lifetime, pending approvals against their SLA, chronic records), grouped by
-//! the person or role who must act. The JSON feeds a mail or chat step in CI.
+//! the person or role who must act. The read-only view: `exc notify`
+//! delivers these (and decisions and closures) once each, by mail, chat,
+//! webhook and Jira.
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -17,7 +19,7 @@ use crate::output::{self, remind as view};
 Examples:
   exc remind
   exc remind --within 30d --format markdown
-  exc remind --format json | ./notify.py        # one message per group
+  exc notify --dry-run                          # who exc notify would tell what
 
 The JSON is {as_of, within_days, groups: [{to, as, emails, items: [{id, title, reason,
 date, days, message}]}]}; `as` is risk_owner or role, `reason` one of expiry, review,

@@ -968,3 +968,128 @@ fn mail_over_implicit_tls() {
     assert!(m.iter().all(|m| m["tls"] == true && m["authenticated"] == true));
     assert!(report["deliveries"][0]["detail"].as_str().unwrap().starts_with("250"), "{report:#}");
 }
+
+/// The story of a quarter (2027-01-04 to 2027-04-03), one nightly run a day
+/// (`exc expire --apply`, then `exc notify`), two nights missed. The table
+/// of what went out, and when, is docs/notify.md's.
+fn quarter_story(repo: &Repo, day: &str) {
+    let new = |id: &str, kind: &str, title: &str, expires: &str, extra: &[&str]| {
+        let mut args = vec!["--as-of", day, "new", "--yes", "--id", id, "--type", kind, "--title", title];
+        args.extend([
+            "--justification",
+            "Business need",
+            "--risk-owner",
+            DANA,
+            "--asset",
+            "crm-01",
+            "--expires",
+            expires,
+        ]);
+        args.extend(extra);
+        repo.exc(&args).success();
+    };
+    let extend = |id: &str, until: &str| {
+        repo.exc(&[
+            "--as-of",
+            day,
+            "recertify",
+            id,
+            "--controls-effective",
+            "yes",
+            "--justification-valid",
+            "yes",
+            "--better-option",
+            "no",
+            "--expires",
+            until,
+            "--by",
+            DANA,
+        ])
+        .success();
+    };
+    match day {
+        "2026-10-01" => new("EXC-0006", "firewall-rule", "Payroll firewall rule", "2027-03-30", &[]),
+        "2026-10-02" => approve(repo, "EXC-0006", day),
+        "2027-01-04" => {
+            new("EXC-0001", "other", "Vendor VPN for Acme", "2027-03-05", &[]);
+            new("EXC-0002", "other", "Broad firewall opening", "2027-03-01", &[]);
+            new("EXC-0004", "other", "Legacy SFTP", "2027-01-20", &[]);
+            approve(repo, "EXC-0004", day);
+        }
+        "2027-01-05" => approve(repo, "EXC-0001", day),
+        "2027-01-11" => new("EXC-0003", "other", "Kiosk MFA bypass", "2027-02-10", &[]),
+        "2027-01-12" => {
+            approve(repo, "EXC-0003", day);
+            repo.exc(&["--as-of", day, "reject", "EXC-0002", "--reason", "too broad", "--by", SAM]).success();
+        }
+        "2027-01-15" => extend("EXC-0004", "2027-02-01"),
+        "2027-01-28" => extend("EXC-0004", "2027-02-15"),
+        "2027-02-10" => extend("EXC-0004", "2027-03-15"),
+        "2027-02-15" => new("EXC-0005", "other", "Temporary admin rights", "2027-04-15", &[]),
+        "2027-02-16" => approve(repo, "EXC-0005", day),
+        "2027-02-20" => {
+            repo.exc(&["--as-of", day, "retire", "EXC-0005", "--reason", "fixed", "--by", DANA]).success();
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn a_quarter_sends_exactly_the_expected_messages() {
+    let sink = Sink::ok();
+    let repo = team(&webhook(&sink.url));
+    quarter_story(&repo, "2026-10-01");
+    quarter_story(&repo, "2026-10-02");
+    let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4).unwrap();
+    let missed = ["2027-01-08", "2027-02-18"];
+    let mut table: Vec<(String, String)> = Vec::new();
+    for n in 0..90 {
+        let day = (start + chrono::Days::new(n)).to_string();
+        quarter_story(&repo, &day);
+        if missed.contains(&day.as_str()) {
+            continue;
+        }
+        repo.exc(&["--as-of", &day, "expire", "--apply"]).success();
+        let (code, report, err) = notify(&repo, &day, &[]);
+        assert_eq!(code, 0, "{day}: {err}");
+        for k in keys(&report, "delivered") {
+            table.push((day.clone(), k));
+        }
+    }
+    let got = received(&sink);
+    assert_eq!(got.len(), table.len());
+    assert_eq!(got.iter().collect::<BTreeSet<_>>().len(), got.len(), "nothing twice");
+    let expected: Vec<(&str, &str)> = vec![
+        ("2027-01-04", "EXC-0001/filed/2027-01-04T00:00:00Z"),
+        ("2027-01-04", "EXC-0002/filed/2027-01-04T00:00:00Z"),
+        ("2027-01-04", "EXC-0004/filed/2027-01-04T00:00:00Z"),
+        ("2027-01-04", "EXC-0004/decided/approved/2027-01-04T00:00:00Z"),
+        ("2027-01-04", "EXC-0006/review-overdue/2026-12-31"),
+        ("2027-01-05", "EXC-0001/decided/approved/2027-01-05T00:00:00Z"),
+        ("2027-01-06", "EXC-0004/expiry-near/2027-01-20"),
+        ("2027-01-09", "EXC-0002/sla-at-risk/2027-01-09T00:00:00Z"),
+        ("2027-01-10", "EXC-0002/sla-breached/2027-01-09T00:00:00Z"),
+        ("2027-01-11", "EXC-0003/filed/2027-01-11T00:00:00Z"),
+        ("2027-01-12", "EXC-0002/decided/rejected/2027-01-12T00:00:00Z"),
+        ("2027-01-12", "EXC-0003/decided/approved/2027-01-12T00:00:00Z"),
+        ("2027-01-15", "EXC-0004/decided/extended/2027-01-15T00:00:00Z"),
+        ("2027-01-15", "EXC-0006/closed/expired/2027-01-15T00:00:00Z"),
+        ("2027-01-18", "EXC-0004/expiry-near/2027-02-01"),
+        ("2027-01-27", "EXC-0003/expiry-near/2027-02-10"),
+        ("2027-01-28", "EXC-0004/decided/extended/2027-01-28T00:00:00Z"),
+        ("2027-02-01", "EXC-0004/expiry-near/2027-02-15"),
+        ("2027-02-10", "EXC-0004/decided/extended/2027-02-10T00:00:00Z"),
+        ("2027-02-10", "EXC-0004/chronic/extended-3"),
+        ("2027-02-11", "EXC-0003/closed/expired/2027-02-11T00:00:00Z"),
+        ("2027-02-15", "EXC-0005/filed/2027-02-15T00:00:00Z"),
+        ("2027-02-16", "EXC-0005/decided/approved/2027-02-16T00:00:00Z"),
+        ("2027-02-19", "EXC-0001/lifetime/2027-02-18"),
+        ("2027-02-19", "EXC-0001/expiry-near/2027-03-05"),
+        ("2027-02-20", "EXC-0005/closed/retired/2027-02-20T00:00:00Z"),
+        ("2027-03-01", "EXC-0004/expiry-near/2027-03-15"),
+        ("2027-03-06", "EXC-0001/closed/expired/2027-03-06T00:00:00Z"),
+        ("2027-03-16", "EXC-0004/closed/expired/2027-03-16T00:00:00Z"),
+    ];
+    let table: Vec<(&str, &str)> = table.iter().map(|(d, k)| (d.as_str(), k.as_str())).collect();
+    assert_eq!(table, expected);
+}

@@ -68,6 +68,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             "exc.yaml has no `notify:` section: add one with the channels to deliver over (see docs/notify.md)".into(),
         ));
     };
+    for who in notify.escalation.iter().filter(|w| !w.contains('@')) {
+        if reg.policy.roles.get(who).is_none_or(|people| people.is_empty()) {
+            output::warn(&format!(
+                "notify.escalation names the role `{who}`, which nobody holds in roles:; chronic records and overdue reviews reach only their risk owners"
+            ));
+        }
+    }
     let clock = ctx.decision_time()?;
     if !args.dry_run && ctx.as_of_given && ctx.as_of != clock.date_naive() {
         return Err(Error::Usage(format!(

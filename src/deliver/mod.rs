@@ -151,6 +151,8 @@ pub fn agent(retry: &Retry) -> std::result::Result<ureq::Agent, String> {
 pub struct Response {
     pub status: u16,
     pub body: String,
+    /// `Retry-After` in seconds, when the server sent one (Slack does with 429).
+    pub retry_after: Option<u64>,
 }
 
 /// Sends one request, trying again on transient failures. `Ok` is any
@@ -168,7 +170,13 @@ pub fn request(
     let mut last = String::new();
     for attempt in 1..=retry.attempts.max(1) {
         match once(agent, method, url, headers, body) {
-            Ok(r) if r.status == 429 || r.status >= 500 => last = format!("HTTP {}", r.status),
+            Ok(r) if r.status == 429 || r.status >= 500 => {
+                last = format!("HTTP {}", r.status);
+                // A server that says when to come back is heard, within reason.
+                if let Some(after) = r.retry_after {
+                    wait = wait.max(Duration::from_secs(after.min(60)));
+                }
+            }
             Ok(r) => return Ok(r),
             Err(e) => last = e,
         }
@@ -206,8 +214,10 @@ fn once(
     match result {
         Ok(mut resp) => {
             let status = resp.status().as_u16();
+            let retry_after =
+                resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
             let body = resp.body_mut().with_config().limit(1 << 20).read_to_string().unwrap_or_default();
-            Ok(Response { status, body })
+            Ok(Response { status, body, retry_after })
         }
         Err(e) => Err(describe(&e)),
     }

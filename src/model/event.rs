@@ -70,7 +70,13 @@ pub fn events(r: &Record, policy: &Policy, now: DateTime<Utc>) -> Vec<Event> {
         out.push(Event { id: e.id.clone(), kind, about, at, outcome: outcome.map(str::to_string), message })
     };
 
-    push(Kind::Filed, stamp(e.created), e.created, None, format!("filed by {}", e.requester));
+    let awaiting = routing::awaiting_of(r, policy);
+    let filed = if awaiting.is_empty() {
+        format!("filed by {}", e.requester)
+    } else {
+        format!("filed by {}; awaiting approval by {}", e.requester, awaiting.join(", "))
+    };
+    push(Kind::Filed, stamp(e.created), e.created, None, filed);
 
     let completions = routing::completions_of(r, policy);
     for (i, c) in completions.iter().enumerate().filter(|(_, c)| c.at <= now) {

@@ -137,7 +137,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         if due.is_empty() && !snap.runs.is_empty() {
             return show(&args, &[], as_of, false, &shown_log, None);
         }
-        let files = claim_files(&run, &due, &snap, since, as_of, clock)?;
+        let channels: Vec<String> = notify.channels.keys().cloned().collect();
+        let files = claim_files(&run, &due, &snap, since, as_of, clock, channels)?;
         let message = format!("exc notify: run {run} claims {} deliveries", due.len());
         if log.publish(snap.tip, &files, &message, clock)?.is_ok() {
             claimed = Some((due, ledger));
@@ -210,9 +211,11 @@ fn claim_files(
     since: NaiveDate,
     as_of: NaiveDate,
     clock: chrono::DateTime<chrono::Utc>,
+    channels: Vec<String>,
 ) -> Result<Vec<(String, Vec<u8>)>> {
     let since = snap.runs.iter().map(|r| r.since).min().unwrap_or(since);
-    let record = Run { run: run.to_string(), started: clock, as_of, exc: env!("CARGO_PKG_VERSION").to_string(), since };
+    let exc = env!("CARGO_PKG_VERSION").to_string();
+    let record = Run { run: run.to_string(), started: clock, as_of, exc, since, channels };
     let run_file = serde_json::to_vec_pretty(&record).map_err(|e| Error::Output(e.to_string()))?;
     let claims: Vec<Entry> = due
         .iter()

@@ -67,6 +67,11 @@ pub struct Run {
     pub exc: String,
     /// The first day of the log: set by its first run, kept by every later one.
     pub since: NaiveDate,
+    /// The channels configured when it ran: a channel's history starts at
+    /// the first run that knew it, so a channel added later is not flooded
+    /// with every filing and decision since the log began.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<String>,
 }
 
 /// What the log says, folded for look-ups.
@@ -80,6 +85,8 @@ pub struct Ledger {
     issues: HashMap<(String, String), String>,
     /// The log's first day, if it has one.
     pub since: Option<NaiveDate>,
+    /// Each channel's first day: the day of the first run that knew it.
+    channel_since: HashMap<String, NaiveDate>,
     /// How many runs it records.
     pub runs: usize,
 }
@@ -88,6 +95,15 @@ impl Ledger {
     /// Folds the log's entries and runs.
     pub fn new(entries: &[Entry], runs: &[Run]) -> Ledger {
         let mut l = Ledger { since: runs.iter().map(|r| r.since).min(), runs: runs.len(), ..Ledger::default() };
+        let first_run = runs.iter().min_by_key(|r| (r.started, &r.run)).map(|r| r.run.as_str());
+        for r in runs {
+            for c in &r.channels {
+                // The log's first run knew its channels from the log's first day.
+                let first = if Some(r.run.as_str()) == first_run { r.since } else { r.as_of };
+                let slot = l.channel_since.entry(c.clone()).or_insert(first);
+                *slot = (*slot).min(first);
+            }
+        }
         let mut results: HashSet<(String, String, String, String)> = HashSet::new();
         for e in entries {
             let k = (e.key.clone(), e.channel.clone(), e.to.clone());
@@ -133,6 +149,16 @@ impl Ledger {
         self.failures.get(&(key.to_string(), channel.to_string(), to.to_string())).copied().unwrap_or(0)
     }
 
+    /// The first day of `channel`: when a run first knew it; for a channel
+    /// no run knew, the log's first day on its first run, else `today`.
+    pub fn channel_since(&self, channel: &str, log_since: NaiveDate, today: NaiveDate) -> NaiveDate {
+        match self.channel_since.get(channel) {
+            Some(d) => *d,
+            None if self.runs == 0 => log_since,
+            None => today,
+        }
+    }
+
     /// The Jira issue a record maps to over `channel`, if one was made or found.
     pub fn issue(&self, channel: &str, id: &str) -> Option<&str> {
         self.issues.get(&(channel.to_string(), id.to_string())).map(String::as_str)
@@ -172,16 +198,18 @@ pub struct Addressed<'a> {
 
 /// What is owed: every (event, channel, recipient) not delivered and not
 /// held by another run's claim. Announcements that fell due before the
-/// log's first day are history, not news, and are not owed.
+/// log's first day (`since`), or before a channel's first day, are history,
+/// not news, and are not owed.
 pub fn owed(addressed: &[Addressed], ledger: &Ledger, since: NaiveDate, now: DateTime<Utc>) -> Vec<Due> {
     let mut out = Vec::new();
+    let today = now.date_naive();
     for a in addressed {
         let ev = a.event;
-        if ev.kind.is_announcement() && ev.at.date_naive() < since {
-            continue;
-        }
         let key = ev.key();
         for (channel, personal) in &a.channels {
+            if ev.kind.is_announcement() && ev.at.date_naive() < ledger.channel_since(channel, since, today) {
+                continue;
+            }
             let recipients: Vec<(String, String)> = if *personal {
                 a.people.iter().map(|p| (p.email.clone(), p.name.clone())).collect()
             } else {
@@ -272,6 +300,28 @@ mod tests {
             again.iter().map(|d| (d.to.as_str(), d.retries)).collect::<Vec<_>>(),
             [("a@example.com", 0), ("b@example.com", 1)]
         );
+    }
+
+    #[test]
+    fn a_channel_added_later_starts_on_its_first_day() {
+        let filed = event(Kind::Filed, "2026-01-05");
+        let addressed = [Addressed {
+            event: &filed,
+            channels: vec![("chat".into(), false), ("jira".into(), false)],
+            people: vec![],
+        }];
+        let run = |id: &str, day: &str, channels: &[&str]| Run {
+            run: id.into(),
+            started: t(day),
+            as_of: t(day).date_naive(),
+            exc: "0".into(),
+            since: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+        };
+        let runs = [run("r1", "2026-01-03", &["chat"]), run("r2", "2026-02-01", &["chat", "jira"])];
+        let since = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let due = owed(&addressed, &Ledger::new(&[], &runs), since, t("2026-02-02"));
+        assert_eq!(due.iter().map(|d| d.channel.as_str()).collect::<Vec<_>>(), ["chat"], "jira began on 02-01");
     }
 
     #[test]

@@ -813,11 +813,11 @@ impl Policy {
                 }
             }
         }
-        for (pointer, message) in self.notify.iter().flat_map(|n| n.problems(&self.roles)) {
-            add(pointer, message);
-        }
         for (code, message) in self.severity.problems() {
             add(format!("/severity/{}", super::finding::pointer_token(&code)), message);
+        }
+        for (pointer, message) in self.notify.iter().flat_map(|n| n.problems(&self.roles)) {
+            add(pointer, message);
         }
         out
     }

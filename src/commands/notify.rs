@@ -31,8 +31,8 @@ Examples:
 Configure it with a `notify:` block in exc.yaml (channels: smtp, slack, teams, webhook,
 jira); secrets come only from the environment variables it names. EXC_CA_FILE names
 a PEM file of CA certificates to trust instead of the built-in roots. The delivery
-log is the git ref notify.log.ref (default refs/exc/notify), pushed to
-notify.log.remote when set. See docs/notify.md.
+log is the git ref notify.log.ref (default refs/exc/notify), fetched from and pushed
+to notify.log.remote (default origin, when there is one). See docs/notify.md.
 
 Exit codes: 0 everything owed was delivered, 1 some deliveries failed (they stay owed
 and the next run tries them again), 2 it could not run (configuration, git, the log).")]
@@ -197,7 +197,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         let file = vec![(format!("{run}.results-{part}.jsonl"), deliveries::lines(&results)?)];
         let ok = results.iter().filter(|e| e.state == State::Delivered).count();
         let message = format!("exc notify: run {run}: {name} accepted {ok} of {}", results.len());
-        log.add(&file, &message, ctx.decision_time()?)?;
+        if let Err(e) = log.add(&file, &message, ctx.decision_time()?) {
+            show(&args, &rows, as_of, false, &shown_log, Some(&run))?;
+            return Err(Error::Git(format!(
+                "{name} accepted {ok} deliveries, but the delivery log could not record them ({e}); they stay claimed by run {run} for {} hours, then the next run sends them again",
+                delivery::CLAIM_HOURS
+            )));
+        }
     }
     show(&args, &rows, as_of, false, &shown_log, Some(&run))?;
     Ok(if rows.iter().any(|r| r.status == "failed") { Outcome::Findings } else { Outcome::Clean })

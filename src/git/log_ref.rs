@@ -31,6 +31,11 @@ fn open(root: &Path) -> Result<Repository> {
     })
 }
 
+/// Whether the repository holding `root` has a remote called `name`.
+pub fn has_remote(root: &Path, name: &str) -> bool {
+    open(root).is_ok_and(|repo| repo.find_remote(name).is_ok())
+}
+
 /// The commit `name` points at, if the ref exists.
 pub fn tip(root: &Path, name: &str) -> Result<Option<Oid>> {
     let repo = open(root)?;

@@ -262,7 +262,8 @@ pub struct LogSettings {
     #[serde(default = "default_ref", rename = "ref")]
     pub git_ref: String,
     /// The remote the log is fetched from and pushed to before and after
-    /// every change (e.g. `origin`); without one it stays in this clone.
+    /// every change (default: `origin` when the repository has it; `""`
+    /// keeps the log in this clone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<String>,
 }

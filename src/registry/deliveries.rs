@@ -40,8 +40,17 @@ pub struct Snapshot {
 }
 
 impl DeliveryLog {
+    /// The log as the policy places it. Without `log.remote`, the log is
+    /// shared through `origin` when the repository has one (a CI runner's
+    /// clone always does), so a lost runner loses nothing; `remote: ""`
+    /// keeps it in this clone.
     pub fn new(root: PathBuf, settings: &LogSettings) -> DeliveryLog {
-        DeliveryLog { root, git_ref: settings.git_ref.clone(), remote: settings.remote.clone() }
+        let remote = match settings.remote.as_deref() {
+            Some("") => None,
+            Some(r) => Some(r.to_string()),
+            None => log_ref::has_remote(&root, "origin").then(|| "origin".to_string()),
+        };
+        DeliveryLog { root, git_ref: settings.git_ref.clone(), remote }
     }
 
     /// Reads the log as the remote and this clone hold it together. With

@@ -202,6 +202,8 @@ pub struct Addressed<'a> {
 /// not news, and are not owed.
 pub fn owed(addressed: &[Addressed], ledger: &Ledger, since: NaiveDate, now: DateTime<Utc>) -> Vec<Due> {
     let mut out = Vec::new();
+    // Two files with one id (a collision `exc check` reports) give one delivery, not two.
+    let mut seen: HashSet<(String, String, String)> = HashSet::new();
     let today = now.date_naive();
     for a in addressed {
         let ev = a.event;
@@ -216,7 +218,10 @@ pub fn owed(addressed: &[Addressed], ledger: &Ledger, since: NaiveDate, now: Dat
                 vec![(EVERYONE.to_string(), String::new())]
             };
             for (to, name) in recipients {
-                if ledger.is_delivered(&key, channel, &to) || ledger.is_held(&key, channel, &to, now) {
+                if ledger.is_delivered(&key, channel, &to)
+                    || ledger.is_held(&key, channel, &to, now)
+                    || !seen.insert((key.clone(), channel.clone(), to.clone()))
+                {
                     continue;
                 }
                 out.push(Due {

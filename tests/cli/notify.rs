@@ -1094,3 +1094,52 @@ fn a_quarter_sends_exactly_the_expected_messages() {
     let table: Vec<(&str, &str)> = table.iter().map(|(d, k)| (d.as_str(), k.as_str())).collect();
     assert_eq!(table, expected);
 }
+
+/// A run that died after claiming and before recording: its claims hold
+/// the deliveries back for six hours (it may still be sending), then the
+/// next run sends them. The dead run is written into the log by hand.
+#[test]
+fn a_run_that_died_after_claiming_is_taken_over_after_six_hours() {
+    let sink = Sink::ok();
+    let repo = team(&webhook(&sink.url));
+    file(&repo, "EXC-0001", "Vendor VPN", "2026-12-01", "2027-02-15");
+    let key = "EXC-0001/filed/2026-12-01T00:00:00Z";
+    let run = json!({ "run": "20261202T000000Z-dead", "started": "2026-12-02T00:00:00Z", "as_of": "2026-12-02",
+                      "exc": "0.1.0", "since": "2026-12-01", "channels": ["hook"] });
+    let claim = json!({ "run": "20261202T000000Z-dead", "state": "claimed", "key": key, "channel": "hook", "to": "*",
+                        "at": "2026-12-02T00:00:00Z" });
+    let blob = |name: &str, text: String| {
+        let path = repo.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let oid = git_out(repo.path(), &["hash-object", "-w", name]);
+        std::fs::remove_file(path).unwrap();
+        format!("100644 blob {oid}\t{name}")
+    };
+    let tree = [
+        blob("20261202T000000Z-dead.run.json", run.to_string()),
+        blob("20261202T000000Z-dead.claims.jsonl", format!("{claim}\n")),
+    ]
+    .join("\n");
+    let mut mktree = Command::new("git");
+    mktree
+        .arg("mktree")
+        .current_dir(repo.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = mktree.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), format!("{tree}\n").as_bytes()).unwrap();
+    let tree = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().trim().to_string();
+    let commit = git_out(repo.path(), &["commit-tree", &tree, "-m", "a run that died"]);
+    git_out(repo.path(), &["update-ref", "refs/exc/notify", &commit]);
+    let at = |t: &str| {
+        let mut c = repo.cmd();
+        c.args(["notify", "--format", "json"]).env("EXC_TEST_CLOCK", t).env("EXC_WEBHOOK_SECRET", SECRET);
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    assert!(keys(&at("2026-12-02T05:59:59Z"), "delivered").is_empty(), "held by the claim");
+    assert_eq!(keys(&at("2026-12-02T06:00:00Z"), "delivered"), [key]);
+    assert!(keys(&at("2026-12-02T07:00:00Z"), "delivered").is_empty());
+    assert_eq!(received(&sink), [key]);
+}

@@ -32,7 +32,11 @@ pub fn send(c: &ChatHook, batch: &Batch, settings: &Settings) -> Vec<Outcome> {
         Err(e) => return vec![Err(e); n],
     };
     let mut out = Vec::with_capacity(n);
-    for chunk in batch.notices.chunks(NOTICES_PER_MESSAGE) {
+    for (i, chunk) in batch.notices.chunks(NOTICES_PER_MESSAGE).enumerate() {
+        if i > 0 {
+            // Slack takes about one message a second per webhook.
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
         let body = payload(chunk, settings).to_string();
         let headers = [("Content-Type", "application/json; charset=utf-8".to_string())];
         let result = match request(&agent, "POST", &url, &headers, Some(body.as_bytes()), &settings.retry) {

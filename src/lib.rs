@@ -16,6 +16,7 @@
 pub(crate) mod cli;
 pub(crate) mod commands;
 pub(crate) mod context;
+pub(crate) mod deliver;
 pub mod error;
 pub(crate) mod git;
 pub mod model;

@@ -29,7 +29,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let audited = reg.audit_from_root(args.trust.trust_root.as_ref())?;
+    let audited = reg.audit_from_root(args.trust.root())?;
     let files: Vec<(String, Option<String>)> = audited.files.iter().map(|p| (p.clone(), None)).collect();
     let sources = reg.sources(&[]);
     let run = Run {

@@ -107,6 +107,19 @@ git: { commit: false }
 # trivyignore, trivyignore-legacy, snyk, osv-scanner, grype, nsprc, openvex.
 # exports: [trivyignore]
 
+# `exc notify` (nightly, and on pushes to main) tells people of each event once:
+# filings, decisions, SLAs at risk, expiries, 75 % of the lifetime, reviews,
+# closures, chronic records. Secrets come only from the environment variables
+# named here. See docs/notify.md.
+# notify:
+#   links: { record: "https://github.com/acme/sec/blob/main/{path}" }
+#   escalation: [engineering]
+#   channels:
+#     mail: { type: smtp, host: smtp.example.com, from: "exc <exc@example.com>", username_env: EXC_SMTP_USER, password_env: EXC_SMTP_PASSWORD }
+#     chat: { type: slack, url_env: EXC_SLACK_WEBHOOK }
+#     jira: { type: jira, url: "https://acme.atlassian.net", project: SEC, user_env: EXC_JIRA_USER, token_env: EXC_JIRA_TOKEN }
+#   log: { remote: origin }
+
 # The root of trust. Every decision (approval, rejection, review, retirement,
 # revocation) is signed with its maker's SSH key (an expiry is the policy's own,
 # checked, not signed): the key git signs

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod list;
 pub mod man;
 pub mod new;
+pub mod notify;
 pub mod policy;
 pub mod recertify;
 pub mod reconcile;
@@ -74,11 +75,25 @@ pub struct TrustArgs {
     /// (sha256:…); `exc keys --format trust-root` prints both. Without it, the
     /// first policy (or the one at trust.audit_from) is trusted on first use.
     #[arg(long, env = "EXC_TRUST_ROOT", value_name = "ROOT", value_parser = parse_root)]
-    pub trust_root: Option<crate::model::trust_root::TrustRoot>,
+    pub trust_root: Option<Pin>,
 }
 
-fn parse_root(s: &str) -> std::result::Result<crate::model::trust_root::TrustRoot, String> {
-    s.parse()
+/// A `--trust-root` value: empty (an unset CI input or variable) pins nothing.
+#[derive(Debug, Clone)]
+pub struct Pin(Option<crate::model::trust_root::TrustRoot>);
+
+fn parse_root(s: &str) -> std::result::Result<Pin, String> {
+    if s.trim().is_empty() {
+        return Ok(Pin(None));
+    }
+    s.parse().map(|r| Pin(Some(r)))
+}
+
+impl TrustArgs {
+    /// The pinned root, if any.
+    pub fn root(&self) -> Option<&crate::model::trust_root::TrustRoot> {
+        self.trust_root.as_ref().and_then(|p| p.0.as_ref())
+    }
 }
 
 impl ChangeArgs {

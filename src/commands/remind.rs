@@ -1,6 +1,8 @@
 //! `exc remind`: what needs action now (expiries, reviews, 75 % of the
 //! lifetime, pending approvals against their SLA, chronic records), grouped by
-//! the person or role who must act. The JSON feeds a mail or chat step in CI.
+//! the person or role who must act. The read-only view: `exc notify`
+//! delivers these (and decisions and closures) once each, by mail, chat,
+//! webhook and Jira.
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -17,11 +19,11 @@ use crate::output::{self, remind as view};
 Examples:
   exc remind
   exc remind --within 30d --format markdown
-  exc remind --format json | ./notify.py        # one message per group
+  exc notify --dry-run                          # who exc notify would tell what
 
 The JSON is {as_of, within_days, groups: [{to, as, emails, items: [{id, title, reason,
-date, days, message}]}]}; `as` is risk_owner or role, `reason` one of expiry, review,
-lifetime, pending-approval, chronic.")]
+date, days, message, risk, requester, tickets, link}]}]}; `as` is risk_owner or role,
+`reason` one of expiry, review, lifetime, pending-approval, chronic.")]
 pub struct Args {
     /// Lead time (default: review.remind_before_days from exc.yaml, 14 days).
     #[arg(long, value_name = "SPAN", value_parser = Span::parse)]
@@ -53,7 +55,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         Some(span) => span.after(ctx.as_of).map(|d| (d - ctx.as_of).num_days()).unwrap_or(i64::MAX / 4),
         None => i64::from(reg.policy.review.remind_before_days),
     };
-    let groups = remind::reminders(&loaded.records, &reg.policy, within, ctx.as_of, ctx.now());
+    let prefix = reg.repository_prefix();
+    let groups = remind::reminders_in(&loaded.records, &reg.policy, within, ctx.as_of, ctx.now(), &prefix);
     match args.format {
         RemindFormat::Json => output::emit_json(&Report { as_of: ctx.as_of, within_days: within, groups: &groups })?,
         RemindFormat::Markdown => output::emit_text(&view::markdown(&groups, ctx.as_of, within))?,

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 
 mod commit;
 mod history;
+pub mod log_ref;
 mod tree;
 
 pub use commit::{commit, message, plan_commit, plan_commit_all};

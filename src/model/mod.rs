@@ -4,14 +4,18 @@
 
 pub mod advisory;
 pub mod audit;
+pub mod delivery;
 pub mod diff;
 pub mod digest;
+pub mod event;
+pub mod event_kind;
 pub mod finding;
 pub mod gate;
 pub mod identity;
 pub mod kpi;
 pub mod lifecycle;
 pub mod measure;
+pub mod notify;
 pub mod policy;
 pub mod reconcile;
 pub mod record;

@@ -128,6 +128,10 @@ pub struct Policy {
     /// where it does not look.
     #[serde(default, skip_serializing_if = "ReconcileRules::is_empty")]
     pub reconcile: ReconcileRules,
+    /// What `exc notify` delivers, to whom and over which channels. Not
+    /// written when absent, so policies without it keep their digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<super::notify::Notify>,
     /// Signed approvals of this policy by the owners of the one before it.
     /// Not part of the policy's digest. Kept last in the file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -259,6 +263,7 @@ impl Default for Policy {
             trust: Trust::default(),
             exports: Vec::new(),
             reconcile: ReconcileRules::default(),
+            notify: None,
             approvals: Vec::new(),
         }
     }
@@ -1021,6 +1026,9 @@ impl Policy {
         }
         for (code, message) in self.severity.problems() {
             add(format!("/severity/{}", super::finding::pointer_token(&code)), message);
+        }
+        for (pointer, message) in self.notify.iter().flat_map(|n| n.problems(&self.roles)) {
+            add(pointer, message);
         }
         out
     }

@@ -36,6 +36,14 @@ pub struct Item {
     /// Days until `date` (negative: days since).
     pub days: i64,
     pub message: String,
+    /// The risk tier the record is routed by.
+    pub risk: super::record::Risk,
+    pub requester: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tickets: Vec<String>,
+    /// The link to the record (`notify.links.record` in exc.yaml).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 /// Everything one person or role must act on.
@@ -53,6 +61,19 @@ pub struct Group {
 
 /// The reminders due on `as_of` with a lead time of `within` days.
 pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveDate, now: DateTime<Utc>) -> Vec<Group> {
+    reminders_in(records, policy, within, as_of, now, "")
+}
+
+/// [`reminders`] for a registry at `prefix` in its repository (`security/`),
+/// which the links to records need.
+pub fn reminders_in(
+    records: &[Record],
+    policy: &Policy,
+    within: i64,
+    as_of: NaiveDate,
+    now: DateTime<Utc>,
+    prefix: &str,
+) -> Vec<Group> {
     let mut groups: BTreeMap<(String, &'static str), Group> = BTreeMap::new();
     let mut to_owner = |e: &Exception, item: Item| {
         let email = email_of(&e.risk_owner).to_ascii_lowercase();
@@ -73,6 +94,8 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
         if !measure::exists(e, now) {
             continue; // not created yet as of then
         }
+        let link = policy.notify.as_ref().and_then(|n| n.links.record(&e.id, &format!("{prefix}{}", r.path)));
+        let risk = routing::tier_of(r, policy);
         let item = |reason, date: NaiveDate, message: String| Item {
             id: e.id.clone(),
             title: e.title.clone(),
@@ -80,6 +103,10 @@ pub fn reminders(records: &[Record], policy: &Policy, within: i64, as_of: NaiveD
             date,
             days: (date - as_of).num_days(),
             message,
+            risk,
+            requester: e.requester.clone(),
+            tickets: e.tickets.clone(),
+            link: link.clone(),
         };
         match e.status {
             Status::Approved if e.expires >= as_of => {

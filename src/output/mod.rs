@@ -20,6 +20,7 @@ pub mod escape;
 pub mod evidence;
 pub mod export;
 pub mod findings;
+pub mod notify;
 pub mod oscal;
 pub mod record;
 pub mod remind;

@@ -25,6 +25,7 @@ use crate::yaml;
 
 mod audit;
 mod decisions;
+pub mod deliveries;
 mod sources;
 mod write;
 

@@ -593,6 +593,9 @@ fn the_first_policy_is_trusted_on_first_use_and_then_owned() {
     repo.git(&["commit", "-qm", "the CISO and her key"]);
     let out = repo.exc(&["audit"]).success();
     assert!(stdout(&out).contains("the history is clean"), "{}", stdout(&out));
+    // An unset CI input or variable (an empty EXC_TRUST_ROOT) pins nothing.
+    let out = repo.cmd().args(["check"]).env("EXC_TRUST_ROOT", "").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Now Carol owns it: a change without her fails the audit.
     repo.write("exc.yaml", repo.read("exc.yaml").replace("security: []", "security: [ann@example.com]"));
     repo.git(&["commit", "-qam", "make me security"]);

@@ -261,14 +261,41 @@ pub fn new_id(reg: &Registry) -> Result<String> {
     Err(Error::Conflict("could not find a free id; pass --id".into()))
 }
 
+/// Which registry governs the repository `reconcile`, `import` and `export`
+/// work on, when it lives elsewhere.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RegistryArgs {
+    /// The registry that governs this repository, when it lives in another one: its folder,
+    /// or a git URL (fetched shallowly into a cache and fetched again on every run).
+    #[arg(long, env = "EXC_REGISTRY", value_name = "PATH|URL")]
+    pub registry: Option<String>,
+    /// The branch, tag or commit of --registry to read (default: its default branch).
+    #[arg(long = "ref", env = "EXC_REGISTRY_REF", value_name = "REF")]
+    pub rev: Option<String>,
+    /// This repository's name, as records' findings scope it with `repository:`
+    /// (default: the name of its `origin` remote, else of its folder).
+    #[arg(long, value_name = "NAME")]
+    pub repository: Option<String>,
+}
+
+impl RegistryArgs {
+    /// The repository the command runs in, and the registry that governs it.
+    pub fn governed(&self, ctx: &Context) -> Result<crate::context::Governed> {
+        ctx.governed(self.registry.as_deref(), self.rev.as_deref(), self.repository.as_deref())
+    }
+}
+
 /// What `reconcile` and `import` look for and skip: the policy's patterns
-/// and exclusions, and the registry's own records and schemas (a record may
-/// quote the suppression it excepts).
-pub fn scan_options(reg: &Registry) -> crate::scan::Options {
+/// and exclusions and, in the registry's own repository, its records and
+/// schemas (a record may quote the suppression it excepts). In an
+/// application repository the registry's folders are elsewhere.
+pub fn scan_options(reg: &Registry, central: bool) -> crate::scan::Options {
     let rules = &reg.policy.reconcile;
     let prefix = reg.repository_prefix();
     let mut exclude = rules.exclude.clone();
-    exclude.extend([format!("{prefix}{}/**", crate::registry::RECORDS_DIR), format!("{prefix}schema/**")]);
+    if !central {
+        exclude.extend([format!("{prefix}{}/**", crate::registry::RECORDS_DIR), format!("{prefix}schema/**")]);
+    }
     crate::scan::Options {
         patterns: rules.patterns.iter().map(|p| (p.tool.clone(), p.pattern.clone())).collect(),
         exclude,
@@ -304,8 +331,12 @@ pub fn kpi_report(
 /// cannot be read.
 fn ungoverned(reg: &Registry, loaded: &crate::registry::Loaded, ctx: &Context) -> Option<usize> {
     let root = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
-    let found = crate::scan::suppressions(&root, &scan_options(reg)).ok()?;
-    Some(crate::model::reconcile::judge(&found.sites, &loaded.records, ctx.as_of).len() + found.unreadable.len())
+    let found = crate::scan::suppressions(&root, &scan_options(reg, false)).ok()?;
+    let name = crate::git::repository_name(&root);
+    Some(
+        crate::model::reconcile::judge(&found.sites, &loaded.records, ctx.as_of, name.as_deref()).len()
+            + found.unreadable.len(),
+    )
 }
 
 /// When the re-approved versions were made, from the git history (read only

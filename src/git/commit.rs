@@ -89,6 +89,50 @@ pub fn commit(plan: &CommitPlan, message: &str, date: Option<chrono::DateTime<ch
     Ok(id.trim().to_string())
 }
 
+/// Starts branch `name` at HEAD in the work tree holding `root` and switches
+/// to it, as `git switch -c` does (an existing branch is refused by git).
+pub fn start_branch(root: &Path, name: &str) -> Result<()> {
+    if name.starts_with('-') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::Usage(format!("{name:?} is not a branch name")));
+    }
+    git(root, &["check-ref-format", "--branch", name])
+        .map_err(|_| Error::Usage(format!("`{name}` is not a branch name")))?;
+    let staged = git(root, &["diff", "--cached", "--name-only"])?;
+    if !staged.trim().is_empty() {
+        return Err(Error::Git(format!(
+            "{} has staged changes; commit or unstage them first, so the branch holds only the new requests",
+            root.display()
+        )));
+    }
+    git(root, &["switch", "-q", "-c", name]).map(|_| ())
+}
+
+/// Stages and commits `files` (new files in the work tree holding `root`),
+/// and only them, with `message`. Returns the new commit's short id.
+pub fn commit_files(root: &Path, files: &[PathBuf], message: &str) -> Result<String> {
+    let names: Vec<String> = files.iter().map(|f| f.to_string_lossy().into_owned()).collect();
+    let mut add = vec!["add", "--"];
+    add.extend(names.iter().map(String::as_str));
+    git(root, &add)?;
+    let mut child = Command::new("git")
+        .args(["commit", "-q", "-F", "-", "--"])
+        .args(&names)
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Git(format!("cannot run git: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(message.as_bytes()).map_err(|e| Error::Git(format!("cannot write to git: {e}")))?;
+    }
+    let out = child.wait_with_output().map_err(|e| Error::Git(format!("cannot run git: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::Git(format!("the commit failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    Ok(git(root, &["rev-parse", "--short=10", "HEAD"])?.trim().to_string())
+}
+
 /// Runs git in `dir` and returns its standard output.
 fn git(dir: &Path, args: &[&str]) -> Result<String> {
     let out = Command::new("git")

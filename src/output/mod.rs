@@ -21,9 +21,11 @@ pub mod evidence;
 pub mod export;
 pub mod findings;
 pub mod oscal;
+pub mod patch;
 pub mod record;
 pub mod remind;
 pub mod report;
+pub mod request;
 pub mod suppressions;
 
 /// Output formats of commands that print only text or JSON.

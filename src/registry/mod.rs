@@ -25,10 +25,12 @@ use crate::yaml;
 
 mod audit;
 mod decisions;
+mod source;
 mod sources;
 mod write;
 
 pub use decisions::decision_key;
+pub use source::Source;
 pub use sources::Sources;
 pub use write::{CommitOptions, append_policy_approval, render, write_atomic, write_folder};
 

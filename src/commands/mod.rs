@@ -316,7 +316,7 @@ pub fn kpi_report(
     let edited = edit_times(reg, &records, ctx.now(), history);
     let inputs = crate::model::kpi::Inputs {
         policy: &reg.policy,
-        inventory: reg.inventory()?,
+        assets: reg.asset_base()?,
         as_of: ctx.as_of,
         since,
         now: ctx.now(),

@@ -9,6 +9,7 @@ use clap::ValueEnum;
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
+use crate::model::inventory::AssetBase;
 use crate::model::kpi::{self, Inputs};
 use crate::model::record::{Record, Status};
 use crate::model::routing;
@@ -61,7 +62,7 @@ pub enum ReportFormat {
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
     let text = if args.trend.is_some() {
-        let quarters = trend(ctx, &reg, reg.inventory()?)?;
+        let quarters = trend(ctx, &reg, reg.asset_base()?)?;
         match args.format {
             ReportFormat::Json => output::json(&quarters)?,
             ReportFormat::Csv => view::kpi_csv(&quarters.iter().map(|q| (q.as_of, &q.kpis)).collect::<Vec<_>>())?,
@@ -97,16 +98,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
 }
 
 /// Replays the history once, taking the registry's state at each quarter end.
-fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Quarter>> {
+fn trend(ctx: &Context, reg: &Registry, assets: AssetBase) -> Result<Vec<Quarter>> {
     let history = match reg.history() {
         Ok(h) if !h.commits.is_empty() => h,
         Ok(_) => {
             output::warn(&format!("no commits touch the records yet; the trend shows only {}", ctx.as_of));
-            return now_only(ctx, reg, inventory);
+            return now_only(ctx, reg, assets);
         }
         Err(e) => {
             output::warn(&format!("{e}; the trend shows only {} (from the files on disk)", ctx.as_of));
-            return now_only(ctx, reg, inventory);
+            return now_only(ctx, reg, assets);
         }
     };
     let first = history.commits.iter().map(|c| c.time.date_naive()).min().unwrap_or(ctx.as_of);
@@ -123,7 +124,7 @@ fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Qu
         },
         |commit, change, _, after| {
             while let Some(end) = ends.next_if(|end| commit.time.date_naive() > *end) {
-                quarters.push(snapshot(reg, inventory, end, &state));
+                quarters.push(snapshot(reg, assets, end, &state));
             }
             if let Some(old) = &change.old_name {
                 state.remove(old);
@@ -143,25 +144,25 @@ fn trend(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Qu
         },
     )?;
     for end in ends {
-        quarters.push(snapshot(reg, inventory, end, &state));
+        quarters.push(snapshot(reg, assets, end, &state));
     }
     Ok(quarters)
 }
 
-fn now_only(ctx: &Context, reg: &Registry, inventory: Option<u64>) -> Result<Vec<Quarter>> {
+fn now_only(ctx: &Context, reg: &Registry, assets: AssetBase) -> Result<Vec<Quarter>> {
     let loaded = reg.load_all()?;
     let state = loaded.records.into_iter().map(|r| (r.path.clone(), r)).collect();
-    Ok(vec![snapshot(reg, inventory, ctx.as_of, &state)])
+    Ok(vec![snapshot(reg, assets, ctx.as_of, &state)])
 }
 
 /// The KPIs as of a quarter end (its last second); flow KPIs (volume,
 /// approval time) count that quarter only.
-fn snapshot(reg: &Registry, inventory: Option<u64>, as_of: NaiveDate, state: &HashMap<String, Record>) -> Quarter {
+fn snapshot(reg: &Registry, assets: AssetBase, as_of: NaiveDate, state: &HashMap<String, Record>) -> Quarter {
     let records: Vec<&Record> = state.values().collect();
     let now = as_of.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
     let since = Some(kpi::quarter_start(as_of));
     let edited = HashMap::new();
-    let inputs = Inputs { policy: &reg.policy, inventory, as_of, since, now, edited: &edited, ungoverned: None };
+    let inputs = Inputs { policy: &reg.policy, assets, as_of, since, now, edited: &edited, ungoverned: None };
     let r = kpi::report(&records, &inputs);
     Quarter {
         quarter: kpi::quarter_name(as_of),

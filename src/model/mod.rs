@@ -9,6 +9,7 @@ pub mod digest;
 pub mod finding;
 pub mod gate;
 pub mod identity;
+pub mod inventory;
 pub mod kpi;
 pub mod lifecycle;
 pub mod measure;

@@ -56,6 +56,8 @@ pub struct Suppression<'a> {
     pub reason: String,
     /// The policy says this type's approved records mean "not affected" (for VEX).
     pub vex: Option<Vex>,
+    /// The application repository the finding is scoped to (a name or glob), if any.
+    pub repository: Option<String>,
 }
 
 impl Suppression<'_> {
@@ -123,10 +125,12 @@ pub fn suppressions<'a>(records: &[&'a Exception], policy: &Policy) -> Vec<Suppr
         let reason = format!("{}: {} (risk owner {}, until {})", e.id, e.title, e.risk_owner, e.expires);
         let vex = policy.types.get(&e.kind).and_then(|t| t.vex.clone());
         for f in &e.findings {
+            let scope = f.scope();
             out.push(Suppression {
                 record: e,
                 id: f.id().to_string(),
-                path: f.scope().path,
+                path: scope.path,
+                repository: scope.repository,
                 targets: targets.clone(),
                 package: package_of(f),
                 lapses,
@@ -136,6 +140,14 @@ pub fn suppressions<'a>(records: &[&'a Exception], policy: &Policy) -> Vec<Suppr
         }
     }
     out
+}
+
+/// The suppressions that apply in the application repository `name`: those
+/// whose finding names no repository (they apply in every one) or names it
+/// (a glob, any case), as `exc reconcile` counts them there.
+pub fn in_repository<'a>(sups: Vec<Suppression<'a>>, name: &str) -> Vec<Suppression<'a>> {
+    let name = name.to_ascii_lowercase();
+    sups.into_iter().filter(|s| s.repository.as_deref().is_none_or(|g| glob(&g.to_ascii_lowercase(), &name))).collect()
 }
 
 /// The package a finding names: from its package URL, else its name and version.

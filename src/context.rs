@@ -153,6 +153,10 @@ pub enum Outcome {
     Clean,
     /// Findings were reported (exit 1).
     Findings,
+    /// Only part of the job could be done: a fleet's registry could not be
+    /// read. What could be read was shown, marked partial, with what failed
+    /// named (exit 2, as when the tool cannot do its job).
+    Partial,
 }
 
 impl Outcome {

@@ -215,6 +215,10 @@ pub fn check_request(reg: &Registry, e: &crate::model::record::Exception) -> Res
     if findings.iter().any(|f| f.is_error()) {
         return Err(Error::Invalid { what: "the request is not valid".into(), findings });
     }
+    // A misspelt asset is easiest to fix before anyone approves it.
+    for f in findings.iter().filter(|f| f.code == crate::model::finding::Code::UnknownAsset) {
+        output::warn(&f.message);
+    }
     Ok(())
 }
 
@@ -313,17 +317,51 @@ pub fn kpi_report(
     history: Option<&crate::git::History>,
 ) -> Result<crate::model::kpi::Report> {
     let records: Vec<&Record> = loaded.records.iter().collect();
-    let edited = edit_times(reg, &records, ctx.now(), history);
-    let inputs = crate::model::kpi::Inputs {
-        policy: &reg.policy,
+    let k = kpi_context(ctx, reg, loaded, history)?;
+    Ok(crate::model::kpi::report(&records, &k.inputs(ctx, reg, since)))
+}
+
+/// What a registry's KPI report needs besides its records and policy.
+pub struct KpiContext<'a> {
+    /// When each re-approved version was made, from the history.
+    pub edited: HashMap<(String, String), DateTime<Utc>>,
+    pub assets: crate::model::inventory::AssetBase<'a>,
+    pub ungoverned: Option<usize>,
+}
+
+impl KpiContext<'_> {
+    /// The report's inputs for `reg`, as of the context's date.
+    pub fn inputs<'b>(
+        &'b self,
+        ctx: &Context,
+        reg: &'b Registry,
+        since: Option<chrono::NaiveDate>,
+    ) -> crate::model::kpi::Inputs<'b> {
+        crate::model::kpi::Inputs {
+            policy: &reg.policy,
+            assets: self.assets,
+            as_of: ctx.as_of,
+            since,
+            now: ctx.now(),
+            edited: &self.edited,
+            ungoverned: self.ungoverned,
+        }
+    }
+}
+
+/// Reads what `reg`'s KPI report needs besides its records (see [`kpi_report`]).
+pub fn kpi_context<'a>(
+    ctx: &Context,
+    reg: &'a Registry,
+    loaded: &crate::registry::Loaded,
+    history: Option<&crate::git::History>,
+) -> Result<KpiContext<'a>> {
+    let records: Vec<&Record> = loaded.records.iter().collect();
+    Ok(KpiContext {
+        edited: edit_times(reg, &records, ctx.now(), history),
         assets: reg.asset_base()?,
-        as_of: ctx.as_of,
-        since,
-        now: ctx.now(),
-        edited: &edited,
         ungoverned: ungoverned(reg, loaded, ctx),
-    };
-    Ok(crate::model::kpi::report(&records, &inputs))
+    })
 }
 
 /// How many scanner suppressions in the repository no active exception

@@ -70,7 +70,14 @@ fn git(dir: &Path, args: &[&str]) -> Result<String> {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         let why = String::from_utf8_lossy(&out.stderr);
-        let why = why.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("; ");
+        // git's first fatal or error line says why; the advice after it does not.
+        let lines: Vec<&str> = why.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let why = lines
+            .iter()
+            .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
+            .or(lines.first())
+            .map(|l| l.to_string())
+            .unwrap_or_default();
         Err(Error::Git(if why.is_empty() { format!("git {} failed", args.join(" ")) } else { why }))
     }
 }

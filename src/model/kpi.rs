@@ -33,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::fleet::Unreadable;
 use super::inventory::{self, AssetBase};
 use super::lifecycle;
 use super::measure;
@@ -82,14 +83,6 @@ pub struct Share {
     pub total: usize,
     /// `excepted` as a % of `total`.
     pub pct: f64,
-}
-
-/// A registry of a fleet that could not be read: named, never left out silently.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Unreadable {
-    pub registry: String,
-    pub source: String,
-    pub error: String,
 }
 
 /// A record that needs someone to act.

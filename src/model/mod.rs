@@ -7,6 +7,7 @@ pub mod audit;
 pub mod diff;
 pub mod digest;
 pub mod finding;
+pub mod fleet;
 pub mod gate;
 pub mod identity;
 pub mod inventory;

@@ -26,6 +26,7 @@ use crate::yaml;
 
 mod audit;
 mod decisions;
+pub mod fleet;
 mod inventory;
 mod source;
 mod sources;

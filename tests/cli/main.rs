@@ -8,6 +8,7 @@ mod definitions;
 mod differential;
 mod evidence;
 mod faults;
+mod fleet;
 mod forgery;
 mod gate;
 mod harness;

@@ -74,9 +74,12 @@ fn application(name: &str, files: &[(&str, &str)]) -> Repo {
     repo
 }
 
-/// `exc reconcile ARGS --format json` in `app`: the exit code and each
-/// finding as (code, path, line, message).
-fn reconcile(app: &Repo, args: &[&str]) -> (i32, Vec<(String, String, u64, String)>, Value) {
+/// A finding as (code, path, line, message).
+type Found = (String, String, u64, String);
+
+/// `exc reconcile ARGS --format json` in `app`: the exit code, each finding,
+/// and the whole JSON.
+fn reconcile(app: &Repo, args: &[&str]) -> (i32, Vec<Found>, Value) {
     let out = app.cmd().args(["reconcile", "--format", "json", "--as-of", AS_OF]).args(args).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("{args:?}: {}", String::from_utf8_lossy(&out.stderr)));

@@ -177,7 +177,8 @@ fn fleet(ctx: &Context, file: &std::path::Path, since: Option<NaiveDate>) -> Res
             _ => AssetBase::Unknown,
         },
     };
-    Ok(kpi::fleet(&parts, &fleet.targets, base, unreadable))
+    let union = kpi::Union { targets: &fleet.targets, assets: base, as_of: ctx.as_of, since, now: ctx.now() };
+    Ok(kpi::fleet(&parts, &union, unreadable))
 }
 
 /// Replays the history once, taking the registry's state at each quarter end.

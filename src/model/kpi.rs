@@ -190,11 +190,22 @@ pub struct Part<'a> {
     pub inputs: Inputs<'a>,
 }
 
+/// What a fleet's union is measured against and as of when.
+pub struct Union<'a> {
+    pub targets: &'a Targets,
+    /// The union's asset base.
+    pub assets: AssetBase<'a>,
+    pub as_of: NaiveDate,
+    pub since: Option<NaiveDate>,
+    pub now: DateTime<Utc>,
+}
+
 /// A fleet's report: the KPIs over the union of the parts' records by the
 /// same definitions (each record judged by its own registry's policy),
-/// against `targets`, with `assets` as the union's asset base and
-/// `ungoverned` summed; and each part's own report, by its own policy.
-pub fn fleet(parts: &[Part], targets: &Targets, assets: AssetBase, unreadable: Vec<Unreadable>) -> Report {
+/// against the union's targets and asset base, with `ungoverned` summed; and
+/// each part's own report, by its own policy. `unreadable` names the
+/// registries left out.
+pub fn fleet(parts: &[Part], union: &Union, unreadable: Vec<Unreadable>) -> Report {
     let mut members = Vec::new();
     for p in parts {
         members.extend(p.records.iter().map(|r| Member {
@@ -215,25 +226,24 @@ pub fn fleet(parts: &[Part], targets: &Targets, assets: AssetBase, unreadable: V
             r
         })
         .collect();
-    let first = parts.first().map(|p| &p.inputs);
     let ungoverned = parts.iter().map(|p| p.inputs.ungoverned).sum::<Option<usize>>();
     let default = Policy::default();
     let never = HashMap::new();
     let inp = Inputs {
-        policy: first.map_or(&default, |i| i.policy),
-        assets,
-        as_of: first.map_or(NaiveDate::MIN, |i| i.as_of),
-        since: first.and_then(|i| i.since),
-        now: first.map_or(DateTime::UNIX_EPOCH, |i| i.now),
+        policy: parts.first().map_or(&default, |p| p.inputs.policy),
+        assets: union.assets,
+        as_of: union.as_of,
+        since: union.since,
+        now: union.now,
         edited: &never,
         ungoverned: if parts.is_empty() { None } else { ungoverned },
     };
-    let mut union = compute(&members, targets, &inp);
-    union.registries = parts.iter().map(|p| p.name.to_string()).collect();
-    union.partial = !unreadable.is_empty();
-    union.unreadable = unreadable;
-    union.by_registry = by_registry;
-    union
+    let mut whole = compute(&members, union.targets, &inp);
+    whole.registries = parts.iter().map(|p| p.name.to_string()).collect();
+    whole.partial = !unreadable.is_empty();
+    whole.unreadable = unreadable;
+    whole.by_registry = by_registry;
+    whole
 }
 
 /// The KPIs over `members`, each judged by its own policy, against `targets`.
@@ -636,6 +646,51 @@ mod tests {
             let k = kpi(&r, key);
             assert_eq!((k.value, k.pass, k.display.as_str()), (Some(0.0), Some(true), "0"), "{key}");
         }
+    }
+
+    #[test]
+    fn a_fleet_judges_each_record_by_its_own_registrys_policy() {
+        // The same pending request, 72 h old: a breach where the SLA is 48 h, not where it is 120 h.
+        let strict =
+            Policy { sla: crate::model::policy::Sla { standard_hours: 48, ..Default::default() }, ..testkit::policy() };
+        let lenient = testkit::policy();
+        let pending = testkit::requested("other", "2026-01-01", "2026-03-01");
+        let a = Record::new("exceptions/EXC-0001.yaml".into(), "EXC-0001".into(), pending.clone(), "".into());
+        let b = Record::new("exceptions/EXC-0001.yaml".into(), "EXC-0001".into(), pending, "".into());
+        let as_of = testkit::day("2026-01-04");
+        let never = HashMap::new();
+        let inputs = |policy| Inputs {
+            policy,
+            assets: AssetBase::Total(10),
+            as_of,
+            since: None,
+            now: testkit::at("2026-01-04"),
+            edited: &never,
+            ungoverned: None,
+        };
+        let parts = [
+            Part { name: "strict", records: vec![&a], inputs: inputs(&strict) },
+            Part { name: "lenient", records: vec![&b], inputs: inputs(&lenient) },
+        ];
+        let targets = Targets::default();
+        let union = Union {
+            targets: &targets,
+            assets: AssetBase::Total(20),
+            as_of,
+            since: None,
+            now: testkit::at("2026-01-04"),
+        };
+        let r = fleet(&parts, &union, Vec::new());
+        let breaches = |r: &Report| kpi(r, "sla_breaches").value;
+        assert_eq!(
+            (breaches(&r), breaches(&r.by_registry[0]), breaches(&r.by_registry[1])),
+            (Some(1.0), Some(1.0), Some(0.0))
+        );
+        assert_eq!(r.records, 2);
+        let ids: Vec<(Option<&str>, &str)> =
+            r.needs_action.iter().map(|a| (a.registry.as_deref(), a.id.as_str())).collect();
+        assert_eq!(ids, [(Some("lenient"), "EXC-0001"), (Some("strict"), "EXC-0001")], "the same id, told apart");
+        assert!(!r.partial);
     }
 
     #[test]

@@ -32,7 +32,8 @@ fn policy() -> Policy {
 fn verify_one_signature(bencher: divan::Bencher) {
     let policy = policy();
     let e: Exception = serde_json::from_value(exc::yaml::parse_value(RECORD).unwrap()).unwrap();
-    let (entry, bytes) = exc::model::statement::statements(&e).into_iter().next().unwrap();
+    let (entry, bytes) =
+        exc::model::statement::statements(&e, policy.trust.registry.as_deref()).into_iter().next().unwrap();
     let (by, at) = exc::model::statement::maker(&e, entry).unwrap();
     let sig = exc::model::statement::signature_of(&e, entry).unwrap().to_string();
     assert_eq!(

@@ -59,7 +59,7 @@ as() {
 }
 # exc_as WHO WHEN ARGS...: an exc command that records a decision, signed and committed.
 exc_as() { local who=$1 when=$2; shift 2; as "$who" "$when" "$EXC" "$@" --commit --key "$KEYS/$who" >/dev/null; }
-new_as() { local who=$1 when=$2; shift 2; as "$who" "$when" "$EXC" new --yes --commit --requester "$(person "$who")" "$@" >/dev/null; }
+new_as() { local who=$1 when=$2; shift 2; as "$who" "$when" "$EXC" new --yes --commit --requester "$(person "$who")" --key "$KEYS/$who" "$@" >/dev/null; }
 
 # 1. Start over: the sample policy, its keys, and no records (the trusted starting point).
 policy() {
@@ -127,11 +127,14 @@ exports: [trivyignore, osv-scanner]
 # Decisions are signed; the keys are in examples/keys (published: sample only).
 # Changes to this file take effect once the CISO approves them (`exc policy approve`).
 trust:
+  registry: example-corp/security-exceptions
   signatures: required
   owners: [ciso]
   allowed_signers: examples/keys/allowed_signers
 YAML
 }
+# The trust root CI pins: the sample CISO's key, who owns the policy.
+ssh-keygen -lf "$KEYS/carol.pub" | awk '{print $2}' > "$KEYS/trust-root"
 git rm -q --ignore-unmatch exceptions/*.yaml
 mkdir -p exceptions && touch exceptions/.gitkeep
 policy > exc.yaml
@@ -156,8 +159,11 @@ new_as mei 2025-06-02T09:00:00Z --id EXC-0006 --type legacy-system \
   --attachment 'https://wiki.example.com/security/EXC-0006/risk-assessment.pdf' --expires 2025-11-28
 exc_as sam 2025-06-03T10:00:00Z approve EXC-0006 --risk high
 exc_as nia 2025-06-04T11:00:00Z approve EXC-0006
+# An extension needs every role that approved: security extends, the risk owner approves the new date.
 exc_as sam 2025-09-01T10:00:00Z recertify EXC-0006 "${RECERT[@]}" --better-option no --expires 2026-02-27
+exc_as nia 2025-09-01T15:00:00Z approve EXC-0006
 exc_as sam 2026-01-05T10:00:00Z recertify EXC-0006 "${RECERT[@]}" --better-option no --expires 2026-07-03
+exc_as nia 2026-01-05T15:00:00Z approve EXC-0006
 
 new_as mei 2026-05-01T09:00:00Z --id EXC-0004 --type endpoint-control-gap \
   --title 'Air-gapped SCADA historian without the EDR agent' \
@@ -170,6 +176,7 @@ exc_as priya 2026-05-04T10:00:00Z approve EXC-0004 --risk high
 exc_as priya 2026-05-04T14:00:00Z recertify EXC-0006 "${RECERT[@]}" --better-option yes \
   --expires 2026-10-31 --note 'Replacement spectrometer ordered; last extension'
 exc_as nia 2026-05-05T09:30:00Z approve EXC-0004
+exc_as nia 2026-05-05T09:45:00Z approve EXC-0006
 
 new_as ann 2026-07-06T09:00:00Z --id EXC-0008 --type vulnerability-deferral \
   --title 'Defer the log4j upgrade in the archived reporting app' \
@@ -192,6 +199,7 @@ exc_as sam 2026-08-12T10:00:00Z reject EXC-0007 --reason 'The vendor supports LD
 
 exc_as priya 2026-09-14T10:00:00Z recertify EXC-0004 "${RECERT[@]}" --better-option no \
   --expires 2027-03-13 --note 'Isolation re-checked on site'
+exc_as nia 2026-09-14T16:00:00Z approve EXC-0004
 
 new_as raj 2026-09-15T09:00:00Z --id EXC-0002 --type firewall-rule \
   --title 'Allow Acme Analytics 203.0.113.0/24 to the reporting replica on 5432' \
@@ -248,6 +256,11 @@ new_as raj 2026-11-18T09:00:00Z --id EXC-0010 --type mfa-bypass \
 exc_as priya 2026-11-19T10:00:00Z approve EXC-0010 --risk critical
 exc_as leo 2026-11-20T11:00:00Z approve EXC-0010
 
+# A review by the risk owner that keeps the date: a review, not an extension.
+exc_as leo 2026-11-20T15:00:00Z recertify EXC-0002 "${RECERT[@]}" --better-option no \
+  --note 'Acme egress range and flow-log review re-confirmed'
+
+
 # Urgent vendor access during an incident: approved the same day, expiring soon.
 new_as ann 2026-11-23T07:00:00Z --id EXC-0011 --urgency urgent --type vendor-access \
   --title 'Emergency DB access for Acme support during incident INC-9912' \
@@ -267,7 +280,8 @@ new_as raj 2026-11-24T09:00:00Z --id EXC-0005 --type vendor-access \
 # The nightly job regenerates the scanner suppression files exc.yaml lists.
 as ci-bot 2026-11-25T02:00:00Z "$EXC" export --all --as-of 2026-11-25 2>/dev/null
 as ci-bot 2026-11-25T02:00:00Z git add .trivyignore.yaml osv-scanner.toml
-as ci-bot 2026-11-25T02:00:00Z git commit -qm 'exc: regenerate scanner suppressions'
+as ci-bot 2026-11-25T02:00:00Z git diff --cached --quiet ||
+  as ci-bot 2026-11-25T02:00:00Z git commit -qm 'exc: regenerate scanner suppressions'
 
 echo "Rebuilt the sample registry: $(ls exceptions/*.yaml | wc -l) records, $(git rev-list --count "$start"..HEAD) commits since $(git rev-parse --short "$start")."
 "$EXC" check --as-of 2026-11-27 --fail-on-expired | tail -n 1

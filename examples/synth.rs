@@ -146,18 +146,32 @@ impl Signers {
         }
         let email = exc::model::identity::email_of(act.actor);
         let key = self.keys.get(email).ok_or_else(|| format!("no key for {email}"))?;
-        let bytes = exc::model::statement::statements(&t.after)
+        let bytes = exc::model::statement::statements(&t.after, policy.trust.registry.as_deref())
             .into_iter()
             .find(|(en, _)| *en == t.entry)
             .map(|(_, b)| b)
             .ok_or("no statement")?;
-        let sig = ssh_key::SshSig::sign(key, exc::model::signature::NAMESPACE, ssh_key::HashAlg::Sha512, &bytes)
-            .map_err(|e| e.to_string())?;
-        let armored = sig.to_pem(ssh_key::LineEnding::LF).map_err(|e| e.to_string())?;
-        let stored = exc::model::signature::from_armored(&armored)?;
+        let stored = sign(key, &bytes)?;
         exc::model::statement::set_signature(&mut t.after, t.entry, stored);
         Ok(t.after)
     }
+
+    /// The request signed by its requester, as `exc new` signs it.
+    fn sign_request(&self, mut e: Exception, policy: &Policy) -> Result<Exception, String> {
+        let email = exc::model::identity::email_of(&e.requester);
+        let key = self.keys.get(email).ok_or_else(|| format!("no key for {email}"))?;
+        let bytes = exc::model::statement::request_statement(&e, policy.trust.registry.as_deref());
+        e.signature = Some(sign(key, &bytes)?);
+        Ok(e)
+    }
+}
+
+/// An sshsig signature by `key` over `bytes`, as exc stores it.
+fn sign(key: &ssh_key::PrivateKey, bytes: &[u8]) -> Result<String, String> {
+    let sig = ssh_key::SshSig::sign(key, exc::model::signature::NAMESPACE, ssh_key::HashAlg::Sha512, bytes)
+        .map_err(|e| e.to_string())?;
+    let armored = sig.to_pem(ssh_key::LineEnding::LF).map_err(|e| e.to_string())?;
+    exc::model::signature::from_armored(&armored)
 }
 
 fn main() {
@@ -283,6 +297,7 @@ fn run(args: &Args) -> Result<(), String> {
         let result: Option<(Exception, String, String)> = match ev.step {
             Step::Create => {
                 let e = new_record(&mut rng, i, kind, *max_days, &requester, &owner, at);
+                let e = signers.sign_request(e, &policy)?;
                 let e = if *risk == Risk::Low {
                     let e = auto_approve(e, &policy);
                     plan_after_approval(&mut rng, &mut heap, &mut seq, i, &e, target, extensions, &policy, now);
@@ -343,7 +358,13 @@ fn run(args: &Args) -> Result<(), String> {
                 if e.status != Status::Approved {
                     None
                 } else {
-                    let actor = if rng.chance(50) { owner.clone() } else { rng.pick(&security).clone() };
+                    // Security (or, where the tier has no security, the risk
+                    // owner) extends; every other approving role approves the
+                    // new date, as an extension needs.
+                    let tier = exc::model::routing::tier(&e, &policy);
+                    let needs_security = policy.required_roles(tier).iter().any(|r| r == "security");
+                    let actor =
+                        if needs_security || rng.chance(50) { rng.pick(&security).clone() } else { owner.clone() };
                     let answers = Checklist {
                         controls_effective: true,
                         justification_valid: true,
@@ -357,16 +378,36 @@ fn run(args: &Args) -> Result<(), String> {
                         expires: Some(expires),
                         note: None,
                     };
-                    let e = signers
+                    let mut e = signers
                         .apply(&e, &policy, &Act { actor: &actor, at }, action)
                         .map_err(|m| format!("EXC-{i:06}: {m}"))?;
+                    let mut t = at;
+                    for role in exc::model::routing::missing_roles(&e, &policy) {
+                        t += Duration::minutes(30);
+                        let who = match role.as_str() {
+                            "risk_owner" => owner.clone(),
+                            "ciso" => rng.pick(&ciso).clone(),
+                            _ => rng.pick(&security).clone(),
+                        };
+                        let action = Action::Approve { role: Some(role.clone()), risk: None, note: None };
+                        e = signers
+                            .apply(&e, &policy, &Act { actor: &who, at: t }, action)
+                            .map_err(|m| format!("EXC-{i:06}: {m}"))?;
+                    }
                     Some((e, actor, format!("exc: recertify EXC-{i:06}")))
                 }
             }
+            // The requester adds a note while the request waits (notes are
+            // part of what is approved, so only then), and signs it again.
             Step::Note => {
                 let mut e = records[i].clone().ok_or("note before create")?;
-                e.notes = Some(format!("Status update {}: vendor ticket still open", at.date_naive()));
-                Some((e, requester.clone(), format!("Update notes on EXC-{i:06}")))
+                if e.status != Status::Requested || !e.approvals.is_empty() {
+                    None
+                } else {
+                    e.notes = Some(format!("Status update {}: vendor ticket still open", at.date_naive()));
+                    let e = signers.sign_request(e, &policy)?;
+                    Some((e, requester.clone(), format!("Update notes on EXC-{i:06}")))
+                }
             }
             Step::Nightly => {
                 let e = records[i].clone().ok_or("nightly before create")?;

@@ -65,6 +65,39 @@ impl Signer {
         Ok(Signer { file, _literal: None })
     }
 
+    /// What to do about ssh-keygen's refusal, in words a signer can act on.
+    fn explain(&self, why: &str) -> String {
+        use std::io::IsTerminal;
+        let file = self.file.display();
+        let agent = std::env::var_os("SSH_AUTH_SOCK").is_some_and(|s| !s.is_empty());
+        if why.contains("No private key found") || why.contains("agent") {
+            let held = if self._literal.is_some() {
+                "git's user.signingkey names a key::… literal"
+            } else {
+                "the key is a public key"
+            };
+            return if agent {
+                format!(
+                    "{held}, so its private half must be in ssh-agent, and the agent does not hold it: run `ssh-add` with the private key (ssh-keygen said: {why})"
+                )
+            } else {
+                format!(
+                    "{held}, so its private half must be in ssh-agent, and no agent is running (SSH_AUTH_SOCK is not set): start one (`eval \"$(ssh-agent)\"`) and `ssh-add` the private key (ssh-keygen said: {why})"
+                )
+            };
+        }
+        if why.contains("passphrase") {
+            return if std::io::stderr().is_terminal() {
+                format!("the passphrase for {file} was not accepted (ssh-keygen said: {why})")
+            } else {
+                format!(
+                    "{file} is protected by a passphrase and there is no terminal to ask for it: load it into ssh-agent first (`ssh-add {file}`), then sign with its .pub (--key or git's user.signingkey)"
+                )
+            };
+        }
+        format!("ssh-keygen could not sign with {file}: {why}")
+    }
+
     /// Signs `message` in the `exc` namespace; returns the stored form (base64).
     pub fn sign(&self, message: &[u8]) -> Result<String> {
         let mut child = Command::new("ssh-keygen")
@@ -81,7 +114,7 @@ impl Signer {
         let out = child.wait_with_output().map_err(|e| Error::Sign(format!("ssh-keygen: {e}")))?;
         if !out.status.success() {
             let why = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            return Err(Error::Sign(format!("ssh-keygen could not sign with {}: {why}", self.file.display())));
+            return Err(Error::Sign(self.explain(&why)));
         }
         signature::from_armored(&String::from_utf8_lossy(&out.stdout))
             .map_err(|why| Error::Sign(format!("ssh-keygen wrote something else than a signature: {why}")))

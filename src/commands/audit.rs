@@ -23,11 +23,13 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: FindingsFormat,
+    #[command(flatten)]
+    pub trust: super::TrustArgs,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let audited = reg.audit(&reg.history()?)?;
+    let audited = reg.audit_from_root(args.trust.trust_root.as_ref())?;
     let files: Vec<(String, Option<String>)> = audited.files.iter().map(|p| (p.clone(), None)).collect();
     let sources = reg.sources(&[]);
     let run = Run {
@@ -39,6 +41,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         extra: audited.extra(),
         in_repository: reg.repository_prefix(),
     };
+    if args.format == FindingsFormat::Text {
+        crate::output::note(&audited.root);
+    }
     findings::print(&run, args.format, ctx.color)?;
     Ok(Outcome::from_findings(&audited.findings))
 }

@@ -47,6 +47,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: FindingsFormat,
+    #[command(flatten)]
+    pub trust: super::TrustArgs,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
@@ -54,9 +56,18 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let mut against_base = match &args.base {
         Some(rev) => {
             let (commit, name) = crate::git::base(&reg.root, Some(rev))?;
-            reg.against_base(commit, &name)?
+            let mut found = Vec::new();
+            // The base's policy judges the branch: it is what must be rooted.
+            if let Some(root) = &args.trust.trust_root {
+                found.extend(reg.check_root(root, &reg.policy_at(commit)?, true));
+            }
+            found.extend(reg.against_base(commit, &name, ctx.now())?);
+            found
         }
-        None => Vec::new(),
+        None => match &args.trust.trust_root {
+            Some(root) => reg.check_root(root, &reg.policy, false),
+            None => Vec::new(),
+        },
     };
     let mut loaded = reg.load_files(&args.files)?;
     reg.policy.severity.apply(&mut against_base);

@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     // judged by the policy in force, and against what the base holds.
     let base_policy = reg.policy_at(commit)?;
     let policy_entry = diff::policy_change(&base_policy, &reg.policy, POLICY_FILE);
-    let remembered = reg.against_base(commit, &base_name)?;
+    let remembered = reg.against_base(commit, &base_name, ctx.now())?;
     let before: BTreeMap<String, Value> = reg
         .records_at(commit)?
         .into_iter()

@@ -47,6 +47,8 @@ pub struct Args {
     /// Make the pack even though the registry differs from HEAD (the pack names the files).
     #[arg(long)]
     pub allow_dirty: bool,
+    #[command(flatten)]
+    pub trust: super::TrustArgs,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
@@ -75,7 +77,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             uncommitted.join(", ")
         )));
     }
-    let history = reg.history()?;
+    // The audit's start (a pinned root, or trust on first use) decides the history read.
+    let start = reg.audit_start(args.trust.trust_root.as_ref())?;
+    let (audited, history) = reg.audit_started(start)?;
     let loaded = reg.load_all()?;
     if !loaded.findings.is_empty() {
         output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
@@ -104,7 +108,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     files.push(("decisions.json".into(), output::json(&decisions)?.into_bytes()));
 
     // The audit verdict over the whole history.
-    let audited = reg.audit(&history)?;
     let audit_files: Vec<(String, Option<String>)> = audited.files.iter().map(|p| (p.clone(), None)).collect();
     let sources = reg.sources(&[]);
     let run = Run {

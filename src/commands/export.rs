@@ -67,7 +67,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         };
         let mut sups = suppression::suppressions(&chosen, &reg.policy);
         // One application repository's own: named, or the one this runs in.
-        let only = args.registry.repository.clone().or(if governed.central { governed.name.clone() } else { None });
+        let named = args.registry.repository.clone().filter(|n| !n.trim().is_empty());
+        let only = named.or(if governed.central { governed.name.clone() } else { None });
         if let Some(name) = &only {
             sups = suppression::in_repository(sups, name);
         }

@@ -193,8 +193,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     );
     let mut delivered = None;
     if let (Some(branch), false) = (&args.branch, written.is_empty()) {
-        let files: Vec<std::path::PathBuf> = written.iter().map(|(p, _)| p.into()).collect();
-        let commit = crate::git::commit_files(&reg.root, &files, &message)?;
+        let files: Vec<std::path::PathBuf> = written.iter().map(|(p, _)| reg.root.join(p)).collect();
+        let files: Vec<&std::path::Path> = files.iter().map(std::path::PathBuf::as_path).collect();
+        let commit = crate::git::commit(&crate::git::plan_commit_all(&reg.root, &files)?, &message, None)?;
         delivered = Some(format!(
             "committed as {commit} on branch {branch} of {}: push it and open a pull request",
             reg.root.display()

@@ -1,5 +1,10 @@
 //! `exc init`: creates a registry: `exc.yaml` with the default policy (commented),
 //! `exceptions/`, and the JSON Schemas in `schema/` for editors. Never overwrites.
+//!
+//! It names the registry (`trust.registry`, fixed from then on: every
+//! signature names it) and, with `--owner` and `--key`, makes the policy's
+//! owner and their key the root of trust: the first policy is trusted on
+//! first use, and `exc init` says how to pin it in CI.
 
 use std::fs;
 use std::path::Path;
@@ -112,6 +117,7 @@ git: { commit: false }
 # allowed_signers file (git's format). A change to this file takes effect only
 # once the owners approve it (`exc policy approve`).
 trust:
+  registry: {registry}  # this registry's identity: every signature names it; never change it
   signatures: required  # or off (then decisions are attributed by git alone)
   owners: [ciso]        # the roles that approve changes to this policy
   # allowed_signers: keys/allowed_signers
@@ -122,14 +128,57 @@ const GITKEEP: &str = ".gitkeep";
 
 /// Create exc.yaml, exceptions/ and schema/ (never overwrites).
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  exc init\n  exc init --dir security-exceptions")]
-pub struct Args {}
+#[command(after_help = "\
+Examples:
+  exc init
+  exc init --owner 'Carol Chen <carol@example.com>' --key ~/.ssh/id_ed25519.pub
+  exc init --dir security-exceptions
 
-pub fn run(ctx: &Context, _args: Args) -> Result<Outcome> {
+The first policy is trusted on first use: whoever commits it first decides who owns it.
+With --owner and --key, that is the CISO you name, and exc prints the key fingerprint to
+pin in CI (EXC_TRUST_ROOT), so a policy replaced later without the owner fails there.")]
+pub struct Args {
+    /// The policy's owner (the `ciso` role): who approves every later change to exc.yaml.
+    #[arg(long, value_name = "'NAME <EMAIL>'", requires = "key")]
+    pub owner: Option<String>,
+    /// The owner's SSH public key (e.g. ~/.ssh/id_ed25519.pub), listed in keys/allowed_signers.
+    #[arg(long, value_name = "FILE", requires = "owner")]
+    pub key: Option<std::path::PathBuf>,
+    /// The registry's identity (default: the directory's name and a random suffix).
+    #[arg(long, value_name = "NAME")]
+    pub registry: Option<String>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let root = match &ctx.dir {
         Some(d) => d.clone(),
         None => std::env::current_dir().map_err(|e| Error::io(".", e))?,
     };
+    let owner = match (&args.owner, &args.key) {
+        (Some(who), Some(file)) => Some(owner_key(who, file)?),
+        _ => None,
+    };
+    let name = match &args.registry {
+        Some(n) => {
+            if !valid_name(n) {
+                return Err(Error::Usage(format!(
+                    "--registry {n:?}: use 3 to 128 letters, digits and . _ : / - (starting with a letter or digit)"
+                )));
+            }
+            n.clone()
+        }
+        None => registry_name(&root)?,
+    };
+    let mut policy = POLICY_TEMPLATE.replace("{registry}", &name);
+    if let Some((email, _, _)) = &owner {
+        policy = policy
+            .replacen(
+                "  ciso: []              # C-level sign-off for critical risk",
+                &format!("  ciso: [{email}]    # C-level sign-off for critical risk; owns this policy"),
+                1,
+            )
+            .replacen("  # allowed_signers: keys/allowed_signers", "  allowed_signers: keys/allowed_signers", 1);
+    }
     fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
     let mut created = Vec::new();
     let mut create_file = |rel: &str, body: &str| -> Result<()> {
@@ -144,7 +193,14 @@ pub fn run(ctx: &Context, _args: Args) -> Result<Outcome> {
         created.push(rel.to_string());
         Ok(())
     };
-    create_file(POLICY_FILE, POLICY_TEMPLATE)?;
+    let fresh_policy = !root.join(POLICY_FILE).exists() && !root.join(POLICY_FILE).is_symlink();
+    create_file(POLICY_FILE, &policy)?;
+    if let (Some((email, key, _)), true) = (&owner, fresh_policy) {
+        create_file(
+            "keys/allowed_signers",
+            &format!("# People and their SSH public keys (git's allowed_signers format).\n{email} {key}\n"),
+        )?;
+    }
     if !root.join(RECORDS_DIR).is_dir() {
         create_file(&format!("{RECORDS_DIR}/{GITKEEP}"), "")?;
     }
@@ -159,7 +215,20 @@ pub fn run(ctx: &Context, _args: Args) -> Result<Outcome> {
         for c in &created {
             msg.push_str(&format!("  created {c}\n"));
         }
-        msg.push_str("Next: add people to `roles` in exc.yaml, then file an exception with `exc new`.\n");
+        msg.push_str(&format!("Registry identity: {name} (trust.registry; every signature names it).\n"));
+        match (&owner, fresh_policy) {
+            (Some((email, _, print)), true) => msg.push_str(&format!(
+                "Trust: {email} owns the policy; the first commit of exc.yaml is trusted on first use.\n\
+                 Pin it in CI so a replaced policy fails there: EXC_TRUST_ROOT={print}\n\
+                 Next: add people to `roles` and their keys to keys/allowed_signers, commit, then file an exception with `exc new`.\n"
+            )),
+            _ => msg.push_str(
+                "Trust: the first commit of exc.yaml is trusted on first use, and nobody owns it yet: \
+                 name the CISO in `roles.ciso` and list their key (or run `exc init --owner … --key …` in an empty directory) \
+                 before anyone else can change it.\n\
+                 Next: add people to `roles` in exc.yaml, then file an exception with `exc new`.\n",
+            ),
+        }
         crate::output::emit_text(&msg)?;
     }
     Ok(Outcome::Clean)
@@ -169,6 +238,47 @@ fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
+/// The owner's email, their public key (one line) and its fingerprint.
+fn owner_key(who: &str, file: &Path) -> Result<(String, String, String)> {
+    if !crate::model::identity::is_person(who) {
+        return Err(Error::Usage(format!("--owner {who:?}: write it as 'Name <email>'")));
+    }
+    let text = fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or("");
+    let mut ring = crate::model::signature::Keyring::default();
+    let email = crate::model::identity::email_of(who).to_string();
+    ring.add(&email, line)
+        .map_err(|why| Error::Usage(format!("--key {}: {why}; give the public key (the .pub file)", file.display())))?;
+    let print = ring.keys_of(&email).first().map(|k| k.fingerprint()).unwrap_or_default();
+    Ok((email, line.to_string(), print))
+}
+
+/// Whether a registry name fits `trust.registry`.
+fn valid_name(n: &str) -> bool {
+    (3..=128).contains(&n.len())
+        && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c))
+}
+
+/// The directory's name (letters, digits and dashes) and a random suffix,
+/// so two registries never share an identity by accident.
+fn registry_name(root: &Path) -> Result<String> {
+    let base: String = std::path::absolute(root)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    let base = base.trim_matches('-');
+    let base = if base.is_empty() { "registry" } else { base };
+    let mut bytes = [0u8; 5];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Output(format!("no randomness for the registry's name: {e}")))?;
+    const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let suffix: String = bytes.iter().map(|b| CROCKFORD[(*b & 31) as usize] as char).collect();
+    Ok(format!("{}-{suffix}", base.chars().take(60).collect::<String>()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,7 +286,10 @@ mod tests {
 
     #[test]
     fn template_is_the_default_policy() {
-        let parsed = registry::parse_policy(POLICY_TEMPLATE.as_bytes(), "exc.yaml").unwrap();
-        assert_eq!(parsed, Policy::default());
+        let text = POLICY_TEMPLATE.replace("{registry}", "acme-sec-7K3QX");
+        let parsed = registry::parse_policy(text.as_bytes(), "exc.yaml").unwrap();
+        let mut want = Policy::default();
+        want.trust.registry = Some("acme-sec-7K3QX".into());
+        assert_eq!(parsed, want);
     }
 }

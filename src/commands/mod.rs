@@ -65,6 +65,22 @@ pub struct ChangeArgs {
     pub format: TextOrJson,
 }
 
+/// The root of trust pinned outside the repository, for the commands that
+/// judge trust (`check`, `audit`, `evidence`, `diff`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrustArgs {
+    /// The trust root pinned outside the repository: the policy owners' key
+    /// fingerprints (SHA256:…, comma-separated) or a trusted policy's digest
+    /// (sha256:…); `exc keys --format trust-root` prints both. Without it, the
+    /// first policy (or the one at trust.audit_from) is trusted on first use.
+    #[arg(long, env = "EXC_TRUST_ROOT", value_name = "ROOT", value_parser = parse_root)]
+    pub trust_root: Option<crate::model::trust_root::TrustRoot>,
+}
+
+fn parse_root(s: &str) -> std::result::Result<crate::model::trust_root::TrustRoot, String> {
+    s.parse()
+}
+
 impl ChangeArgs {
     /// How to commit, if at all: `--commit`, or the policy's `git.commit`.
     pub fn commit(&self, ctx: &Context, reg: &Registry) -> Result<Option<CommitOptions>> {
@@ -192,6 +208,32 @@ pub fn stale_suppressions(
         let want = crate::output::export::suppressions(format, &sups)?.text;
         let message = match std::fs::read_to_string(reg.root.join(name)) {
             Ok(have) if have == want => continue,
+            // What the file suppresses that exc would not write is a suppression
+            // nobody decided: an error, at its line. A file that only lacks
+            // entries exc would write is merely stale.
+            Ok(have) if !extra_entries(name, &have, &want, ctx.as_of).is_empty() => {
+                for site in extra_entries(name, &have, &want, ctx.as_of) {
+                    let what = site.rule.as_deref().unwrap_or("an entry");
+                    out.push(
+                        Finding::at(
+                            Code::ShadowSuppression,
+                            name,
+                            crate::model::finding::Position { line: site.line, col: site.col },
+                            format!(
+                                "{name} suppresses {what}{}, which `exc export --all` would not write as of {}: no approved, active exception covers it. Regenerate the file (the nightly job does) instead of editing it",
+                                site.package.map(|p| format!(" in {p}")).unwrap_or_default(),
+                                ctx.as_of
+                            ),
+                        )
+                        .with_severity(
+                            reg.policy
+                                .severity
+                                .severity(Code::ShadowSuppression, Code::ShadowSuppression.default_severity()),
+                        ),
+                    );
+                }
+                continue;
+            }
             Ok(_) => format!(
                 "{name} differs from what `exc export --all` writes as of {} ({} suppression(s)): regenerate and commit it",
                 ctx.as_of,
@@ -208,10 +250,36 @@ pub fn stale_suppressions(
     Ok(out)
 }
 
+/// The entries of a committed suppression file that the file exc would
+/// write (`want`) does not hold, counted entry by entry (what it hides and
+/// the package it scopes). An entry whose own expiry has passed hides
+/// nothing any more (the scanner drops it): the file is only stale.
+fn extra_entries(name: &str, have: &str, want: &str, as_of: chrono::NaiveDate) -> Vec<crate::model::reconcile::Site> {
+    let (Some(have), Some(want)) = (crate::scan::entries(name, have), crate::scan::entries(name, want)) else {
+        return Vec::new();
+    };
+    let mut left: Vec<(Option<String>, Option<String>)> = want.into_iter().map(|s| (s.rule, s.package)).collect();
+    let mut extra = Vec::new();
+    for site in have {
+        let key = (site.rule.clone(), site.package.clone());
+        match left.iter().position(|k| *k == key) {
+            Some(i) => {
+                left.swap_remove(i);
+            }
+            None if site.expires.is_some_and(|d| d < as_of) => {}
+            None => extra.push(site),
+        }
+    }
+    extra
+}
+
 /// The request goes through the same schema and rules as `validate`, so a bad
 /// flag gets the same finding a bad file would.
 pub fn check_request(reg: &Registry, e: &crate::model::record::Exception) -> Result<()> {
-    let findings = reg.check_new(e)?;
+    use crate::model::finding::Code;
+    // The request is signed once it passes (`sign_request`).
+    let findings: Vec<_> =
+        reg.check_new(e)?.into_iter().filter(|f| !(f.code == Code::SignatureMissing && f.pointer.is_empty())).collect();
     if findings.iter().any(|f| f.is_error()) {
         return Err(Error::Invalid { what: "the request is not valid".into(), findings });
     }
@@ -222,8 +290,9 @@ pub fn check_request(reg: &Registry, e: &crate::model::record::Exception) -> Res
     Ok(())
 }
 
-/// Signs the request with the requester's key where signatures are required:
-/// always when the policy requires signed requests, else when a key is at hand.
+/// Signs the request with the requester's key where signatures are
+/// required: always where the policy lists keys (the request is then the
+/// requester's own, signed word), else when a key is at hand.
 pub fn sign_request(
     reg: &Registry,
     e: &mut crate::model::record::Exception,
@@ -233,22 +302,29 @@ pub fn sign_request(
     if !policy.signatures_required() {
         return Ok(());
     }
+    let required = crate::model::routing::requests_signed(policy);
     let signer = match crate::sign::Signer::find(&reg.root, key) {
         Ok(s) => s,
-        Err(e) if policy.trust.signed_requests => return Err(e),
+        Err(Error::Sign(why)) if required => {
+            return Err(Error::Sign(format!(
+                "{why}. Where decisions are signed, requests are signed by their requester too; nothing was written"
+            )));
+        }
+        Err(e) if required => return Err(e),
         Err(_) => return Ok(()),
     };
-    e.signature = Some(signer.sign(&crate::model::statement::request_statement(e))?);
+    e.signature = Some(signer.sign(&crate::model::statement::request_statement(e, policy.trust.registry.as_deref()))?);
     match crate::model::routing::request_signed(e, policy) {
         crate::model::signature::Verdict::Valid => Ok(()),
-        _ if !policy.trust.signed_requests => {
+        _ if !required => {
             e.signature = None;
             output::warn("the request is not signed: your key is not one the policy lists for you");
             Ok(())
         }
-        _ => Err(Error::Refused(
-            "the policy requires signed requests, and your key is not one it lists for you; nothing was written".into(),
-        )),
+        v => Err(Error::Refused(format!(
+            "the request is {}; requests are signed by their requester with a key the policy lists. Nothing was written",
+            v.describe(&e.requester)
+        ))),
     }
 }
 
@@ -284,8 +360,12 @@ pub struct RegistryArgs {
 
 impl RegistryArgs {
     /// The repository the command runs in, and the registry that governs it.
+    /// An empty value (a CI variable set to "") counts as not given.
     pub fn governed(&self, ctx: &Context) -> Result<crate::context::Governed> {
-        ctx.governed(self.registry.as_deref(), self.rev.as_deref(), self.repository.as_deref())
+        fn given(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        }
+        ctx.governed(given(&self.registry), given(&self.rev), given(&self.repository))
     }
 }
 

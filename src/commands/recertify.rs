@@ -1,6 +1,7 @@
 //! `exc recertify ID`: the periodic review. Asks the checklist (are the controls
 //! effective, is the justification still valid, is a better option available),
-//! then extends within the type's cap, or retires or revokes.
+//! then keeps the date (a review), extends within the type's cap, or retires
+//! or revokes.
 //!
 //! Who may review, and the flags, are checked before any question; each
 //! answer where it is given (Extend is offered only while the controls are
@@ -21,11 +22,16 @@ use crate::prompt;
 Examples:
   exc recertify EXC-7K3Q                     the checklist, on a terminal
   exc recertify EXC-7K3Q --controls-effective yes --justification-valid yes \\
-      --better-option no --expires 90d --note 'WAF rule still blocks the exploit'
+      --better-option no --note 'WAF rule still blocks the exploit'      review, keep the date
+  exc recertify EXC-7K3Q --controls-effective yes --justification-valid yes \\
+      --better-option no --expires 90d --note 'Vendor fix slipped to Q2'   extend
   exc recertify EXC-7K3Q --controls-effective no --justification-valid yes \\
       --better-option no --decision revoke --note 'EDR gap no longer covered'
 
-Without a terminal, answer the three checklist questions with flags.")]
+Without a terminal, answer the three checklist questions with flags. A review keeps the
+date unless --expires (or --decision extend) moves it. Moving it later needs every role
+that approved the exception: an extension by the risk owner alone is requested again
+until security (and any other approving role) approves the new date.")]
 pub struct Args {
     /// The exception id.
     pub id: String,
@@ -38,7 +44,8 @@ pub struct Args {
     /// Is a better option (a fix) available now?
     #[arg(long, value_name = "yes|no", value_parser = yes_no)]
     pub better_option: Option<bool>,
-    /// What the review decides (default: extend, unless the answers say retire or revoke).
+    /// What the review decides (default: keep the date, or extend with --expires; retire
+    /// or revoke when the answers say so).
     #[arg(long, value_enum)]
     pub decision: Option<ReviewDecision>,
     /// New expiry for an extension: a date or a span from today (default: the type's maximum).
@@ -74,7 +81,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     if interactive && args.change.commit(ctx, &reg)?.is_some() {
         reg.check_commit(&e.id)?;
     }
-    let closing = matches!(args.decision, Some(ReviewDecision::Retire | ReviewDecision::Revoke));
+    let closing = matches!(args.decision, Some(ReviewDecision::Retire | ReviewDecision::Revoke | ReviewDecision::Keep));
     let flag_expires = match &args.expires {
         Some(s) => {
             let day = time::parse_date_or_span(s, today).map_err(Error::Usage)?;
@@ -112,8 +119,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             lifecycle::check_decision(&answers, d).map_err(refused)?;
             d
         }
-        None if interactive => choose(&answers)?,
-        None => lifecycle::suggested_decision(&answers),
+        None if interactive && flag_expires.is_none() => choose(&answers, e.expires)?,
+        None => match lifecycle::suggested_decision(&answers) {
+            ReviewDecision::Keep if flag_expires.is_some_and(|d| d != e.expires) => ReviewDecision::Extend,
+            d => d,
+        },
     };
     let expires = match (flag_expires, decision) {
         (Some(day), _) => Some(day),
@@ -142,19 +152,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
 
 /// The decision, from those the answers leave open (Extend only while the
 /// controls are effective and the justification holds), the suggested one first.
-fn choose(answers: &Checklist) -> Result<ReviewDecision> {
+fn choose(answers: &Checklist, expires: chrono::NaiveDate) -> Result<ReviewDecision> {
     let open = lifecycle::open_decisions(answers);
     if let Err(why) = lifecycle::check_decision(answers, ReviewDecision::Extend) {
-        eprintln!("Not offered: extend ({why})");
+        eprintln!("Not offered: keep or extend ({why})");
     }
     let items: Vec<String> = open
         .iter()
         .map(|d| match d {
-            ReviewDecision::Extend => "Extend",
-            ReviewDecision::Retire => "Retire (no longer needed)",
-            ReviewDecision::Revoke => "Revoke (withdraw for cause)",
+            ReviewDecision::Keep => format!("Keep the date (reviewed; still expires {expires})"),
+            ReviewDecision::Extend => "Extend (a later expiry)".to_string(),
+            ReviewDecision::Retire => "Retire (no longer needed)".to_string(),
+            ReviewDecision::Revoke => "Revoke (withdraw for cause)".to_string(),
         })
-        .map(String::from)
         .collect();
     let suggested = lifecycle::suggested_decision(answers);
     let default = open.iter().position(|d| *d == suggested).unwrap_or(0);
@@ -171,11 +181,7 @@ fn rerun(
     note: Option<&str>,
 ) -> String {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
-    let decision = match decision {
-        ReviewDecision::Extend => "extend",
-        ReviewDecision::Retire => "retire",
-        ReviewDecision::Revoke => "revoke",
-    };
+    let decision = decision.as_str();
     let mut words = vec![
         "exc".to_string(),
         "recertify".into(),

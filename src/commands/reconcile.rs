@@ -44,6 +44,9 @@ pub struct Args {
     pub scans: Vec<PathBuf>,
     #[command(flatten)]
     pub registry: super::RegistryArgs,
+    /// With --registry: the central registry's trust root (see `exc keys --format trust-root`).
+    #[command(flatten)]
+    pub trust: super::TrustArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: FindingsFormat,
@@ -112,6 +115,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     }
     if !governed.central {
         about_registry.extend(super::stale_suppressions(ctx, reg, &loaded)?);
+    } else if let Some(pinned) = &args.trust.trust_root {
+        // A central registry whose policy is not the one pinned governs nothing trustworthy.
+        about_registry.extend(reg.check_root(pinned, &reg.policy, false));
     }
     for mut f in about_registry {
         f.position = Some(f.position(&sources));

@@ -25,6 +25,11 @@ pub struct CommitInfo {
     pub committer: String,
     /// The author date: when the change was made (a rebase or a merge keeps it).
     pub time: DateTime<Utc>,
+    /// When it reached the mainline: the committer date of the mainline
+    /// commit that carries it (itself, or the merge that brought it in; a
+    /// forge sets that date when it merges). Signing keys are judged then.
+    #[serde(skip)]
+    pub landed: DateTime<Utc>,
     pub summary: String,
     /// The `Exc-Action:` trailer, when exc made the commit.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -194,11 +199,13 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
         if touched || Some(oid) == from {
             let message = commit.message().unwrap_or("");
             let when = commit.author().when();
+            let committed = Utc.timestamp_opt(commit.committer().when().seconds(), 0).single().unwrap_or_default();
             h.commits.push(CommitInfo {
                 id: oid.to_string(),
                 author: person(&commit.author()),
                 committer: person(&commit.committer()),
                 time: Utc.timestamp_opt(when.seconds(), 0).single().unwrap_or_default(),
+                landed: committed,
                 summary: commit.summary().ok().flatten().unwrap_or("").to_string(),
                 action: trailer(message, "Exc-Action:"),
                 mainline: mainline.contains(&oid),
@@ -206,7 +213,43 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
             });
         }
     }
+    landings(repo, head, &mut h.commits)?;
     Ok(h)
+}
+
+/// Sets when each commit off the mainline reached it: the committer date of
+/// the mainline merge that brought it in. Each merge's branch is walked once
+/// (what its first parent already holds is hidden), so every commit is seen once.
+fn landings(repo: &Repository, head: Oid, commits: &mut [CommitInfo]) -> Result<()> {
+    let mut off: HashMap<Oid, usize> = HashMap::new();
+    for (i, c) in commits.iter().enumerate().filter(|(_, c)| !c.mainline) {
+        if let Ok(oid) = Oid::from_str(&c.id) {
+            off.insert(oid, i);
+        }
+    }
+    let mut at = Some(head);
+    while let Some(oid) = at {
+        if off.is_empty() {
+            break;
+        }
+        let commit = repo.find_commit(oid).map_err(broken)?;
+        at = commit.parent_id(0).ok();
+        if commit.parent_count() < 2 {
+            continue;
+        }
+        let merged = Utc.timestamp_opt(commit.committer().when().seconds(), 0).single().unwrap_or_default();
+        let mut walk = repo.revwalk().map_err(broken)?;
+        for k in 1..commit.parent_count() {
+            walk.push(commit.parent_id(k).map_err(broken)?).map_err(broken)?;
+        }
+        walk.hide(commit.parent_id(0).map_err(broken)?).map_err(broken)?;
+        for o in walk {
+            if let Some(i) = off.remove(&o.map_err(broken)?) {
+                commits[i].landed = merged;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a merge commit itself did to the records, as git's own three-way
@@ -386,6 +429,13 @@ impl History {
             start: w.start,
             from_tree: w.from_tree,
         })
+    }
+
+    /// Starts the audited history after commit `index` (a commit that
+    /// touched the trust files), trusting the state it left as it was.
+    pub fn start_after(&mut self, index: usize) {
+        self.start = index + 1;
+        self.from_tree = Some(self.commits[index].tree);
     }
 
     /// The text of a blob (lossy UTF-8: history may hold anything).

@@ -15,7 +15,7 @@ mod history;
 mod remote;
 mod tree;
 
-pub use commit::{commit, commit_files, message, plan_commit, start_branch};
+pub use commit::{commit, message, plan_commit, plan_commit_all, start_branch};
 pub use git2::Oid;
 pub use history::{History, TrustChange};
 pub use remote::{fetch, is_url};

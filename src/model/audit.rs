@@ -29,7 +29,7 @@ use super::signature::{self, Verdict};
 use super::statement::{self, Entry};
 
 /// Clock skew allowed between a decision's time and its commit's.
-const SKEW: TimeDelta = TimeDelta::minutes(10);
+const SKEW: TimeDelta = super::policy::SKEW;
 
 /// The commit a change came in.
 #[derive(Clone, Debug)]
@@ -38,6 +38,11 @@ pub struct CommitRef<'a> {
     pub author: &'a str,
     /// The author date.
     pub time: DateTime<Utc>,
+    /// When the commit reached the mainline: the committer date of the
+    /// mainline commit that carries it (itself, or the merge that brought it
+    /// in). A signing key must still be valid then: a key judged only by the
+    /// date its signer wrote could sign anything, backdated, once retired.
+    pub landed: DateTime<Utc>,
 }
 
 impl CommitRef<'_> {
@@ -97,6 +102,9 @@ pub struct Step<'a> {
 #[derive(Default)]
 pub struct PolicyChain {
     effective: Option<Policy>,
+    /// When the policy in force came into force (its commit's date): no
+    /// approval of its successor can be older.
+    since: Option<DateTime<Utc>>,
     /// The commit of an unapproved change still waiting, if any.
     unapproved: Option<String>,
 }
@@ -116,6 +124,12 @@ impl PolicyChain {
     pub fn trust(&mut self, p: Policy) {
         self.effective = Some(p);
         self.unapproved = None;
+    }
+
+    /// Trusts `p`, in force from `since`.
+    fn trust_from(&mut self, p: Policy, since: DateTime<Utc>) {
+        self.trust(p);
+        self.since = Some(since);
     }
 
     /// A new version of the policy at `commit`: takes effect if approved;
@@ -139,23 +153,28 @@ impl PolicyChain {
             Err(why) => return f(Code::PolicyInvalid, format!("the policy does not read: {why}")),
         };
         let Some(current) = &self.effective else {
-            self.trust(candidate);
+            self.trust_from(candidate, commit.time);
             return None;
         };
-        let missing = current.owners_missing(&candidate);
-        if missing.is_empty() {
-            self.trust(candidate);
+        // Not before the policy in force came into force, not after this
+        // commit, and by keys still valid when it reached the mainline.
+        let bounds =
+            super::policy::Bounds { not_before: self.since, not_after: Some(commit.time), landed: Some(commit.landed) };
+        let change = current.judge_change(&candidate, &bounds);
+        if change.approved() {
+            self.trust_from(candidate, commit.time);
             return None;
         }
         if !mainline {
             return None;
         }
         self.unapproved = Some(commit.id.to_string());
+        let why = if change.problems.is_empty() { String::new() } else { format!("; {}", change.problems.join("; ")) };
         f(
             Code::PolicyUnapproved,
             format!(
-                "the policy changed without the approval of its owners (still needed: {}); the previous policy stays in force",
-                missing.join(", ")
+                "the policy changed without the approval of its owners (still needed: {}){why}; the previous policy stays in force",
+                change.missing.join(", ")
             ),
         )
     }
@@ -228,7 +247,7 @@ impl Audit {
 
         // Every new decision stands under this commit's policy.
         let new = new_entries(before, after);
-        let signed = signature_verdicts(after, s.policy, &new);
+        let signed = signature_verdicts(after, s.policy, &new, s.commit.landed);
         for entry in &new {
             check_decision(s, after, *entry, signed.get(entry), &mut add);
         }
@@ -326,8 +345,57 @@ pub fn compare_to_base(file: &str, before: &Exception, after: Version) -> Vec<Fi
     out
 }
 
+/// The decisions a branch adds to a record (all of a new record's, and its
+/// request), judged strictly as of `now`: a key the policy does not list for
+/// the maker, or that is past its `valid-before` now, is an error here, where
+/// on the base's own decisions it would only mean a revoked key.
+pub fn new_decisions(
+    file: &str,
+    before: Option<&Exception>,
+    after: &Exception,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let new = new_entries(before, after);
+    let verdicts = signature_verdicts(after, policy, &new, now);
+    let mut entries: Vec<(&Entry, &Verdict)> = verdicts.iter().collect();
+    entries.sort_by_key(|(e, _)| **e);
+    for (entry, verdict) in entries {
+        let who = statement::maker(after, *entry).map(|(by, _)| by).unwrap_or("?");
+        if verdict.is_key_problem() {
+            out.push(
+                Finding::new(
+                    Code::SignatureUnknownKey,
+                    file,
+                    &format!("{}/signature", entry.pointer()),
+                    format!(
+                        "the decision by {who}, new on this branch, is {}: it does not count",
+                        verdict.describe(who)
+                    ),
+                )
+                .with_id(&after.id),
+            );
+        }
+    }
+    if before.is_none()
+        && let Some(v) = routing::request_verdict(after, policy).filter(Verdict::is_key_problem)
+    {
+        out.push(
+            Finding::new(
+                Code::SignatureUnknownKey,
+                file,
+                "/signature",
+                format!("the request, new on this branch, is {}", v.describe(&after.requester)),
+            )
+            .with_id(&after.id),
+        );
+    }
+    out
+}
+
 /// The decisions `after` adds to `before`.
-fn new_entries(before: Option<&Exception>, after: &Exception) -> Vec<Entry> {
+pub fn new_entries(before: Option<&Exception>, after: &Exception) -> Vec<Entry> {
     let (na, nr) = before.map_or((0, 0), |b| (b.approvals.len(), b.reviews.len()));
     let mut out: Vec<Entry> = (na.min(after.approvals.len())..after.approvals.len()).map(Entry::Approval).collect();
     out.extend((nr.min(after.reviews.len())..after.reviews.len()).map(Entry::Review));
@@ -404,18 +472,31 @@ fn changed(old: &serde_json::Value, new: &serde_json::Value) -> String {
     super::diff::diff(Some(old), Some(new)).iter().map(|c| c.to_string()).collect::<Vec<_>>().join("; ")
 }
 
-/// Signature verdicts for the new decisions, where the policy requires them.
-fn signature_verdicts(after: &Exception, policy: &Policy, new: &[Entry]) -> HashMap<Entry, Verdict> {
+/// Signature verdicts for the new decisions, where the policy requires them:
+/// by a key valid when the decision was made and when it reached the mainline.
+pub fn signature_verdicts(
+    after: &Exception,
+    policy: &Policy,
+    new: &[Entry],
+    landed: DateTime<Utc>,
+) -> HashMap<Entry, Verdict> {
     if !policy.signatures_required() {
         return HashMap::new();
     }
-    statement::statements(after)
+    statement::statements(after, policy.trust.registry.as_deref())
         .into_iter()
         .filter(|(entry, _)| new.contains(entry))
         .filter_map(|(entry, bytes)| {
             let (by, at) = statement::maker(after, entry)?;
             (by != POLICY_APPROVER).then(|| {
-                let v = signature::verify(&policy.trust.keyring, by, at, &bytes, statement::signature_of(after, entry));
+                let v = signature::verify_landed(
+                    &policy.trust.keyring,
+                    by,
+                    at,
+                    Some(landed),
+                    &bytes,
+                    statement::signature_of(after, entry),
+                );
                 (entry, v)
             })
         })
@@ -448,6 +529,15 @@ fn check_decision(
             Code::SignatureUnknownKey,
             &pointer,
             format!("{what} is signed with key {print}, which the policy of this commit does not list for {by}"),
+        ),
+        Some(v @ Verdict::Expired { .. }) => add(
+            Code::SignatureUnknownKey,
+            &pointer,
+            format!(
+                "{what} is {} before it reached the mainline (on {}); a retired key signs nothing new, whatever date it writes",
+                v.describe(by),
+                s.commit.landed.format("%Y-%m-%d %H:%M UTC")
+            ),
         ),
         Some(Verdict::Invalid(why)) => add(Code::SignatureInvalid, &pointer, format!("{what}: {why}")),
         None if by != POLICY_APPROVER && !same_person(by, s.commit.author) => add(
@@ -579,7 +669,7 @@ mod tests {
         let p = policy();
         let mut a = Audit::default();
         a.step(&Step {
-            commit: CommitRef { id: "c0ffee", author, time: at(when) },
+            commit: CommitRef { id: "c0ffee", author, time: at(when), landed: at(when) },
             file: FILE,
             renamed_from: None,
             before: before.map_or(Version::Absent, Version::Record),
@@ -725,7 +815,12 @@ mod tests {
             let mut a = Audit::default();
             for (b, after, who) in steps {
                 a.step(&Step {
-                    commit: CommitRef { id: "c0ffee", author: who, time: at("2026-01-04T00:05:00Z") },
+                    commit: CommitRef {
+                        id: "c0ffee",
+                        author: who,
+                        time: at("2026-01-04T00:05:00Z"),
+                        landed: at("2026-01-04T00:05:00Z"),
+                    },
                     file: FILE,
                     renamed_from: None,
                     before: Version::Record(b),
@@ -764,10 +859,11 @@ mod tests {
 
     #[test]
     fn a_policy_change_takes_effect_only_with_its_owners_approval() {
-        let commit = CommitRef { id: "beef", author: EVE, time: at("2026-01-03") };
+        let commit = CommitRef { id: "beef", author: EVE, time: at("2026-01-03"), landed: at("2026-01-03") };
         let first = policy();
         let mut grab = first.clone();
         grab.roles.insert("security".into(), vec!["eve@example.com".into()]);
+        grab.version = 1;
         let mut chain = PolicyChain::default();
         assert_eq!(chain.offer(Ok(first.clone()), &commit, "exc.yaml", true), None, "the first is trusted");
         // On a branch: neither reported nor in force.
@@ -784,6 +880,7 @@ mod tests {
             role: "ciso".into(),
             at: at("2026-01-03"),
             policy: grab.digest(),
+            version: 1,
             previous: Some(first.digest()),
             signature: None,
         });

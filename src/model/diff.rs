@@ -156,14 +156,24 @@ pub fn policy_change(base: &Policy, now: &Policy, file: &str) -> Option<Entry> {
         let mut p = p.clone();
         p.approvals.clear();
         let mut v = serde_json::to_value(&p).unwrap_or_default();
-        let keys: Vec<String> = p
-            .trust
-            .keyring
-            .people()
-            .flat_map(|(who, keys)| keys.iter().map(move |k| format!("{who} {}", k.fingerprint())))
-            .collect();
+        // Each key by its holder and fingerprint, with its window: a key
+        // added, removed, or given a valid-before shows as its own line.
+        let mut keys = serde_json::Map::new();
+        for (who, list) in p.trust.keyring.people() {
+            for k in list {
+                let mut window = serde_json::Map::new();
+                if let Some(a) = k.valid_after {
+                    window.insert("valid_after".into(), a.to_rfc3339().into());
+                }
+                if let Some(b) = k.valid_before {
+                    window.insert("valid_before".into(), b.to_rfc3339().into());
+                }
+                let value = if window.is_empty() { Value::from("listed") } else { Value::Object(window) };
+                keys.insert(format!("{who} {}", k.fingerprint()), value);
+            }
+        }
         if let Value::Object(m) = &mut v {
-            m.insert("trusted_keys".into(), keys.into());
+            m.insert("trusted_keys".into(), Value::Object(keys));
         }
         v
     };
@@ -243,9 +253,21 @@ fn walk(path: &str, before: &Value, after: &Value, depth: usize, out: &mut Vec<F
                 out.push(change(Some(render(bv)), None));
             }
         }
+        _ if path == "signature" || path.ends_with(".signature") => {
+            let show = |v: &Value| v.as_str().map(signed_by).filter(|_| !v.is_null());
+            out.push(change(show(before), show(after)))
+        }
         (Value::Null, a) => out.push(change(None, Some(render(a)))),
         (b, Value::Null) => out.push(change(Some(render(b)), None)),
         (b, a) => out.push(change(Some(render(b)), Some(render(a)))),
+    }
+}
+
+/// A signature as a reviewer reads it: the key it was made with, never the blob.
+fn signed_by(sig: &str) -> String {
+    match super::signature::signing_key(sig) {
+        Ok(k) => format!("signed with {}", k.fingerprint(ssh_key::HashAlg::Sha256)),
+        Err(_) => "a signature that does not read".into(),
     }
 }
 

@@ -58,8 +58,12 @@ struct Canonical<'a> {
     justification: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     migration_plan: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notes: Option<&'a str>,
     requester: &'a str,
     risk_owner: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    tickets: &'a [String],
     title: &'a str,
     #[serde(rename = "type")]
     kind: &'a str,
@@ -78,8 +82,10 @@ pub fn digest(e: &Exception) -> String {
         id: &e.id,
         justification: &e.justification,
         migration_plan: e.migration_plan.as_deref(),
+        notes: e.notes.as_deref(),
         requester: &e.requester,
         risk_owner: &e.risk_owner,
+        tickets: &e.tickets,
         title: &e.title,
         kind: &e.kind,
         urgency: e.urgency,
@@ -141,6 +147,8 @@ mod tests {
             assert_eq!(digest(&e), reference(&e), "{}", e.id);
             e.migration_plan = Some("a \"quoted\" plan\nwith ünïcode".into());
             e.urgency = super::super::record::Urgency::Urgent;
+            e.tickets = vec!["SEC-1".into(), "https://tickets.example.com/2".into()];
+            e.notes = Some("see the <ticket> & \"log\"".into());
             assert_eq!(digest(&e), reference(&e), "{}", e.id);
             n += 1;
         }

@@ -192,6 +192,12 @@ codes! {
     SignatureUnknownKey = "signature-unknown-key", Trust, Error, true,
         "a decision is signed with a key the policy does not list for its signer",
         "The policy (roles, or its allowed_signers file) lists each person's public keys. A decision signed by another key does not count. Add the key to the policy through a policy change the owners approve, or sign with the listed key.";
+    SignatureRevoked = "signature-revoked", Trust, Warning, false,
+        "a decision is signed with a key the policy no longer lists (removed, or past its valid-before): it no longer counts",
+        "Removing a key from the policy (or giving it a `valid-before`) revokes it: what it signed stops counting, and a record it approved is requested again until its approver approves once more with a key that counts (`exc approve ID`). On a closed record nothing follows, and nothing is reported. New decisions signed with such a key are refused outright (`signature-unknown-key`, by `exc check --base` and `exc audit`).";
+    TrustRootMismatch = "trust-root-mismatch", Trust, Error, true,
+        "the policy does not descend from the trust root pinned outside the repository",
+        "CI can pin the registry's root of trust (`--trust-root`, the environment variable EXC_TRUST_ROOT, the action's `trust-root` input): the policy owners' key fingerprints (SHA256:…) or the digest of a trusted policy (sha256:…). The policy in force must be that policy, be approved by those keys, or be reached from it by approved changes. Anything else is a policy someone replaced without its owners, e.g. by a direct push. Restore the policy, or, if the owners changed on purpose, update the pin.";
     DecisionTime = "decision-time", Trust, Error, true,
         "a decision is dated before the request, in the future, or out of order",
         "A decision's time is when it was made. It cannot precede the request, lie in the future, or come before the decision it follows.";
@@ -215,7 +221,7 @@ codes! {
         "Approvals, reviews and closures are appended, never edited. The finding names the fields that changed. Restore the decision as it was.";
     PolicyUnapproved = "policy-unapproved", History, Error, true,
         "exc.yaml changed without the approval of the previous policy's owners",
-        "The policy is the root of trust. A change takes effect only when the roles the previous policy names as owners (`trust.owners`, default ciso) have approved it with `exc policy approve`. Until then, the previous policy applies.";
+        "The policy is the root of trust. A change takes effect only when the roles the previous policy names as owners (`trust.owners`, default ciso) have approved exactly it, at a version higher than the one in force, with `exc policy approve` (an approval of an older version, or from another registry, never counts again). Until then, the previous policy applies. The way out: an owner runs `exc policy approve --commit` on the change's branch before it merges (the keys file is committed with it); or exc.yaml goes back to the policy in force. A blank first policy, whose owner roles nobody holds with a key, is not a root yet: the first policy with such an owner is trusted on first use in its place. For a registry adopted with old history, name a commit on the protected branch as `trust.audit_from` in a change the owners approve, and pin the trust root in CI (`exc keys --format trust-root`).";
     Symlink = "symlink", History, Error, true,
         "exc.yaml, exceptions/ or a record is a symbolic link",
         "A symbolic link could point the registry at files nobody reviews. Commit regular files and directories.";

@@ -78,13 +78,9 @@ pub fn apply(e: &Exception, policy: &Policy, act: &Act, action: Action) -> Resul
             (after.clone(), Some(after.approvals[i].role.clone()), Entry::Approval(i))
         }
         Action::Recertify { answers, decision, expires, note } => {
-            let word = match decision {
-                ReviewDecision::Extend => "extend",
-                ReviewDecision::Retire => "retire",
-                ReviewDecision::Revoke => "revoke",
-            };
             let after = recertify(e, policy, act, answers, decision, expires, note)?;
             let i = after.reviews.len() - 1;
+            let word = after.reviews[i].decision.as_str();
             (after, Some(word.to_string()), Entry::Review(i))
         }
         Action::Retire { reason } => (retire(e, policy, act, &reason)?, None, Entry::Closure),
@@ -94,6 +90,11 @@ pub fn apply(e: &Exception, policy: &Policy, act: &Act, action: Action) -> Resul
     let standing = routing::standing_trusting(&after, policy, Some(entry));
     if after.status == Status::Requested && standing.complete() {
         after.status = Status::Approved;
+    }
+    // An extension carries only the approvals of the roles its maker holds:
+    // until the others approve the new date, the record is requested again.
+    if verb == "recertify" && after.status == Status::Approved && !standing.complete() {
+        after.status = Status::Requested;
     }
     let awaiting = if after.status == Status::Requested { standing.missing } else { Vec::new() };
     Ok(Transition { after, action: verb, detail, entry, awaiting })
@@ -143,13 +144,16 @@ fn approve(
         }
     }
     let current = digest::digest(e);
-    let mine = |a: &&Approval| {
+    // An approval whose key was revoked or retired no longer counts: its
+    // maker approves again, with a key that does.
+    let mine = |(i, a): &(usize, &Approval)| {
         a.decision == Decision::Approved
             && a.digest == current
             && a.expires == e.expires
             && policy.same_person(&a.by, act.actor)
+            && !standing.revoked.contains(i)
     };
-    if let Some(prev) = e.approvals.iter().rev().find(mine)
+    if let Some((_, prev)) = e.approvals.iter().enumerate().rev().find(mine)
         && role.is_none_or(|r| r != prev.role)
     {
         return Err(format!(
@@ -258,22 +262,23 @@ pub struct Checklist {
 }
 
 /// The decision the checklist's answers point to: retire when the
-/// justification no longer holds, revoke when the controls failed, else extend.
+/// justification no longer holds, revoke when the controls failed, else keep
+/// the date (a review; moving the date is a decision of its own).
 pub fn suggested_decision(answers: &Checklist) -> ReviewDecision {
     if !answers.justification_valid {
         ReviewDecision::Retire
     } else if !answers.controls_effective {
         ReviewDecision::Revoke
     } else {
-        ReviewDecision::Extend
+        ReviewDecision::Keep
     }
 }
 
-/// The decisions the checklist's answers leave open: an extension only while
-/// the controls are effective and the justification holds; retiring and
-/// revoking always.
+/// The decisions the checklist's answers leave open: keeping the date or
+/// extending only while the controls are effective and the justification
+/// holds; retiring and revoking always.
 pub fn open_decisions(answers: &Checklist) -> Vec<ReviewDecision> {
-    [ReviewDecision::Extend, ReviewDecision::Retire, ReviewDecision::Revoke]
+    [ReviewDecision::Keep, ReviewDecision::Extend, ReviewDecision::Retire, ReviewDecision::Revoke]
         .into_iter()
         .filter(|d| check_decision(answers, *d).is_ok())
         .collect()
@@ -281,14 +286,16 @@ pub fn open_decisions(answers: &Checklist) -> Vec<ReviewDecision> {
 
 /// Whether the checklist's answers allow `decision`, and if not, why.
 pub fn check_decision(answers: &Checklist, decision: ReviewDecision) -> Result<(), Refusal> {
-    if decision != ReviewDecision::Extend {
-        return Ok(());
-    }
+    let word = match decision {
+        ReviewDecision::Extend => "extended",
+        ReviewDecision::Keep => "kept",
+        _ => return Ok(()),
+    };
     if !answers.controls_effective {
-        return Err("the compensating controls are not effective, so it cannot be extended; revoke it instead".into());
+        return Err(format!("the compensating controls are not effective, so it cannot be {word}; revoke it instead"));
     }
     if !answers.justification_valid {
-        return Err("the justification no longer holds, so it cannot be extended; retire it instead".into());
+        return Err(format!("the justification no longer holds, so it cannot be {word}; retire it instead"));
     }
     Ok(())
 }
@@ -363,6 +370,19 @@ fn recertify(
         signature: None,
     };
     match decision {
+        // Reviewed, the date kept (also an "extension" to the date it has).
+        ReviewDecision::Keep => {
+            if expires.is_some_and(|d| d != e.expires) {
+                return Err(format!("a review that keeps the date keeps {}; to move it, extend", e.expires));
+            }
+            e.reviews.push(review);
+            Ok(e)
+        }
+        ReviewDecision::Extend if expires == Some(e.expires) => {
+            review.decision = ReviewDecision::Keep;
+            e.reviews.push(review);
+            Ok(e)
+        }
         ReviewDecision::Extend => {
             let new = expires.unwrap_or(cap);
             check_extension(&e, policy, today, new)?;
@@ -840,7 +860,13 @@ mod tests {
     fn an_extension_defaults_to_the_cap_and_moves_only_the_expiry() {
         let p = policy();
         let ok = approved();
-        let e = act(&ok, &p, DANA, "2026-02-01", extend(None));
+        // The risk owner alone extends only the risk owner's approval: the
+        // record is requested again until security approves the new date.
+        let alone = act(&ok, &p, DANA, "2026-02-01", extend(None));
+        assert_eq!(alone.status, Status::Requested);
+        assert_eq!(routing::standing(&alone, &p).missing, vec!["security".to_string()]);
+        // Security's extension carries security's approval.
+        let e = act(&ok, &p, SAM, "2026-02-01", extend(None));
         assert_eq!(e.expires, day("2026-05-02"));
         assert_eq!(e.reviews[0].expires, Some(day("2026-05-02")));
         assert_eq!(e.status, Status::Approved);
@@ -857,8 +883,10 @@ mod tests {
         assert_eq!(extensions(&e), 1);
         assert_eq!(lifetime_start(&e), day("2026-02-01"));
         // A review that keeps the date is a review, not an extension.
-        let kept = act(&e, &p, SAM, "2026-02-02", extend(Some("2026-05-02")));
+        let kept = act(&e, &p, DANA, "2026-02-02", extend(Some("2026-05-02")));
         assert_eq!(extensions(&kept), 1);
+        assert_eq!(kept.reviews[1].decision, ReviewDecision::Keep);
+        assert_eq!(kept.status, Status::Approved, "the risk owner alone keeps the date");
     }
 
     #[test]
@@ -881,12 +909,13 @@ mod tests {
     /// Extend is open only while the controls work and the justification holds.
     #[test]
     fn the_checklist_leaves_open_what_it_allows() {
-        use ReviewDecision::{Extend, Retire, Revoke};
-        assert_eq!(open_decisions(&checklist(true)), vec![Extend, Retire, Revoke]);
+        use ReviewDecision::{Extend, Keep, Retire, Revoke};
+        assert_eq!(open_decisions(&checklist(true)), vec![Keep, Extend, Retire, Revoke]);
         for (controls_effective, justification_valid) in [(false, true), (true, false), (false, false)] {
             let answers = Checklist { controls_effective, justification_valid, better_option: false };
             assert_eq!(open_decisions(&answers), vec![Retire, Revoke], "{answers:?}");
             assert!(check_decision(&answers, Extend).unwrap_err().contains("cannot be extended"));
+            assert!(check_decision(&answers, Keep).unwrap_err().contains("cannot be kept"));
         }
     }
 
@@ -933,7 +962,7 @@ mod tests {
             justification_valid,
             better_option: false,
         };
-        assert_eq!(suggested_decision(&c(true, true)), ReviewDecision::Extend);
+        assert_eq!(suggested_decision(&c(true, true)), ReviewDecision::Keep);
         assert_eq!(suggested_decision(&c(false, true)), ReviewDecision::Revoke);
         assert_eq!(suggested_decision(&c(true, false)), ReviewDecision::Retire);
         assert_eq!(suggested_decision(&c(false, false)), ReviewDecision::Retire);

@@ -28,3 +28,4 @@ pub mod suppression;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod time;
+pub mod trust_root;

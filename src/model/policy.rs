@@ -15,31 +15,71 @@ use super::identity::same_person;
 use super::record::{Exception, Risk};
 use super::signature::Keyring;
 
-/// The statement an owner signs to approve a policy: the policy's digest and
-/// the digest of the one it replaces.
-pub fn policy_statement(a: &PolicyApproval) -> Vec<u8> {
+/// The statement an owner signs to approve a policy: the registry it
+/// governs, the policy's digest and version, and the digest of the one it
+/// replaces. The registry and the version that only grows make an approval
+/// count once, in one registry: never for a sibling registry, and never again
+/// after a later change (a replay of an old approval names an old version).
+pub fn policy_statement(a: &PolicyApproval, registry: Option<&str>) -> Vec<u8> {
     #[derive(Serialize)]
     struct PolicyStatement<'a> {
         exc: &'static str,
+        registry: Option<&'a str>,
         action: &'static str,
         by: &'a str,
         role: &'a str,
         at: DateTime<Utc>,
         policy: &'a str,
+        version: u64,
         previous: Option<&'a str>,
     }
     let mut v = serde_json::to_vec(&PolicyStatement {
-        exc: "policy/1",
+        exc: "policy/2",
+        registry,
         action: "approve-policy",
         by: &a.by,
         role: &a.role,
         at: a.at,
         policy: &a.policy,
+        version: a.version,
         previous: a.previous.as_deref(),
     })
     .unwrap_or_default();
     v.push(b'\n');
     v
+}
+
+/// What git (or the clock) can tell about when a policy approval was made:
+/// not before the policy it replaces came into force, not after the commit
+/// that carries it; and the time it reached the history, at which the
+/// signing key must still have been valid.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bounds {
+    pub not_before: Option<DateTime<Utc>>,
+    pub not_after: Option<DateTime<Utc>>,
+    /// When the approval reached the history (the commit that landed it on
+    /// the mainline), or now for one not yet committed.
+    pub landed: Option<DateTime<Utc>>,
+}
+
+pub use super::time::SKEW;
+
+/// How a change from one policy to the next stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyChange {
+    /// The owner roles of the previous policy that have not approved the next.
+    pub missing: Vec<String>,
+    /// Why approvals that were given do not count, or why none can.
+    pub problems: Vec<String>,
+    /// The previous policy names no owner who could approve anything (a
+    /// blank first policy): the next one is trusted on first use in its place.
+    pub bootstrap: bool,
+}
+
+impl PolicyChange {
+    pub fn approved(&self) -> bool {
+        self.missing.is_empty()
+    }
 }
 
 /// The whole policy.
@@ -50,6 +90,10 @@ pub struct Policy {
     /// POA&M name it (default: the repository's directory name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The policy's version: it grows with every approved change (`exc policy
+    /// approve` raises it), so an approval of an older version never counts again.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub version: u64,
     /// Role name -> the emails of the people who hold it. `security` and `ciso`
     /// always exist (empty unless given), since the default routing names them.
     #[serde(default = "default_roles", deserialize_with = "roles_with_defaults")]
@@ -123,6 +167,11 @@ impl KeyList {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trust {
+    /// The registry's identity, fixed at `exc init`: every signed statement
+    /// names it, so a decision or a policy approval made in one registry never
+    /// counts in another that lists the same keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
     #[serde(default)]
     pub signatures: Signatures,
     /// The roles that approve changes to this policy (each role, one person each).
@@ -147,6 +196,10 @@ pub struct Trust {
     pub keyring: Keyring,
 }
 
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
 fn default_owners() -> Vec<String> {
     vec!["ciso".to_string()]
 }
@@ -154,6 +207,7 @@ fn default_owners() -> Vec<String> {
 impl Default for Trust {
     fn default() -> Self {
         Trust {
+            registry: None,
             signatures: Signatures::Required,
             owners: default_owners(),
             allowed_signers: None,
@@ -174,6 +228,9 @@ pub struct PolicyApproval {
     pub at: DateTime<Utc>,
     /// The digest of the policy approved.
     pub policy: String,
+    /// The version of the policy approved.
+    #[serde(default)]
+    pub version: u64,
     /// The digest of the policy it replaces (absent for the first one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
@@ -189,6 +246,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             name: None,
+            version: 0,
             roles: default_roles(),
             types: default_types(),
             risk: RiskRouting::default(),
@@ -265,6 +323,12 @@ pub struct TypeRule {
     /// FedRAMP's deviation type for this type's records, in the OSCAL POA&M.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deviation: Option<Deviation>,
+    /// Where the type is approved automatically (low risk, no approvers):
+    /// whether records with findings are too. By default they go to the
+    /// next tier with approvers, so no scanner suppression is made without a
+    /// person's decision.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_approve_findings: bool,
 }
 
 /// FedRAMP's kinds of deviation request.
@@ -639,6 +703,7 @@ fn default_types() -> IndexMap<String, TypeRule> {
         controls: controls.iter().map(|s| s.to_string()).collect(),
         vex: None,
         deviation: None,
+        auto_approve_findings: false,
     };
     IndexMap::from([
         ("mfa-bypass".into(), t("MFA bypass", Risk::High, 90, &[], &["NIST-800-53:IA-2(1)", "CIS:6.5"])),
@@ -682,21 +747,59 @@ impl Policy {
         default.max(self.floor(kind))
     }
 
+    /// A record's tier before anyone assesses it: its type's, except that a
+    /// record covering findings (scanner suppressions) is never approved
+    /// automatically unless its type says `auto_approve_findings`: it goes
+    /// to the lowest tier that has approvers.
+    pub fn base_tier_for(&self, e: &Exception) -> Risk {
+        let base = self.base_tier(&e.kind);
+        let allowed = self.types.get(&e.kind).is_some_and(|t| t.auto_approve_findings);
+        if e.findings.is_empty() || allowed || !self.required_roles(base).is_empty() {
+            return base;
+        }
+        Risk::ALL.into_iter().find(|r| *r > base && !self.required_roles(*r).is_empty()).unwrap_or(base)
+    }
+
     /// The lowest tier a type may be assessed at.
     pub fn floor(&self, kind: &str) -> Risk {
         self.types.get(kind).and_then(|t| t.min_risk).unwrap_or(Risk::Low)
     }
 
     /// Fills in the keyring from the inline keys and the allowed_signers file's
-    /// text (when the policy names one); returns the file's unreadable lines.
+    /// text (when the policy names one); returns what cannot be trusted: the
+    /// file's unreadable lines, look-alike principals and keys listed for two
+    /// people (line 0 for exc.yaml itself).
     pub fn load_keys(&mut self, allowed_signers: Option<&str>) -> Vec<super::signature::KeyProblem> {
+        use super::signature::KeyProblem;
         let mut ring = Keyring::default();
+        let mut problems = Vec::new();
         for (person, keys) in &self.trust.keys {
             for key in keys.iter() {
-                let _ = ring.add(person, key);
+                // A key that does not parse is reported by `problems()`.
+                if let Err(message) = ring.add(person, key)
+                    && !message.starts_with("not an OpenSSH public key")
+                {
+                    problems.push(KeyProblem { line: 0, message: format!("trust.keys: {message}") });
+                }
             }
         }
-        let problems = allowed_signers.map(|t| ring.add_allowed_signers(t)).unwrap_or_default();
+        if let Some(text) = allowed_signers {
+            problems.extend(ring.add_allowed_signers(text));
+        }
+        // Role holders must not look like someone the keys name otherwise.
+        for (role, people) in &self.roles {
+            for p in people {
+                if let Some(listed) = ring.look_alike(p) {
+                    problems.push(KeyProblem {
+                        line: 0,
+                        message: format!(
+                            "roles.{role}: `{}` looks like `{listed}`, whose keys the policy lists; name each person by one exact address",
+                            super::identity::email_of(p)
+                        ),
+                    });
+                }
+            }
+        }
         self.trust.keyring = ring;
         problems
     }
@@ -728,36 +831,117 @@ impl Policy {
         super::statement::hash(super::digest::canonical_json(&value).as_bytes())
     }
 
-    /// The owner roles of this policy that have not yet approved `next` (a
-    /// change takes effect only when none is missing): each owner role needs
-    /// an approval of exactly `next` replacing exactly this policy, by a
-    /// holder of the role (one person per role), signed where this policy
-    /// requires signatures.
+    /// The owner roles of this policy that have not yet approved `next`,
+    /// with no bounds on time but the previous approvals (see [`Policy::judge_change`]).
     pub fn owners_missing(&self, next: &Policy) -> Vec<String> {
+        self.judge_change(next, &Bounds::default()).missing
+    }
+
+    /// Whether the owners of this policy approved `next`: a change takes
+    /// effect only when no owner role is missing. Each owner role needs an
+    /// approval of exactly `next` (its digest and version) replacing exactly
+    /// this policy, in this registry, by a holder of the role (one person per
+    /// role), signed where this policy requires signatures by a key valid when
+    /// it was made and when it reached the history, and dated after this
+    /// policy's own approvals and within `bounds`. The version must grow, and
+    /// the registry's identity never changes once set. A policy whose owner
+    /// roles nobody holds (or, with signatures required, nobody with a key)
+    /// can approve nothing: its successor is trusted on first use instead.
+    pub fn judge_change(&self, next: &Policy, bounds: &Bounds) -> PolicyChange {
         let (mine, theirs) = (self.digest(), next.digest());
+        let mut change = PolicyChange::default();
         if mine == theirs {
-            return Vec::new();
+            return change;
         }
+        if !self.can_approve_anything() {
+            change.bootstrap = true;
+            return change;
+        }
+        let all = || self.trust.owners.clone();
+        if let Some(id) = &self.trust.registry
+            && next.trust.registry.as_ref() != Some(id)
+        {
+            change.problems.push(format!(
+                "it changes the registry's identity (trust.registry `{id}`), which is fixed once set; no approval makes that count"
+            ));
+            change.missing = all();
+            return change;
+        }
+        if next.version <= self.version {
+            change.problems.push(format!(
+                "its version ({}) does not grow past the version in force ({}); `exc policy approve` raises it",
+                next.version, self.version
+            ));
+            change.missing = all();
+            return change;
+        }
+        // Not before this policy's own approvals: it existed only once they were made.
+        let floor = self.approvals.iter().map(|a| a.at).max().into_iter().chain(bounds.not_before).max();
+        let registry = self.trust.registry.as_deref();
         let mut done: Vec<(&str, &str)> = Vec::new();
         for a in &next.approvals {
-            let fits = a.policy == theirs
-                && a.previous.as_deref() == Some(mine.as_str())
-                && self.trust.owners.contains(&a.role)
-                && self.holds(&a.by, &a.role)
-                && !done.iter().any(|(role, by)| *role != a.role && self.same_person(by, &a.by));
-            let signed = !self.signatures_required()
-                || super::signature::verify(
+            if a.policy != theirs || a.version != next.version || a.previous.as_deref() != Some(mine.as_str()) {
+                change.problems.push(format!(
+                    "the approval by {} of {} covers another policy (version {}) or replaces another one",
+                    a.by,
+                    a.at.date_naive(),
+                    a.version
+                ));
+                continue;
+            }
+            if !self.trust.owners.contains(&a.role) || !self.holds(&a.by, &a.role) {
+                change
+                    .problems
+                    .push(format!("{} does not hold `{}`, an owner role of the policy in force", a.by, a.role));
+                continue;
+            }
+            if done.iter().any(|(role, by)| *role != a.role && self.same_person(by, &a.by)) {
+                change.problems.push(format!("{} already approved in another owner role", a.by));
+                continue;
+            }
+            if let Some(f) = floor.filter(|f| a.at + SKEW < *f) {
+                change.problems.push(format!(
+                    "the approval by {} is dated {}, before the policy it replaces was in force ({f})",
+                    a.by, a.at
+                ));
+                continue;
+            }
+            if let Some(t) = bounds.not_after.filter(|t| a.at > *t + SKEW) {
+                change.problems.push(format!(
+                    "the approval by {} is dated {}, after the commit that carries it ({t})",
+                    a.by, a.at
+                ));
+                continue;
+            }
+            if self.signatures_required() {
+                let verdict = super::signature::verify_landed(
                     &self.trust.keyring,
                     &a.by,
                     a.at,
-                    &policy_statement(a),
+                    bounds.landed,
+                    &policy_statement(a, registry),
                     a.signature.as_deref(),
-                ) == super::signature::Verdict::Valid;
-            if fits && signed {
-                done.push((&a.role, &a.by));
+                );
+                if verdict != super::signature::Verdict::Valid {
+                    change.problems.push(format!("the approval by {}: {}", a.by, verdict.describe(&a.by)));
+                    continue;
+                }
             }
+            done.push((&a.role, &a.by));
         }
-        self.trust.owners.iter().filter(|r| !done.iter().any(|(role, _)| role == *r)).cloned().collect()
+        change.missing =
+            self.trust.owners.iter().filter(|r| !done.iter().any(|(role, _)| role == *r)).cloned().collect();
+        change
+    }
+
+    /// Whether some owner role has a holder who could approve a change: one
+    /// who holds the role and, where signatures are required, has a key.
+    pub fn can_approve_anything(&self) -> bool {
+        self.trust.owners.iter().any(|role| {
+            self.roles.get(role).is_some_and(|people| {
+                people.iter().any(|p| !self.signatures_required() || !self.trust.keyring.keys_of(p).is_empty())
+            })
+        })
     }
 
     /// Whether signatures are required.
@@ -837,6 +1021,33 @@ impl Policy {
         }
         if self.assets.total.is_some() && self.assets.inventory.is_some() {
             add("/assets".into(), "give either `total` or `inventory`, not both".into());
+        }
+        // Two role holders written differently who read the same once
+        // look-alike letters are folded: one could pass for the other.
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (role, people) in &self.roles {
+            for (i, p) in people.iter().enumerate() {
+                let email = super::identity::email_of(p).to_string();
+                match seen.get(&super::identity::identity(p)) {
+                    Some(other) if !other.eq_ignore_ascii_case(&email) => add(
+                        format!("/roles/{}/{i}", super::finding::pointer_token(role)),
+                        format!("`{email}` looks like `{other}`; name each person by one exact address"),
+                    ),
+                    Some(_) => {}
+                    None => {
+                        seen.insert(super::identity::identity(p), email);
+                    }
+                }
+            }
+        }
+        if self.signatures_required()
+            && self.trust.registry.is_none()
+            && (!self.trust.keys.is_empty() || self.trust.allowed_signers.is_some())
+        {
+            add(
+                "/trust".into(),
+                "decisions are signed but `trust.registry` does not name this registry: add `registry: <a name of your own>` under `trust:` (every signature names it, so none counts in another registry); `exc init` writes one".into(),
+            );
         }
         for (i, owner) in self.trust.owners.iter().enumerate() {
             if owner == RISK_OWNER || !self.roles.contains_key(owner) {

@@ -123,9 +123,23 @@ pub struct Approval {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ReviewDecision {
+    // Reviewed, and the expiry kept: a review, not an extension.
+    Keep,
+    // A later expiry (within the type's cap).
     Extend,
     Retire,
     Revoke,
+}
+
+impl ReviewDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewDecision::Keep => "keep",
+            ReviewDecision::Extend => "extend",
+            ReviewDecision::Retire => "retire",
+            ReviewDecision::Revoke => "revoke",
+        }
+    }
 }
 
 /// One recertification.
@@ -356,7 +370,9 @@ pub const FIELDS: &[&str] = &[
 ];
 
 /// The fields of the request a decision covers: its digest covers all of
-/// them but `expires`, which each decision states on its own.
+/// them but `expires`, which each decision states on its own. Tickets and
+/// notes are covered too: a note or a ticket link edited after approval
+/// could change what a reader takes the exception to be.
 pub const REQUEST_FIELDS: &[&str] = &[
     "id",
     "title",
@@ -373,6 +389,8 @@ pub const REQUEST_FIELDS: &[&str] = &[
     "findings",
     "attachments",
     "migration_plan",
+    "tickets",
+    "notes",
 ];
 
 impl Exception {

@@ -323,7 +323,7 @@ mod tests {
         let extend = |e: &Exception, when: &str, until: &str| {
             let answers = Checklist { controls_effective: true, justification_valid: true, better_option: false };
             let decision = ReviewDecision::Extend;
-            act(e, &p, DANA, when, Action::Recertify { answers, decision, expires: Some(day(until)), note: None })
+            act(e, &p, SAM, when, Action::Recertify { answers, decision, expires: Some(day(until)), note: None })
         };
         let twice = extend(&extend(&approved(), "2026-02-01", "2026-04-01"), "2026-03-01", "2026-05-01");
         assert!(!due(&twice, 0, "2026-03-02").iter().any(|(_, r)| *r == Reason::Chronic));

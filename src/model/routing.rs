@@ -5,7 +5,16 @@
 //! lists (where signatures are required), the maker may make it (holds the
 //! role, is not the requester, fills one role only), and, for an approval, it
 //! covers the record as it is now: the same request digest, and the same
-//! expiry or one a later valid extension moved it to.
+//! expiry or one a later extension by a holder of the same role moved it to.
+//! An approval counts for the version it approved until the next change: a
+//! later decision (in chain order) that saw other content voids it for good,
+//! so content that returns to what it once approved needs approving again.
+//!
+//! Where decisions are signed, the request is signed by its requester, and
+//! nobody approves with the key that signed the request. A decision whose
+//! key the policy no longer lists (removed, or past its `valid-before`) does
+//! not count; that is how a key is revoked, so it is a warning, never an
+//! error that no one could clear.
 //!
 //! The tier starts at the type's default. An approver may assess it higher,
 //! which always counts; or lower, which counts only when every role of the
@@ -46,6 +55,10 @@ pub struct Standing {
     pub missing: Vec<String>,
     /// Roles whose approval no longer covers the content (changed after approval).
     pub stale: Vec<usize>,
+    /// Approvals that do not count because their key was removed or retired.
+    pub revoked: Vec<usize>,
+    /// The request's own signature does not count because its key was removed or retired.
+    pub request_revoked: bool,
     /// Why decisions do not stand.
     pub problems: Vec<Problem>,
 }
@@ -75,7 +88,7 @@ pub fn signature_jobs(e: &Exception, policy: &Policy) -> Vec<(Entry, Vec<u8>)> {
     if !policy.signatures_required() {
         return Vec::new();
     }
-    statement::statements(e)
+    statement::statements(e, policy.trust.registry.as_deref())
         .into_iter()
         .filter(|(entry, _)| statement::maker(e, *entry).is_some_and(|(by, _)| by != POLICY_APPROVER))
         .collect()
@@ -87,8 +100,27 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
     let mut problems = Vec::new();
     let mut add = |code: Code, pointer: String, message: String| problems.push(Problem { code, pointer, message });
     let signs = |entry: Entry| signed.get(&entry).is_none_or(|v| *v == Verdict::Valid);
+    let closed = e.status.is_closed();
+    // A key the policy lists for somebody else is a forgery, not a revocation.
+    let someone_elses = |entry: Entry, who: &str| -> Option<String> {
+        let key = signature::signing_key(statement::signature_of(e, entry)?).ok()?;
+        let holder = policy.trust.keyring.holder_of(&key)?;
+        (!policy.same_person(holder, who)).then(|| holder.to_string())
+    };
+    let mut forged: Vec<Entry> = Vec::new();
     for (entry, verdict) in signed {
         let who = statement::maker(e, *entry).map(|(by, _)| by).unwrap_or("?");
+        if let (Verdict::UnknownKey(print), Some(holder)) = (verdict, someone_elses(*entry, who)) {
+            forged.push(*entry);
+            add(
+                Code::SignatureUnknownKey,
+                format!("{}/signature", entry.pointer()),
+                format!(
+                    "the decision by {who} is signed with key {print}, which the policy lists for {holder}, not {who}"
+                ),
+            );
+            continue;
+        }
         match verdict {
             Verdict::Valid => {}
             Verdict::Missing => add(
@@ -96,10 +128,16 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
                 entry.pointer(),
                 format!("the decision by {who} is not signed; signatures are required, so it does not count"),
             ),
-            Verdict::UnknownKey(print) => add(
-                Code::SignatureUnknownKey,
+            // A revoked or retired key: what it signed stops counting. On a
+            // closed record nothing follows from it.
+            Verdict::UnknownKey(_) | Verdict::Expired { .. } if closed || made_again(e, *entry, signed) => {}
+            Verdict::UnknownKey(_) | Verdict::Expired { .. } => add(
+                Code::SignatureRevoked,
                 format!("{}/signature", entry.pointer()),
-                format!("the decision by {who} is signed with key {print}, which the policy does not list for {who}"),
+                format!(
+                    "the decision by {who} is {}: it no longer counts, and needs making again",
+                    verdict.describe(who)
+                ),
             ),
             Verdict::Invalid(why) => add(
                 Code::SignatureInvalid,
@@ -109,30 +147,56 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
         }
     }
 
-    if policy.signatures_required() && (policy.trust.signed_requests || e.signature.is_some()) {
-        match request_signed(e, policy) {
-            Verdict::Valid => {}
-            Verdict::Missing => add(
+    // Where decisions are signed, the request is signed by its requester.
+    let request = request_verdict(e, policy);
+    let request_stands = match &request {
+        None | Some(Verdict::Valid) => true,
+        Some(Verdict::Missing) => {
+            add(
                 Code::SignatureMissing,
                 String::new(),
                 format!(
-                    "the request is not signed by its requester {}; the policy requires signed requests",
-                    e.requester
+                    "the request is not signed by its requester {}; where decisions are signed, requests are too (the requester runs `exc sign {}`)",
+                    e.requester, e.id
                 ),
-            ),
-            Verdict::UnknownKey(print) if policy.trust.signed_requests => add(
+            );
+            false
+        }
+        Some(Verdict::UnknownKey(print)) if someone_elses_request(e, policy).is_some() => {
+            let holder = someone_elses_request(e, policy).unwrap_or_default();
+            add(
                 Code::SignatureUnknownKey,
                 "/signature".into(),
-                format!("the request is signed with key {print}, which the policy does not list for {}", e.requester),
-            ),
-            Verdict::Invalid(_) if policy.trust.signed_requests => add(
+                format!(
+                    "the request names {} as its requester, but is signed with key {print}, which the policy lists for {holder}",
+                    e.requester
+                ),
+            );
+            false
+        }
+        Some(v) if v.is_key_problem() => {
+            if !closed {
+                add(
+                    Code::SignatureRevoked,
+                    "/signature".into(),
+                    format!("the request is {}: it no longer counts", v.describe(&e.requester)),
+                );
+            }
+            false
+        }
+        Some(_) => {
+            add(
                 Code::SignatureInvalid,
                 "/signature".into(),
-                format!("the request changed after {} signed it; they must sign it again", e.requester),
-            ),
-            _ => {}
+                format!(
+                    "the request changed after {} signed it; they must sign it again (`exc sign {}`)",
+                    e.requester, e.id
+                ),
+            );
+            false
         }
-    }
+    };
+    let request_key = e.signature.as_deref().and_then(|s| signature::signing_key(s).ok());
 
     let current = digest::digest(e);
 
@@ -152,33 +216,160 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
             reviews.push((i, v));
         }
     }
-    // The expiry an approval covers now: its own, or the latest standing
-    // extension after it of the same content.
-    let covered_expiry = |a: &Approval| -> NaiveDate {
-        reviews
-            .iter()
-            .filter(|(_, v)| v.decision == ReviewDecision::Extend && v.at >= a.at && v.digest == a.digest)
-            .filter_map(|(_, v)| v.expires)
-            .next_back()
-            .unwrap_or(a.expires)
-    };
 
-    let standing = standing_approvals(e, policy, &signs, &mut add);
-
-    // Of those, the ones that cover the record as it is now.
-    let covering: Vec<&Approval> = standing
+    let standing = standing_approvals(e, policy, &signs, request_key.as_ref(), &mut add);
+    let revoked: Vec<usize> = e
+        .approvals
         .iter()
-        .filter(|(_, a)| a.digest == current && covered_expiry(a) == e.expires)
-        .map(|(_, a)| *a)
+        .enumerate()
+        .filter(|(i, _)| signed.get(&Entry::Approval(*i)).is_some_and(Verdict::is_key_problem))
+        .filter(|(i, _)| !forged.contains(&Entry::Approval(*i)))
+        .map(|(i, _)| i)
         .collect();
+
+    // Of those, the ones that cover the record as it is now (none while the
+    // request itself does not stand).
+    let cover = Coverage::of(e, policy, &standing, &reviews);
+    let covering: Vec<&Approval> =
+        standing.iter().filter(|(i, _)| request_stands && cover.covers(*i, &current)).map(|(_, a)| *a).collect();
+    // An approval the content left behind; not one that waits for its role
+    // to approve a new date an extension set (that is only pending).
     let stale: Vec<usize> = standing
         .iter()
-        .filter(|(_, a)| !(a.digest == current && covered_expiry(a) == e.expires))
+        .filter(|(i, _)| !cover.covers(*i, &current) && !cover.awaits_new_date(*i, &current))
         .map(|(i, _)| *i)
         .collect();
 
     let (tier, missing) = route(e, policy, &covering, &mut add);
-    Standing { tier, missing, stale, problems }
+    let request_revoked = request.as_ref().is_some_and(Verdict::is_key_problem);
+    Standing { tier, missing, stale, revoked, request_revoked, problems }
+}
+
+/// Which approvals cover which content, from the chain of decisions that
+/// stand: an approval covers the digest it saw until a later decision saw
+/// another one (then never again), and the expiry it saw, or one a later
+/// extension of the same content by a holder of its role set. The record's
+/// expiry must be the one the latest decision stated: a date edited by hand
+/// is covered by nobody.
+struct Coverage {
+    /// Per approval index: voided by a later change, and the expiry it covers.
+    approvals: HashMap<usize, (bool, NaiveDate, String)>,
+    /// The expiry the latest decision stated, if any decision stated one.
+    stated: Option<NaiveDate>,
+    expires: NaiveDate,
+}
+
+impl Coverage {
+    fn of(
+        e: &Exception,
+        policy: &Policy,
+        standing: &[(usize, &Approval)],
+        reviews: &[(usize, &super::record::Review)],
+    ) -> Coverage {
+        let stands = |entry: Entry| match entry {
+            Entry::Approval(i) => {
+                standing.iter().any(|(j, _)| *j == i)
+                    || e.approvals.get(i).is_some_and(|a| a.decision == Decision::Rejected)
+            }
+            Entry::Review(i) => reviews.iter().any(|(j, _)| *j == i),
+            Entry::Closure => false,
+        };
+        let mut approvals: HashMap<usize, (bool, NaiveDate, String)> = HashMap::new();
+        let mut stated = None;
+        for entry in statement::chain(e).into_iter().filter(|x| stands(*x)) {
+            match entry {
+                Entry::Approval(i) => {
+                    let a = &e.approvals[i];
+                    for (void, _, digest) in approvals.values_mut() {
+                        *void |= *digest != a.digest;
+                    }
+                    // A later decision at another expiry than an approval covers
+                    // saw other content: the earlier one never covers again.
+                    for (void, covered, _) in approvals.values_mut() {
+                        *void |= *covered != a.expires;
+                    }
+                    stated = Some(a.expires);
+                    if a.decision == Decision::Approved {
+                        approvals.insert(i, (false, a.expires, a.digest.clone()));
+                    }
+                }
+                Entry::Review(i) => {
+                    let v = &e.reviews[i];
+                    for (j, (void, covered, digest)) in approvals.iter_mut() {
+                        if *digest != v.digest {
+                            *void = true;
+                            continue;
+                        }
+                        // An extension moves the date its maker's role covers;
+                        // a review that keeps the date confirms the date in force.
+                        let to = match (v.decision, v.expires) {
+                            (ReviewDecision::Extend, Some(new)) => Some(new),
+                            (ReviewDecision::Keep, _) => stated,
+                            _ => None,
+                        };
+                        if let Some(to) = to
+                            && extends_for(&v.by, &e.approvals[*j], e, policy)
+                        {
+                            *covered = to;
+                        }
+                    }
+                    if let (ReviewDecision::Extend, Some(new)) = (v.decision, v.expires) {
+                        stated = Some(new);
+                    }
+                }
+                Entry::Closure => {}
+            }
+        }
+        Coverage { approvals, stated, expires: e.expires }
+    }
+
+    /// Whether approval `i` covers the content as it is now but an earlier
+    /// date: an extension by another role moved it, and its role has yet to
+    /// approve the new one.
+    fn awaits_new_date(&self, i: usize, current: &str) -> bool {
+        self.approvals.get(&i).is_some_and(|(void, covered, digest)| {
+            !void && digest == current && *covered != self.expires && self.stated == Some(self.expires)
+        })
+    }
+
+    /// Whether approval `i` covers the record as it is now (digest `current`).
+    fn covers(&self, i: usize, current: &str) -> bool {
+        self.approvals.get(&i).is_some_and(|(void, covered, digest)| {
+            !void && digest == current && *covered == self.expires && self.stated == Some(self.expires)
+        })
+    }
+}
+
+/// Who the policy lists the request's signing key for, when that is not
+/// its requester (a request filed in someone else's name).
+fn someone_elses_request(e: &Exception, policy: &Policy) -> Option<String> {
+    let key = signature::signing_key(e.signature.as_deref()?).ok()?;
+    let holder = policy.trust.keyring.holder_of(&key)?;
+    (!policy.same_person(holder, &e.requester)).then(|| holder.to_string())
+}
+
+/// Whether the same person made the same decision again later, with a key
+/// that counts (after their old key was revoked or retired).
+fn made_again(e: &Exception, entry: Entry, signed: &BTreeMap<Entry, Verdict>) -> bool {
+    let Entry::Approval(i) = entry else { return false };
+    let Some(old) = e.approvals.get(i) else { return false };
+    e.approvals.iter().enumerate().skip(i + 1).any(|(j, a)| {
+        a.role == old.role
+            && a.decision == old.decision
+            && super::identity::same_person(&a.by, &old.by)
+            && signed.get(&Entry::Approval(j)) == Some(&Verdict::Valid)
+    })
+}
+
+/// Whether an extension by `who` carries approval `a` to the new expiry:
+/// only the roles that approved can approve a longer life. The risk owner's
+/// extension extends the risk owner's approval, security's security's; an
+/// automatic approval is extended by anyone who may review.
+fn extends_for(who: &str, a: &Approval, e: &Exception, policy: &Policy) -> bool {
+    if a.by == POLICY_APPROVER || a.role == POLICY_APPROVER {
+        return true;
+    }
+    policy.holds_role(who, &a.role, e)
 }
 
 /// The approvals that stand, whatever content they cover: signed (where
@@ -189,9 +380,10 @@ fn standing_approvals<'e>(
     e: &'e Exception,
     policy: &Policy,
     signs: &dyn Fn(Entry) -> bool,
+    request_key: Option<&ssh_key::PublicKey>,
     add: &mut dyn FnMut(Code, String, String),
 ) -> Vec<(usize, &'e Approval)> {
-    let base = policy.base_tier(&e.kind);
+    let base = policy.base_tier_for(e);
     let auto = base == Risk::Low && policy.required_roles(Risk::Low).is_empty();
     let mut standing: Vec<(usize, &Approval)> = Vec::new();
     let mut roles_of: HashMap<String, (String, usize)> = HashMap::new();
@@ -202,14 +394,18 @@ fn standing_approvals<'e>(
         }
         if a.by == POLICY_APPROVER || a.role == POLICY_APPROVER {
             if !auto {
-                add(
-                    Code::UnauthorizedApprover,
-                    at,
+                let why = if policy.base_tier(&e.kind) < base {
+                    format!(
+                        "`{}` is approved automatically, but this record covers findings (scanner suppressions), which need a person's approval ({base} risk) unless `types.{}.auto_approve_findings` is true",
+                        e.kind, e.kind
+                    )
+                } else {
                     format!(
                         "only types the policy routes to automatic approval are approved by `policy`; `{}` is {base} risk",
                         e.kind
-                    ),
-                );
+                    )
+                };
+                add(Code::UnauthorizedApprover, at, why);
             } else {
                 standing.push((i, a));
             }
@@ -217,6 +413,19 @@ fn standing_approvals<'e>(
         }
         if policy.same_person(&a.by, &e.requester) {
             add(Code::SelfApproval, at, format!("{} approved their own request as `{}`", a.by, a.role));
+            continue;
+        }
+        if let (Some(rk), Some(sig)) = (request_key, a.signature.as_deref())
+            && signature::signing_key(sig).is_ok_and(|k| k.key_data() == rk.key_data())
+        {
+            add(
+                Code::SelfApproval,
+                at,
+                format!(
+                    "{} approved as `{}` with the key that signed the request: one person cannot do both",
+                    a.by, a.role
+                ),
+            );
             continue;
         }
         if !policy.holds_role(&a.by, &a.role, e) {
@@ -279,7 +488,7 @@ fn route(
     covering: &[&Approval],
     add: &mut dyn FnMut(Code, String, String),
 ) -> (Risk, Vec<String>) {
-    let base = policy.base_tier(&e.kind);
+    let base = policy.base_tier_for(e);
     // The tier: raised by any assessment, lowered only with the higher tier's consent.
     let mut tier = base;
     if let Some(lowest) = covering.iter().map(|a| a.risk).filter(|r| *r < base).min() {
@@ -314,7 +523,8 @@ fn route(
 pub fn completions(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Verdict>) -> Vec<Completion> {
     let signs = |entry: Entry| signed.get(&entry).is_none_or(|v| *v == Verdict::Valid);
     let mut ignore = |_: Code, _: String, _: String| {};
-    let mut standing = standing_approvals(e, policy, &signs, &mut ignore);
+    let request_key = e.signature.as_deref().and_then(|s| signature::signing_key(s).ok());
+    let mut standing = standing_approvals(e, policy, &signs, request_key.as_ref(), &mut ignore);
     standing.sort_by_key(|(i, a)| (a.at, *i));
     let mut done: Vec<(&str, NaiveDate)> = Vec::new();
     let mut out = Vec::new();
@@ -382,9 +592,25 @@ pub fn request_signed(e: &Exception, policy: &Policy) -> Verdict {
         &policy.trust.keyring,
         &e.requester,
         e.created,
-        &statement::request_statement(e),
+        &statement::request_statement(e, policy.trust.registry.as_deref()),
         e.signature.as_deref(),
     )
+}
+
+/// Whether requests must be signed: where decisions are signed and the
+/// policy lists keys (a registry with no keys yet verifies nothing at all),
+/// or where the policy asks for it outright.
+pub fn requests_signed(policy: &Policy) -> bool {
+    policy.signatures_required() && (policy.trust.signed_requests || !policy.trust.keyring.is_empty())
+}
+
+/// The request's signature verdict, where requests must be signed or it
+/// carries one; none where it need not and does not.
+pub fn request_verdict(e: &Exception, policy: &Policy) -> Option<Verdict> {
+    if !policy.signatures_required() || !(requests_signed(policy) || e.signature.is_some()) {
+        return None;
+    }
+    Some(request_signed(e, policy))
 }
 
 /// The roles the record's tier requires that have no standing approval yet.

@@ -100,15 +100,39 @@ impl Keyring {
     /// Adds `key` (OpenSSH public key text, `ssh-ed25519 AAAA… comment`) for `person`.
     pub fn add(&mut self, person: &str, key: &str) -> Result<(), String> {
         let key = PublicKey::from_openssh(key.trim()).map_err(|e| format!("not an OpenSSH public key ({e})"))?;
-        self.insert(person, TrustedKey::new(key, None, None));
-        Ok(())
+        self.insert(person, TrustedKey::new(key, None, None))
     }
 
-    fn insert(&mut self, person: &str, key: TrustedKey) {
-        let entry = self.people.entry(identity(person)).or_insert_with(|| (email_of(person).to_string(), Vec::new()));
+    /// Lists `key` for `person`. Refused: a principal that is not the one
+    /// already listed under the same normalised identity (a look-alike such
+    /// as `sarn.okafor@` for `sam.okafor@`), and a key already listed for
+    /// someone else: either would let one person's key sign as another.
+    fn insert(&mut self, person: &str, key: TrustedKey) -> Result<(), String> {
+        let email = email_of(person).to_string();
+        let id = identity(person);
+        if let Some((listed, _)) = self.people.get(&id)
+            && !listed.eq_ignore_ascii_case(&email)
+        {
+            return Err(format!(
+                "`{email}` looks like `{listed}`, listed already (they read the same once letters that look alike are folded); list each person under one exact address"
+            ));
+        }
+        if let Some((other, _)) = self
+            .people
+            .iter()
+            .find(|(pid, (_, keys))| **pid != id && keys.iter().any(|k| k.key.key_data() == key.key.key_data()))
+            .map(|(_, v)| v)
+        {
+            return Err(format!(
+                "the key {} is listed for `{other}` already; a key belongs to one person",
+                key.fingerprint()
+            ));
+        }
+        let entry = self.people.entry(id).or_insert_with(|| (email, Vec::new()));
         if !entry.1.contains(&key) {
             entry.1.push(key);
         }
+        Ok(())
     }
 
     /// Reads git's `allowed_signers` format: `principals [options] keytype
@@ -126,7 +150,9 @@ impl Keyring {
                 Ok(None) => {}
                 Ok(Some((principals, key))) => {
                     for p in principals {
-                        self.insert(&p, key.clone());
+                        if let Err(message) = self.insert(&p, key.clone()) {
+                            problems.push(KeyProblem { line: i + 1, message });
+                        }
                     }
                 }
                 Err(message) => problems.push(KeyProblem { line: i + 1, message }),
@@ -138,6 +164,24 @@ impl Keyring {
     /// The keys listed for `person` (by normalised identity).
     pub fn keys_of(&self, person: &str) -> &[TrustedKey] {
         self.people.get(&identity(person)).map(|(_, k)| k.as_slice()).unwrap_or(&[])
+    }
+
+    /// The principal listed under the same normalised identity as `person`,
+    /// when it is written differently (a look-alike of someone listed).
+    pub fn look_alike(&self, person: &str) -> Option<&str> {
+        let email = email_of(person);
+        self.people
+            .get(&identity(person))
+            .map(|(listed, _)| listed.as_str())
+            .filter(|listed| !listed.eq_ignore_ascii_case(email))
+    }
+
+    /// Who the policy lists `key` for, if anyone.
+    pub fn holder_of(&self, key: &PublicKey) -> Option<&str> {
+        self.people
+            .values()
+            .find(|(_, keys)| keys.iter().any(|k| k.key.key_data() == key.key_data()))
+            .map(|(email, _)| email.as_str())
     }
 
     /// Whether two people share a key (then they are one person, whatever their emails).
@@ -227,8 +271,33 @@ pub enum Verdict {
     Missing,
     /// Signed by a key the policy does not list for the signer (its fingerprint).
     UnknownKey(String),
+    /// Signed by a listed key past its `valid-before`: when the decision was
+    /// made, or when it reached the history.
+    Expired { key: String, on: DateTime<Utc> },
     /// The signature does not verify over this statement, or cannot be read.
     Invalid(String),
+}
+
+impl Verdict {
+    /// What it means for a decision by `who`, in words.
+    pub fn describe(&self, who: &str) -> String {
+        match self {
+            Verdict::Valid => "valid".into(),
+            Verdict::Missing => "not signed".into(),
+            Verdict::UnknownKey(print) => format!("signed with key {print}, which the policy does not list for {who}"),
+            Verdict::Expired { key, on } => format!(
+                "signed with key {key}, which expired on {} (its valid-before in the policy)",
+                on.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Verdict::Invalid(why) => format!("the signature does not verify: {why}"),
+        }
+    }
+
+    /// The key was not (or no longer) one the policy lists for the signer:
+    /// unknown, or past its window. The signature itself may be sound.
+    pub fn is_key_problem(&self) -> bool {
+        matches!(self, Verdict::UnknownKey(_) | Verdict::Expired { .. })
+    }
 }
 
 /// Checks `signature` (base64 sshsig) over `statement`, made by `signer` at `at`.
@@ -239,7 +308,21 @@ pub fn verify(
     statement: &[u8],
     signature: Option<&str>,
 ) -> Verdict {
-    let (trusted, sig) = match prepare(keyring, &Job { signer, at, statement, signature }) {
+    verify_landed(keyring, signer, at, None, statement, signature)
+}
+
+/// [`verify`], and the key must still have been valid when the decision
+/// reached the history (`landed`): a key judged only by the time its signer
+/// wrote could sign anything, backdated, after it retired.
+pub fn verify_landed(
+    keyring: &Keyring,
+    signer: &str,
+    at: DateTime<Utc>,
+    landed: Option<DateTime<Utc>>,
+    statement: &[u8],
+    signature: Option<&str>,
+) -> Verdict {
+    let (trusted, sig) = match prepare(keyring, &Job { signer, at, landed, statement, signature }) {
         Ok(x) => x,
         Err(v) => return v,
     };
@@ -259,6 +342,8 @@ pub fn verify(
 pub struct Job<'a> {
     pub signer: &'a str,
     pub at: DateTime<Utc>,
+    /// When the decision reached the history, if that bounds it (see [`verify_landed`]).
+    pub landed: Option<DateTime<Utc>>,
     pub statement: &'a [u8],
     pub signature: Option<&'a str>,
 }
@@ -345,10 +430,30 @@ fn prepare<'k>(keyring: &'k Keyring, job: &Job) -> Result<(&'k TrustedKey, SshSi
         let print = PublicKey::from(sig.public_key().clone()).fingerprint(HashAlg::Sha256).to_string();
         return Err(Verdict::UnknownKey(print));
     };
+    if let Some(on) = trusted.valid_before.filter(|b| job.at >= *b) {
+        return Err(Verdict::Expired { key: trusted.fingerprint(), on });
+    }
     if !trusted.valid_at(job.at) {
         return Err(Verdict::UnknownKey(format!("{} (not valid on {})", trusted.fingerprint(), job.at.date_naive())));
     }
+    if let (Some(on), Some(landed)) = (trusted.valid_before, job.landed)
+        && landed >= on + super::time::SKEW
+    {
+        return Err(Verdict::Expired { key: trusted.fingerprint(), on });
+    }
     Ok((trusted, sig))
+}
+
+/// The fingerprint of the key that made `signature` over `statement`, if
+/// it verifies with that key (whoever it belongs to): for checking a
+/// signature against keys pinned outside the policy.
+pub fn verify_with_embedded_key(statement: &[u8], signature: &str) -> Option<String> {
+    let sig = decode(signature).ok()?;
+    if sig.namespace() != NAMESPACE {
+        return None;
+    }
+    let key = TrustedKey::new(PublicKey::from(sig.public_key().clone()), None, None);
+    key.verifies(statement, &sig).then(|| key.fingerprint())
 }
 
 /// The key a signature was made with (to tell a signer which key they used).
@@ -381,26 +486,31 @@ mod tests {
     use super::*;
 
     const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGMJR9iCFU0PTzCNjUpCpiDbaFsGBytmEN177F4LIEVv sam";
+    const OTHER: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRhwpEnNDnNn8Gn1t7H5DDk8WqAqDkRfKfXK9H0LK5E sarn";
 
     #[test]
     fn allowed_signers_lines_are_read_as_git_does() {
         let mut k = Keyring::default();
         let text = format!(
-            "# people\nsam@example.com,SAM.O@example.com {KEY}\n\
-             old@example.com valid-before=\"20260101\" {KEY}\n\
+            "# people\nsam@example.com {KEY}\n\
+             SAM@example.com valid-before=\"20260101\" {KEY}\n\
              git@example.com namespaces=\"git\" {KEY}\n\
-             bad@example.com not-a-key\n"
+             bad@example.com not-a-key\n\
+             sarn@example.com {OTHER}\n\
+             eve@example.com {KEY}\n"
         );
         let problems = k.add_allowed_signers(&text);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].line, 5);
-        assert_eq!(k.keys_of("Sam <sam@example.com>").len(), 1);
-        assert_eq!(k.keys_of("sam.o@example.com").len(), 1, "principals compare by identity");
+        let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![5, 6, 7], "{problems:?}");
+        assert!(problems[1].message.contains("looks like `sam@example.com`"), "{}", problems[1].message);
+        assert!(problems[2].message.contains("listed for `sam@example.com` already"), "{}", problems[2].message);
+        assert_eq!(k.keys_of("Sam <sam@example.com>").len(), 2, "one person, the key with and without a window");
         assert!(k.keys_of("git@example.com").is_empty(), "keys for other namespaces do not count");
-        let old = &k.keys_of("old@example.com")[0];
+        let mut old = Keyring::default();
+        old.add_allowed_signers(&format!("old@example.com valid-before=\"20260101\" {KEY}\n"));
+        let old = &old.keys_of("old@example.com")[0];
         assert!(old.valid_at("2025-12-31T23:59:59Z".parse().unwrap()));
         assert!(!old.valid_at("2026-01-01T00:00:00Z".parse().unwrap()));
-        assert!(k.share_a_key("sam@example.com", "old@example.com"));
     }
 
     #[test]
@@ -424,7 +534,7 @@ mod tests {
         let at = "2026-01-01T00:00:00Z".parse().unwrap();
         let mut ring = Keyring::default();
         ring.add("sam@example.com", &public).unwrap();
-        let job = Job { signer: "sam@example.com", at, statement, signature: Some(&stored) };
+        let job = Job { signer: "sam@example.com", at, landed: None, statement, signature: Some(&stored) };
         assert_eq!(verify_all(&ring, &[job]), vec![Verdict::Valid]);
         assert_eq!(verify(&ring, "sam@example.com", at, statement, Some(&stored)), Verdict::Valid);
         // Someone else, a keyring without the key, or a key no longer valid: not valid.
@@ -435,11 +545,18 @@ mod tests {
         ));
         let mut rotated = Keyring::default();
         rotated.add_allowed_signers(&format!("sam@example.com valid-before=\"20251201\" {public}\n"));
-        assert!(matches!(verify(&rotated, "sam@example.com", at, statement, Some(&stored)), Verdict::UnknownKey(_)));
+        assert!(matches!(verify(&rotated, "sam@example.com", at, statement, Some(&stored)), Verdict::Expired { .. }));
+        // Made before the key retired, but landed after it: not valid either.
+        let before = "2025-11-01T00:00:00Z".parse().unwrap();
+        let landed = Some("2025-12-02T00:00:00Z".parse().unwrap());
+        assert!(matches!(
+            verify_landed(&rotated, "sam@example.com", before, landed, statement, Some(&stored)),
+            Verdict::Expired { .. }
+        ));
         // The same signature over other words does not verify.
         let other = b"exc decision: approve EXC-0002";
         assert!(matches!(verify(&ring, "sam@example.com", at, other, Some(&stored)), Verdict::Invalid(_)));
-        let job = Job { signer: "sam@example.com", at, statement: other, signature: Some(&stored) };
+        let job = Job { signer: "sam@example.com", at, landed: None, statement: other, signature: Some(&stored) };
         assert!(matches!(verify_all(&ring, &[job])[0], Verdict::Invalid(_)));
     }
 }

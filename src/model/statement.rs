@@ -1,7 +1,7 @@
-//! What a decision's signature covers: a canonical statement of the record id,
-//! the action, who, when, the role, the assessed risk, the decision, the
-//! request digest, the expiry it saw, and the hash of the record's previous
-//! decision. The hashes chain the decisions, so no entry can be edited,
+//! What a decision's signature covers: a canonical statement of the registry
+//! (its identity, fixed at `exc init`), the record id, the action, who, when,
+//! the role, the assessed risk, the decision, the request digest, the expiry
+//! it saw, and the hash of the record's previous decision. The hashes chain the decisions, so no entry can be edited,
 //! reordered or removed from the middle without breaking a signature.
 //!
 //! The chain is the record's decisions in time order: approvals and
@@ -40,6 +40,9 @@ impl Entry {
 #[derive(Debug, Serialize)]
 pub struct Statement<'a> {
     pub exc: &'static str,
+    /// The registry's identity (`trust.registry`): a signature made in one
+    /// registry never verifies in another.
+    pub registry: Option<&'a str>,
     pub id: &'a str,
     pub action: &'static str,
     pub by: &'a str,
@@ -69,11 +72,14 @@ impl Statement<'_> {
     }
 }
 
-/// The statement a requester signs: the request as filed (its digest covers
-/// the id, requester and creation time) and its expiry.
-pub fn request_statement(e: &Exception) -> Vec<u8> {
+/// The statement a requester signs: the request as it stands (its digest
+/// covers the id, requester, creation time and every request field but the
+/// expiry, which the decisions state: an extension does not need the
+/// requester to sign again, an edit does).
+pub fn request_statement<'a>(e: &'a Exception, registry: Option<&'a str>) -> Vec<u8> {
     Statement {
-        exc: "decision/1",
+        exc: "decision/2",
+        registry,
         id: &e.id,
         action: "request",
         by: &e.requester,
@@ -82,7 +88,7 @@ pub fn request_statement(e: &Exception) -> Vec<u8> {
         risk: None,
         decision: None,
         request: digest::digest(e),
-        expires: Some(e.expires),
+        expires: None,
         checklist: None,
         note: None,
         previous: None,
@@ -105,8 +111,11 @@ pub fn closure_is_own_decision(e: &Exception) -> bool {
     let Some(c) = &e.closed else { return false };
     let by_rejection = e.status == Status::Rejected
         && e.approvals.iter().any(|a| a.decision == Decision::Rejected && a.at == c.at && same_person(&a.by, &c.by));
-    let by_review =
-        e.reviews.iter().any(|v| v.decision != ReviewDecision::Extend && v.at == c.at && same_person(&v.by, &c.by));
+    let by_review = e.reviews.iter().any(|v| {
+        matches!(v.decision, ReviewDecision::Retire | ReviewDecision::Revoke)
+            && v.at == c.at
+            && same_person(&v.by, &c.by)
+    });
     !(by_rejection || by_review)
 }
 
@@ -136,14 +145,20 @@ fn closing_action(status: Status) -> &'static str {
     }
 }
 
-/// The statement of one decision, given the hash of the one before it.
-pub fn statement(e: &Exception, entry: Entry, previous: Option<String>) -> Option<Statement<'_>> {
+/// The statement of one decision in `registry`, given the hash of the one before it.
+pub fn statement<'a>(
+    e: &'a Exception,
+    entry: Entry,
+    previous: Option<String>,
+    registry: Option<&'a str>,
+) -> Option<Statement<'a>> {
     Some(match entry {
         Entry::Approval(i) => {
             let a = e.approvals.get(i)?;
             let rejected = a.decision == Decision::Rejected;
             Statement {
-                exc: "decision/1",
+                exc: "decision/2",
+                registry,
                 id: &e.id,
                 action: if rejected { "reject" } else { "approve" },
                 by: &a.by,
@@ -161,18 +176,15 @@ pub fn statement(e: &Exception, entry: Entry, previous: Option<String>) -> Optio
         Entry::Review(i) => {
             let v = e.reviews.get(i)?;
             Statement {
-                exc: "decision/1",
+                exc: "decision/2",
+                registry,
                 id: &e.id,
                 action: "review",
                 by: &v.by,
                 at: v.at,
                 role: None,
                 risk: None,
-                decision: Some(match v.decision {
-                    ReviewDecision::Extend => "extend",
-                    ReviewDecision::Retire => "retire",
-                    ReviewDecision::Revoke => "revoke",
-                }),
+                decision: Some(v.decision.as_str()),
                 request: v.digest.clone(),
                 expires: v.expires,
                 checklist: Some([v.controls_effective, v.justification_valid, v.better_option]),
@@ -183,7 +195,8 @@ pub fn statement(e: &Exception, entry: Entry, previous: Option<String>) -> Optio
         Entry::Closure => {
             let c = e.closed.as_ref()?;
             Statement {
-                exc: "decision/1",
+                exc: "decision/2",
+                registry,
                 id: &e.id,
                 action: closing_action(e.status),
                 by: &c.by,
@@ -201,12 +214,13 @@ pub fn statement(e: &Exception, entry: Entry, previous: Option<String>) -> Optio
     })
 }
 
-/// Every decision with the statement its signature must cover, in chain order.
-pub fn statements(e: &Exception) -> Vec<(Entry, Vec<u8>)> {
+/// Every decision with the statement its signature must cover in
+/// `registry`, in chain order.
+pub fn statements(e: &Exception, registry: Option<&str>) -> Vec<(Entry, Vec<u8>)> {
     let mut previous = None;
     let mut out = Vec::new();
     for entry in chain(e) {
-        let Some(s) = statement(e, entry, previous.clone()) else { continue };
+        let Some(s) = statement(e, entry, previous.clone(), registry) else { continue };
         let bytes = s.bytes();
         previous = Some(hash(&bytes));
         out.push((entry, bytes));

@@ -4,6 +4,10 @@
 
 use chrono::{Days, Months, NaiveDate, Utc};
 
+/// Clock skew allowed between a decision's time and the bounds git (or the
+/// clock) gives it.
+pub const SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
 /// Today's date in UTC.
 pub fn today_utc() -> NaiveDate {
     Utc::now().date_naive()

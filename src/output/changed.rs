@@ -102,8 +102,17 @@ pub fn summary(t: &Transition, policy: &Policy) -> String {
                 } else {
                     String::new()
                 };
-                format!("Recertified {}: extended to {} (extension {n}).{chronic}", e.id, e.expires)
+                let pending = if e.status == Status::Requested {
+                    format!(
+                        " The new date needs approving by {} as well; until then it is requested again.",
+                        t.awaiting.join(", ")
+                    )
+                } else {
+                    String::new()
+                };
+                format!("Recertified {}: extended to {} (extension {n}).{chronic}{pending}", e.id, e.expires)
             }
+            "keep" => format!("Recertified {}: reviewed, the date kept (expires {}).", e.id, e.expires),
             "retire" => format!("Recertification retired {}.", e.id),
             _ => format!("Recertification revoked {}.", e.id),
         },

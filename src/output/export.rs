@@ -360,6 +360,7 @@ pub fn decisions(records: &[&Record], policy: &Policy, commit_of: Option<CommitO
             Some(Verdict::Valid) => ("verifies".to_string(), true),
             Some(Verdict::Missing) => ("missing".to_string(), false),
             Some(Verdict::UnknownKey(k)) => (format!("unknown key {k}"), false),
+            Some(Verdict::Expired { key, on }) => (format!("key {key} expired on {}", on.date_naive()), false),
             Some(Verdict::Invalid(why)) => (format!("invalid: {why}"), false),
         };
         for entry in statement::chain(e) {

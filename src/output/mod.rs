@@ -208,3 +208,8 @@ pub fn emit_json<T: serde::Serialize>(value: &T) -> Result<()> {
 pub fn warn(message: &str) {
     eprint!("{}", escape::guard(&format!("exc: warning: {}\n", escape::text(message))));
 }
+
+/// A note on standard error (not a warning: something the user should know).
+pub fn note(message: &str) {
+    eprint!("{}", escape::guard(&format!("exc: {}\n", escape::text(message))));
+}

@@ -217,6 +217,7 @@ pub fn show(
     }
     for v in &e.reviews {
         let verb = match v.decision {
+            ReviewDecision::Keep => "reviewed, expiry kept",
             ReviewDecision::Extend => "extended",
             ReviewDecision::Retire => "retired",
             ReviewDecision::Revoke => "revoked",

@@ -12,6 +12,7 @@ use crate::model::audit::{Audit, CommitRef, PolicyChain, Step, Version};
 use crate::model::finding::{Code, Finding};
 use crate::model::policy::Policy;
 use crate::model::record::Exception;
+use crate::model::trust_root::TrustRoot;
 
 /// What the audit found, and how much history it read.
 #[derive(Debug)]
@@ -25,6 +26,17 @@ pub struct Audited {
     pub files: Vec<String>,
     /// The audit started at `trust.audit_from`, not at the first commit.
     pub from_audit_start: bool,
+    /// What the audit trusted to start with, and why.
+    pub root: String,
+}
+
+/// Where an audit starts: the history read, what it trusts, and findings
+/// about that choice.
+pub struct Start {
+    pub history: History,
+    pub findings: Vec<Finding>,
+    /// In words: the policy trusted and why (pinned, or on first use).
+    pub root: String,
 }
 
 impl Audited {
@@ -33,12 +45,13 @@ impl Audited {
         let mut extra = serde_json::Map::new();
         extra.insert("commits".into(), self.commits.into());
         extra.insert("changes".into(), self.changes.into());
+        extra.insert("trust".into(), self.root.clone().into());
         extra
     }
 
     /// One line: how much was checked, and the verdict.
     pub fn summary(&self) -> String {
-        let since = if self.from_audit_start { " since trust.audit_from" } else { "" };
+        let since = if self.from_audit_start { " since its trusted start" } else { "" };
         let verdict = if self.findings.is_empty() {
             "the history is clean".to_string()
         } else {
@@ -52,23 +65,191 @@ impl Audited {
 }
 
 impl Registry {
+    /// The policy of a commit of `history` (the audit's start with `None`),
+    /// with that commit's keys; `None` where it had no exc.yaml.
+    fn policy_in(history: &History, commit: Option<usize>) -> std::result::Result<Option<Policy>, String> {
+        let read = |path: &str| match commit {
+            Some(c) => history.file_at(c, path),
+            None => history.file_at_start(path),
+        };
+        let Some(text) = read(POLICY_FILE).map_err(|e| e.to_string())? else { return Ok(None) };
+        let mut p = parse_policy(text.as_bytes(), POLICY_FILE).map_err(|e| describe(&e))?;
+        load_keys(&mut p, |rel| read(rel).map_err(|e| e.to_string())?.ok_or_else(|| "not in this commit".into()))
+            .map_err(|e| describe(&e))?;
+        Ok(Some(p))
+    }
+
+    /// The commits (indices into `history.commits`) where exc.yaml or its
+    /// keys changed on the mainline, with the policy each left.
+    fn policy_versions(history: &History) -> Vec<(usize, Option<Policy>)> {
+        history
+            .trust
+            .iter()
+            .filter(|(c, ev)| matches!(ev, TrustChange::Policy { .. }) && history.commits[*c].mainline)
+            .map(|(c, _)| (*c, Self::policy_in(history, Some(*c)).ok().flatten()))
+            .collect()
+    }
+
+    /// Reads the history and chooses where the audit starts: after the
+    /// commit that brought the pinned policy (a `sha256:` root); with owner
+    /// keys pinned, at `trust.audit_from` (whose policy must be theirs) or
+    /// the first commit; without a pin, at the first commit, trusting the
+    /// first policy on first use (`trust.audit_from` is never taken from the
+    /// repository alone), and the note says so.
+    pub fn audit_start(&self, root: Option<&TrustRoot>) -> Result<Start> {
+        let mut findings = Vec::new();
+        let short = |id: &str| id.get(..10).unwrap_or(id).to_string();
+        if let Some(TrustRoot::Policy(digest)) = root {
+            let mut history = self.history_from(None)?;
+            let found = Self::policy_versions(&history)
+                .into_iter()
+                .find(|(_, p)| p.as_ref().is_some_and(|p| p.digest() == *digest));
+            if let Some((c, _)) = found {
+                let id = short(&history.commits[c].id);
+                history.start_after(c);
+                return Ok(Start {
+                    history,
+                    findings,
+                    root: format!("trust root: the pinned policy {digest} (commit {id})"),
+                });
+            }
+            findings.push(Finding::new(
+                Code::TrustRootMismatch,
+                POLICY_FILE,
+                "",
+                format!("no commit on the mainline has the pinned policy {digest}: this history does not descend from the trust root"),
+            ));
+            return Ok(Start { history, findings, root: "trust root: pinned, and not found".into() });
+        }
+        // `trust.audit_from` skips the history before it, so it is trusted
+        // only against a pinned root: taken from HEAD's own policy, a push
+        // that replaced the policy could point it at itself.
+        let ignored = root.is_none() && self.policy.trust.audit_from.is_some();
+        let history = if root.is_some() { self.history()? } else { self.history_from(None)? };
+        // The policy trusted at the start: the one at audit_from, else the first.
+        let (start_policy, start_commit) = if history.start > 0 {
+            (Self::policy_in(&history, None).ok().flatten(), history.commits[history.start - 1].id.clone())
+        } else {
+            match Self::policy_versions(&history).into_iter().next() {
+                Some((c, p)) => (p, history.commits[c].id.clone()),
+                None => (None, String::new()),
+            }
+        };
+        let note = match (root, &start_policy) {
+            (Some(r @ TrustRoot::Keys(_)), Some(p)) if r.roots(p) => {
+                format!("trust root: the pinned owner keys, which own the policy at commit {}", short(&start_commit))
+            }
+            (Some(TrustRoot::Keys(_)), _) => {
+                findings.push(
+                    Finding::new(
+                        Code::TrustRootMismatch,
+                        POLICY_FILE,
+                        "",
+                        format!(
+                            "the policy the audit starts from (commit {}) is not owned or approved by the pinned owner keys",
+                            short(&start_commit)
+                        ),
+                    )
+                    .with_commit(&start_commit),
+                );
+                "trust root: pinned, and the start does not match".into()
+            }
+            (_, Some(p)) => format!(
+                "trust: the policy at commit {} is trusted on first use (no trust root pinned; pin it with --trust-root {} or its owners' keys){}",
+                short(&start_commit),
+                p.digest(),
+                if ignored {
+                    "; trust.audit_from is honoured only with a pinned root, so the audit reads the whole history"
+                } else {
+                    ""
+                }
+            ),
+            (_, None) => "trust: no policy in the history (the built-in defaults)".into(),
+        };
+        Ok(Start { history, findings, root: note })
+    }
+
+    /// Whether `policy` (the one in force: the work tree's, or the base's
+    /// on a pull request) descends from the pinned root: it is rooted by the
+    /// file alone, or, for a pinned policy digest, the approved changes in
+    /// the history lead from that policy to it. Findings when it does not.
+    pub fn check_root(&self, root: &TrustRoot, policy: &Policy, any_in_force: bool) -> Vec<Finding> {
+        if root.roots(policy) {
+            return Vec::new();
+        }
+        let mismatch = |why: String| vec![Finding::new(Code::TrustRootMismatch, POLICY_FILE, "", why)];
+        let TrustRoot::Policy(digest) = root else {
+            return mismatch(format!(
+                "exc.yaml is not rooted in the pinned owner keys ({root}): none of its owners holds only pinned keys, and no pinned key approved it. A policy replaced without its owners (e.g. by a direct push) looks like this; if the owners changed on purpose, update the pin"
+            ));
+        };
+        let history = match self.history_from(None) {
+            Ok(h) => h,
+            Err(e) => {
+                return mismatch(format!(
+                    "exc.yaml is not the pinned policy {digest}, and following the approved changes from it needs the history ({e}); pin the owners' keys instead to check without history"
+                ));
+            }
+        };
+        let mut chain = crate::model::audit::PolicyChain::default();
+        let mut started = false;
+        let mut in_force: Vec<String> = Vec::new();
+        for (c, p) in Self::policy_versions(&history) {
+            let Some(p) = p else { continue };
+            if !started {
+                if p.digest() != *digest {
+                    continue;
+                }
+                started = true;
+                in_force.push(p.digest());
+                chain.trust(p);
+                continue;
+            }
+            let info = &history.commits[c];
+            let commit = CommitRef { id: &info.id, author: &info.author, time: info.time, landed: info.landed };
+            if chain.offer(Ok(p), &commit, POLICY_FILE, true).is_none()
+                && let Some(e) = chain.effective()
+            {
+                in_force.push(e.digest());
+            }
+        }
+        let now = policy.digest();
+        let reached = if any_in_force { in_force.contains(&now) } else { in_force.last() == Some(&now) };
+        if reached {
+            return Vec::new();
+        }
+        if !started {
+            return mismatch(format!("no commit on the mainline has the pinned policy {digest}"));
+        }
+        mismatch(format!(
+            "exc.yaml ({now}) is not reached from the pinned policy {digest} by changes its owners approved"
+        ))
+    }
+
+    /// Chooses the start (see [`Registry::audit_start`]) and audits from there.
+    pub fn audit_from_root(&self, root: Option<&TrustRoot>) -> Result<Audited> {
+        let start = self.audit_start(root)?;
+        self.audit_started(start).map(|(a, _)| a)
+    }
+
+    /// Audits from a chosen start; gives back the history too.
+    pub fn audit_started(&self, start: Start) -> Result<(Audited, History)> {
+        let mut audited = self.audit(&start.history)?;
+        let mut notes = start.findings;
+        self.policy.severity.apply(&mut notes);
+        notes.extend(std::mem::take(&mut audited.findings));
+        audited.findings = notes;
+        audited.root = start.root;
+        Ok((audited, start.history))
+    }
+
     /// Audits the history (read once by the caller), with the policy's severities applied.
     pub fn audit(&self, history: &History) -> Result<Audited> {
         let commit_ref = |i: usize| {
             let c = &history.commits[i];
-            CommitRef { id: &c.id, author: &c.author, time: c.time }
+            CommitRef { id: &c.id, author: &c.author, time: c.time, landed: c.landed }
         };
-        let policy_at = |commit: Option<usize>| -> std::result::Result<Option<Policy>, String> {
-            let read = |path: &str| match commit {
-                Some(c) => history.file_at(c, path),
-                None => history.file_at_start(path),
-            };
-            let Some(text) = read(POLICY_FILE).map_err(|e| e.to_string())? else { return Ok(None) };
-            let mut p = parse_policy(text.as_bytes(), POLICY_FILE).map_err(|e| describe(&e))?;
-            load_keys(&mut p, |rel| read(rel).map_err(|e| e.to_string())?.ok_or_else(|| "not in this commit".into()))
-                .map_err(|e| describe(&e))?;
-            Ok(Some(p))
-        };
+        let policy_at = |commit: Option<usize>| Self::policy_in(history, commit);
 
         let mut chain = PolicyChain::default();
         let mut audit = Audit::default();
@@ -79,6 +260,10 @@ impl Registry {
         }
         let mut events = history.trust.iter().filter(|(c, _)| *c >= history.start).peekable();
         let mut last_time: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+        // The last version of each file that read as a record: a version
+        // that does not read breaks nothing, and the next one that does is
+        // judged against this one (never as a new record).
+        let mut last_readable: HashMap<String, (crate::git::Oid, chrono::DateTime<chrono::Utc>)> = HashMap::new();
         let mut files = BTreeSet::new();
         let changes = history.changes.iter().filter(|c| c.commit >= history.start);
         let symlink = |path: &str, c: usize| {
@@ -125,20 +310,52 @@ impl Registry {
                 if change.link {
                     audit.note(symlink(&path, change.commit));
                 }
+                let mut before_version = version(change.old_blob, before);
+                let mut before_time = old_path.as_ref().and_then(|o| last_time.get(o).copied());
+                let remembered = old_path.as_ref().and_then(|o| last_readable.get(o)).copied();
+                let recovered: Option<Exception> = match (before_version, remembered) {
+                    (Version::Unreadable, Some((blob, time))) => {
+                        before_time = Some(time);
+                        history.text(blob).ok().and_then(|t| parse_version(&t)).and_then(|v| v.1)
+                    }
+                    _ => None,
+                };
+                match (&recovered, before_version) {
+                    (Some(e), _) => before_version = Version::Record(e),
+                    // Nothing before it ever read: the first readable version is the request.
+                    (None, Version::Unreadable) if remembered.is_none() => before_version = Version::Absent,
+                    _ => {}
+                }
+                let after_version = version(change.new_blob, after);
                 audit.step(&Step {
                     commit: commit_ref(change.commit),
                     file: &path,
                     renamed_from: old_path.as_deref().filter(|o| *o != path),
-                    before: version(change.old_blob, before),
-                    after: version(change.new_blob, after),
-                    before_time: old_path.as_ref().and_then(|o| last_time.get(o).copied()),
+                    before: before_version,
+                    after: after_version,
+                    before_time,
                     policy,
                     unapproved_policy: chain.unapproved(),
                 });
-                if let Some(o) = &old_path {
+                let carried = old_path.as_ref().and_then(|o| last_readable.remove(o));
+                match (after_version, change.new_blob) {
+                    (Version::Record(_), Some(blob)) => {
+                        last_readable.insert(path.clone(), (blob, commit.time));
+                        last_time.insert(path.clone(), commit.time);
+                    }
+                    (Version::Unreadable, _) => {
+                        if let Some(c) = carried {
+                            last_readable.insert(path.clone(), c);
+                            last_time.insert(path.clone(), c.1);
+                        }
+                    }
+                    _ => {}
+                }
+                if let Some(o) = &old_path
+                    && *o != path
+                {
                     last_time.remove(o);
                 }
-                last_time.insert(path.clone(), commit.time);
                 files.insert(path);
                 Ok(())
             },
@@ -152,6 +369,7 @@ impl Registry {
             changes: history.changes.iter().filter(|c| c.commit >= history.start).count(),
             files: files.into_iter().collect(),
             from_audit_start: history.start > 0,
+            root: String::new(),
         })
     }
 }

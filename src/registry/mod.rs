@@ -35,7 +35,7 @@ mod write;
 pub use decisions::decision_key;
 pub use source::Source;
 pub use sources::Sources;
-pub use write::{CommitOptions, append_policy_approval, render, write_atomic, write_folder};
+pub use write::{CommitOptions, append_policy_approval, render, set_policy_version, write_atomic, write_folder};
 
 /// The policy file name.
 pub const POLICY_FILE: &str = "exc.yaml";
@@ -355,6 +355,7 @@ impl Registry {
                 flat.push(signature::Job {
                     signer,
                     at,
+                    landed: None,
                     statement: bytes,
                     signature: statement::signature_of(&r.exception, *entry),
                 });
@@ -390,13 +391,18 @@ impl Registry {
 
     /// The history of the records and the policy, read in one walk.
     pub fn history(&self) -> Result<crate::git::History> {
-        let p = &self.policy.trust;
+        self.history_from(self.policy.trust.audit_from.as_deref())
+    }
+
+    /// The history, its audited part starting after `from` (a commit), or
+    /// from the first commit.
+    pub fn history_from(&self, from: Option<&str>) -> Result<crate::git::History> {
         crate::git::History::read(
             &self.root,
             RECORDS_DIR,
             POLICY_FILE,
-            p.allowed_signers.as_deref(),
-            p.audit_from.as_deref(),
+            self.policy.trust.allowed_signers.as_deref(),
+            from,
         )
     }
 
@@ -464,24 +470,43 @@ impl Registry {
     /// the base policy's owners approved it (otherwise the base policy is put
     /// in force here, and a `policy-unapproved` finding says so); and no record
     /// the base holds may be deleted, reopened, renamed, or have its decisions
-    /// rewritten. Returns the findings; `self.policy` is then the policy to judge by.
-    pub fn against_base(&mut self, commit: crate::git::Oid, name: &str) -> Result<Vec<Finding>> {
+    /// rewritten. Every decision the branch adds is judged strictly: signed
+    /// by a key the policy lists for its maker that is valid now (a key that
+    /// retired signs nothing new, whatever date it writes). Returns the
+    /// findings; `self.policy` is then the policy to judge by.
+    pub fn against_base(
+        &mut self,
+        commit: crate::git::Oid,
+        name: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Finding>> {
         let mut out = Vec::new();
         let base = self.policy_at(commit)?;
-        let missing = base.owners_missing(&self.policy);
-        if !missing.is_empty() {
+        let bounds = crate::model::policy::Bounds { not_before: None, not_after: Some(now), landed: Some(now) };
+        let change = base.judge_change(&self.policy, &bounds);
+        if !change.approved() {
+            let why =
+                if change.problems.is_empty() { String::new() } else { format!("; {}", change.problems.join("; ")) };
             out.push(Finding::new(
                 Code::PolicyUnapproved,
                 POLICY_FILE,
                 "",
                 format!(
-                    "exc.yaml changes the policy at {name} without the approval of its owners (still needed: {}); records are judged by the policy at {name}",
-                    missing.join(", ")
+                    "exc.yaml changes the policy at {name} without the approval of its owners (still needed: {}){why}; records are judged by the policy at {name}",
+                    change.missing.join(", ")
                 ),
             ));
             self.policy = base;
         }
-        for (file, text) in self.records_at(commit)? {
+        let at_base: std::collections::HashMap<String, String> = self.records_at(commit)?.into_iter().collect();
+        for path in self.record_files()? {
+            let Some(file) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
+            let Some((_, Some(after))) = read_version(&path) else { continue };
+            let before = at_base.get(&file).and_then(|t| parse_version(t)).and_then(|v| v.1);
+            let shown = format!("{RECORDS_DIR}/{file}");
+            out.extend(crate::model::audit::new_decisions(&shown, before.as_ref(), &after, &self.policy, now));
+        }
+        for (file, text) in at_base {
             let Some(before) = parse_version(&text).and_then(|v| v.1) else { continue };
             let path = self.records_dir().join(&file);
             let shown = format!("{RECORDS_DIR}/{file}");
@@ -615,15 +640,20 @@ pub fn load_keys(policy: &mut Policy, read: impl Fn(&str) -> std::result::Result
         None => None,
     };
     let problems = policy.load_keys(text.as_deref());
-    if let (Some(rel), false) = (&file, problems.is_empty()) {
-        return Err(Error::Policy(
-            problems
-                .into_iter()
-                .map(|p| Finding::at(Code::PolicyInvalid, rel, Position { line: p.line as u32, col: 1 }, p.message))
-                .collect(),
-        ));
+    if problems.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    Err(Error::Policy(
+        problems
+            .into_iter()
+            .map(|p| match (&file, p.line) {
+                (Some(rel), line) if line > 0 => {
+                    Finding::at(Code::PolicyInvalid, rel, Position { line: line as u32, col: 1 }, p.message)
+                }
+                _ => Finding::new(Code::PolicyInvalid, POLICY_FILE, "/trust", p.message),
+            })
+            .collect(),
+    ))
 }
 
 /// Resolves `.` and `..` without touching the disk (symlinks stay as they are).

@@ -138,7 +138,7 @@ impl Registry {
         if !self.policy.signatures_required() || act.actor == POLICY_APPROVER {
             return Ok(());
         }
-        let bytes = statement::statements(e)
+        let bytes = statement::statements(e, self.policy.trust.registry.as_deref())
             .into_iter()
             .find(|(en, _)| *en == entry)
             .map(|(_, b)| b)
@@ -152,6 +152,10 @@ impl Registry {
             Verdict::UnknownKey(print) => Err(Error::Refused(format!(
                 "you signed with key {print}, which the policy does not list for {}; ask the policy owners to add it (trust.keys or the allowed_signers file), or sign with your listed key; nothing was written",
                 act.actor
+            ))),
+            Verdict::Expired { key, on } => Err(Error::Refused(format!(
+                "your key {key} expired on {} (its valid-before in the policy): sign with your current key (--key, or git's user.signingkey), or ask the policy owners to list a new one; nothing was written",
+                on.date_naive()
             ))),
             Verdict::Missing | Verdict::Invalid(_) => {
                 Err(Error::Sign("the signature ssh-keygen made does not verify; nothing was written".into()))
@@ -271,6 +275,34 @@ pub fn append_policy_approval(text: &str, approval: &crate::model::policy::Polic
         }
     }
     Ok(out)
+}
+
+/// Sets the policy's top-level `version:` in exc.yaml's text, in place when
+/// it is there, else on a line of its own before the first section, so the
+/// rest of the file (comments, order) stays as it was.
+pub fn set_policy_version(text: &str, version: u64) -> String {
+    let line = format!("version: {version}");
+    let mut out: Vec<String> = Vec::new();
+    let mut done = false;
+    for l in text.lines() {
+        let top = !l.starts_with([' ', '\t', '#', '-']) && l.contains(':');
+        if !done && top && l.split(':').next().is_some_and(|k| k.trim() == "version") {
+            out.push(line.clone());
+            done = true;
+            continue;
+        }
+        out.push(l.to_string());
+    }
+    if !done {
+        let first = out.iter().position(|l| !l.starts_with([' ', '\t', '#', '-']) && l.contains(':'));
+        let at = first.unwrap_or(out.len());
+        out.insert(at, format!("{line}    # grows with every approved change (exc policy approve)"));
+    }
+    let mut s = out.join("\n");
+    if text.ends_with('\n') || text.is_empty() {
+        s.push('\n');
+    }
+    s
 }
 
 /// Writes a folder of files (relative names, `/`-separated, written in the

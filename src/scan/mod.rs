@@ -121,6 +121,13 @@ fn is_binary(bytes: &[u8]) -> bool {
 }
 
 /// The exception ids cited in `text` (`EXC-7K3Q`, any case), upper-cased.
+/// The entries of a suppression file exc writes (by its name), each with its
+/// line and what it hides; `None` for a file that is not an ignore file.
+pub fn entries(name: &str, text: &str) -> Option<Vec<crate::model::reconcile::Site>> {
+    let format = ignore_files::format_of(name)?;
+    ignore_files::parse(format, name, text).ok()
+}
+
 pub fn cited(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let bytes = text.as_bytes();

@@ -69,10 +69,10 @@ fn list_takes_active_suggests_types_and_offers_only_its_formats() {
 #[test]
 fn show_gives_the_next_review_and_history_names_the_id_cleanly() {
     let show = text(&sample(&["show", "EXC-0002"]).stdout);
-    assert!(show.contains("next review            2026-12-15 (in 18 days)"), "{show}");
+    assert!(show.contains("next review            2027-02-18 (in 83 days)"), "{show}");
     let json: serde_json::Value =
         serde_json::from_slice(&sample(&["show", "EXC-0002", "--format", "json"]).stdout).unwrap();
-    assert_eq!(json["row"]["next_review"].as_str().or(json["next_review"].as_str()), Some("2026-12-15"), "{json}");
+    assert_eq!(json["row"]["next_review"].as_str().or(json["next_review"].as_str()), Some("2027-02-18"), "{json}");
     let history = sample(&["history", "EXC-NOPE"]);
     assert_eq!(history.status.code(), Some(2));
     let err = text(&history.stderr);

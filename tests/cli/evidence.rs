@@ -42,6 +42,7 @@ fn exc_in(dir: &Path, args: &[&str]) -> std::process::Output {
         .env_remove("EXC_DIR")
         .env_remove("EXC_TEST_CLOCK")
         .env("NO_COLOR", "1")
+        .env("EXC_TRUST_ROOT", crate::sample::trust_root())
         .args(args)
         .output()
         .unwrap()

@@ -332,7 +332,8 @@ fn recertify_refuses_an_expiry_past_the_cap_where_it_is_given() {
     t.send("y");
     t.expect("better option");
     t.send("n");
-    t.expect("Decision");
+    t.expect("Extend (a later expiry)");
+    t.send(DOWN);
     t.send("\r");
     // 90 days from 2026-12-01.
     t.expect("at most 2027-03-01");
@@ -351,6 +352,31 @@ fn recertify_refuses_an_expiry_past_the_cap_where_it_is_given() {
     assert!(text.contains("note: WAF still blocks it"), "{text}");
 }
 
+/// A review that keeps the date is the first choice: nothing to retype.
+#[test]
+fn recertify_keeps_the_date_unless_asked_to_move_it() {
+    let repo = Repo::init();
+    let id = approved(&repo);
+    let before = repo.read(&format!("exceptions/{id}.yaml"));
+    let mut t = Tty::spawn(&repo, &["recertify", &id, "--as-of", "2026-12-01"], Some(DANA));
+    t.expect("still effective?");
+    t.send("y");
+    t.expect("still valid?");
+    t.send("y");
+    t.expect("better option");
+    t.send("n");
+    t.expect("Keep the date (reviewed; still expires 2027-01-30)");
+    t.send("\r");
+    let asked = t.expect("Note");
+    assert!(!asked.contains("Expires ("), "no date is asked for: {asked}");
+    t.send("controls re-tested\r");
+    let said = t.end();
+    assert!(said.contains("reviewed, the date kept (expires 2027-01-30)"), "{said}");
+    let after = repo.read(&format!("exceptions/{id}.yaml"));
+    assert!(after.contains("decision: keep") && after.contains("status: approved"), "{after}");
+    assert!(before.contains("expires: \"2027-01-30\"") && after.contains("expires: \"2027-01-30\""));
+}
+
 #[test]
 fn recertify_offers_no_extension_when_the_controls_fail() {
     let repo = Repo::init();
@@ -363,7 +389,7 @@ fn recertify_offers_no_extension_when_the_controls_fail() {
     t.expect("better option");
     t.send("n");
     let said = t.expect("Decision");
-    assert!(said.contains("Not offered: extend (the compensating controls are not effective"), "{said}");
+    assert!(said.contains("Not offered: keep or extend (the compensating controls are not effective"), "{said}");
     t.expect("Revoke (withdraw for cause)");
     // Revoke, as the answers suggest, is the default.
     t.send("\r");
@@ -404,7 +430,8 @@ fn recertify_that_fails_at_the_end_gives_back_the_answers() {
     t.send("y");
     t.expect("better option");
     t.send("n");
-    t.expect("Decision");
+    t.expect("Extend (a later expiry)");
+    t.send(DOWN);
     t.send("\r");
     t.expect("Expires");
     t.send(&format!("{CLEAR}30d\r"));

@@ -187,13 +187,18 @@ fn recertify_extends_within_the_cap_and_the_third_extension_is_chronic() {
     let missing = act(&repo, &["recertify", &id], DANA, "2027-01-20").code(2);
     assert!(stderr(&missing).contains("answer"), "{}", stderr(&missing));
 
+    // A review keeps the date unless it says otherwise; the risk owner alone may keep it.
+    let kept = act(&repo, &own, DANA, "2027-01-15").success();
+    assert!(stdout(&kept).contains("the date kept"), "{}", stdout(&kept));
+    // Security, who approved it, extends it (to the type's cap by default).
+    let extend: Vec<&str> = [&own[..], &["--decision", "extend"]].concat();
     for (n, day) in ["2027-01-20", "2027-04-10", "2027-07-01"].iter().enumerate() {
-        let out = act(&repo, &own, DANA, day).success();
+        let out = act(&repo, &extend, SAM, day).success();
         assert_eq!(stdout(&out).contains("chronic"), n == 2, "extension {}: {}", n + 1, stdout(&out));
     }
     let v: Value = serde_json::from_str(&stdout(&repo.exc(&["show", &id, "--format", "json"]).success())).unwrap();
     assert_eq!(v["expires"], "2027-09-29");
-    assert_eq!(v["reviews"].as_array().unwrap().len(), 3);
+    assert_eq!(v["reviews"].as_array().unwrap().len(), 4);
     repo.exc(&["validate"]).success();
 
     let ineffective: Vec<&str> =

@@ -21,4 +21,6 @@ mod report;
 mod safety;
 mod sample;
 mod snapshots;
+mod team;
 mod trail;
+mod trust;

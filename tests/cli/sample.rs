@@ -83,6 +83,11 @@ fn the_readme_lists_every_finding_code() {
     );
 }
 
+/// The sample registry's trust root (the sample CISO's key), as CI pins it.
+pub fn trust_root() -> String {
+    std::fs::read_to_string(root().join("examples/keys/trust-root")).unwrap().trim().to_string()
+}
+
 #[test]
 fn the_sample_history_passes_its_own_audit() {
     let shallow =
@@ -98,6 +103,7 @@ fn the_sample_history_passes_its_own_audit() {
         .current_dir(root())
         .env_remove("EXC_DIR")
         .env("NO_COLOR", "1")
+        .env("EXC_TRUST_ROOT", trust_root())
         .args(["audit"])
         .output()
         .unwrap();

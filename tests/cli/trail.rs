@@ -73,21 +73,33 @@ fn the_whole_life_of_a_high_risk_exception() {
     let repo = Repo::init();
     let id = approved(&repo);
     let check = ["--controls-effective", "yes", "--justification-valid", "yes", "--better-option", "no", "--commit"];
-    for (i, day) in ["2026-04-01", "2026-06-25", "2026-09-20"].iter().enumerate() {
-        let mut args = vec!["recertify", id.as_str(), "--as-of", day];
+    // Each round, security extends the date and the risk owner approves it:
+    // an extension needs every role that approved the exception.
+    for (i, (day, next)) in
+        [("2026-04-01", "2026-04-02"), ("2026-06-25", "2026-06-26"), ("2026-09-20", "2026-09-21")].iter().enumerate()
+    {
+        be(&repo, "Sam Okafor", "sam@example.com");
+        let mut args = vec!["recertify", id.as_str(), "--as-of", day, "--decision", "extend"];
         args.extend_from_slice(&check);
         let out = repo.exc(&args).success();
         assert_eq!(stdout(&out).contains("chronic"), i == 2, "{}", stdout(&out));
+        assert!(stdout(&out).contains("needs approving by risk_owner"), "{}", stdout(&out));
+        be(&repo, "Dana Ops", "dana@example.com");
+        repo.exc(&["approve", &id, "--commit", "--as-of", next]).success();
     }
     be(&repo, "CI Bot", "ci@example.com");
     let out = repo.exc(&["expire", "--apply", "--commit", "--as-of", "2027-01-01"]).success();
     assert!(stdout(&out).contains(&id), "{}", stdout(&out));
 
     let history = stdout(&repo.exc(&["history", &id]).success());
-    assert!(history.contains("7 commit(s)"), "{history}");
+    assert!(history.contains("10 commit(s)"), "{history}");
     let order: Vec<&str> =
         history.lines().filter(|l| l.starts_with("20")).map(|l| l.split("  ").nth(2).unwrap()).collect();
-    assert_eq!(order, ["add", "approve", "approve", "recertify", "recertify", "recertify", "expire"], "{history}");
+    assert_eq!(
+        order,
+        ["add", "approve", "approve", "recertify", "approve", "recertify", "approve", "recertify", "approve", "expire"],
+        "{history}"
+    );
     assert!(history.contains("approvals: + security by Sam Okafor <sam@example.com> (approved)"), "{history}");
     assert!(history.contains("status: requested → approved"), "{history}");
     assert!(history.contains("expires: 2026-04-05 → 2026-06-30"), "{history}");
@@ -96,7 +108,7 @@ fn the_whole_life_of_a_high_risk_exception() {
 
     let json: Value =
         serde_json::from_str(&stdout(&repo.exc(&["history", &id, "--format", "json"]).success())).unwrap();
-    assert_eq!(json.as_array().unwrap().len(), 7);
+    assert_eq!(json.as_array().unwrap().len(), 10);
     assert_eq!(json[1]["action"], "approve");
     assert_eq!(json[1]["author"], "Sam Okafor <sam@example.com>");
 

@@ -30,7 +30,7 @@ Examples:
   exc import --risk-owner 'Dana Ops <dana@example.com>' --rewrite
   exc import --group --asset payments-api --risk-owner 'Dana Ops <dana@example.com>'
   exc import --registry ../security-registry --branch import/web-shop --rewrite --risk-owner …
-  exc import --registry https://git.example.com/sec/registry.git --patch web-shop.patch --risk-owner …
+  exc import --registry https://git.example.com/sec/registry.git --patch web-shop.patch
 
 The requests are `requested`: they go through approval like any other. Once approved,
 and cited in place (--rewrite does that), `exc reconcile` counts the suppressions as governed.

@@ -36,8 +36,9 @@ suppressions (# nosec, //nolint:gosec, nosemgrep, #checkov:skip=, trivy:ignore:,
 eslint-disable … security/…). Each must cite an active exception (EXC-…) that covers it.
 --scan reads Trivy, Grype and osv-scanner JSON and any SARIF 2.1.0. With --registry, only that
 registry's valid, approved, active records count, and a record's finding scoped to another
-repository (`repository:`) does not govern this one. Exit 1 on an ungoverned or expired
-suppression.")]
+repository (`repository:`) does not govern this one; --trust-root pins that registry's policy
+(its owners' key fingerprints: a fetched registry has no history). Exit 1 on an ungoverned or
+expired suppression.")]
 pub struct Args {
     /// A scanner's results (Trivy, Grype or osv-scanner JSON, or SARIF); repeatable.
     #[arg(long = "scan", value_name = "FILE")]

@@ -9,6 +9,7 @@ pub mod digest;
 pub mod finding;
 pub mod fleet;
 pub mod gate;
+pub mod glob;
 pub mod identity;
 pub mod inventory;
 pub mod kpi;

@@ -240,9 +240,7 @@ impl Covered {
             (Covered::Scoped(s), name) => match (&s.repository, name) {
                 (None, _) => true,
                 (Some(_), None) => false,
-                (Some(glob), Some(name)) => {
-                    super::suppression::glob(&glob.to_ascii_lowercase(), &name.to_ascii_lowercase())
-                }
+                (Some(glob), Some(name)) => super::glob::glob(&glob.to_ascii_lowercase(), &name.to_ascii_lowercase()),
             },
         }
     }

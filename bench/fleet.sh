@@ -78,9 +78,11 @@ for _ in $(seq "$RUNS"); do
   done
 done
 
-python3 - "$RAW" "$ROOT/bench/FLEET.md" "$RUNS" "$REGISTRIES" "$PER" "$TOTAL" <<'PY'
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+python3 - "$RAW" "$ROOT/bench/FLEET.md" "$RUNS" "$REGISTRIES" "$PER" "$TOTAL" "$LOAD" <<'PY'
 import sys, statistics, subprocess, datetime, collections
 raw, out, runs, regs, per, total = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+load = sys.argv[7]
 data = collections.defaultdict(list)
 for line in open(raw):
     name, wall, rss = line.rstrip("\n").split("\t")
@@ -90,7 +92,8 @@ nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 lines = ["# exc fleet benchmark", "",
          f"Run on {datetime.date.today()} with `bench/fleet.sh`: {nproc} cores, median of {runs} runs, "
          f"the two sides alternating run by run. {regs} registries of {per:,} records (a fleet file) against "
-         f"one registry of {total:,}. Wall time in seconds, peak RSS in MB.", "",
+         f"one registry of {total:,}. Wall time in seconds, peak RSS in MB. Load average at the end: {load} "
+         "(a busy machine inflates every time alike; read the ratios).", "",
          "| command | one registry, s | fleet, s | fleet ÷ one | one registry, MB | fleet, MB |", "|---|---|---|---|---|---|"]
 for cmd in ["report", "list", "remind"]:
     s, f = med[f"single {cmd}"], med[f"fleet {cmd}"]

@@ -77,13 +77,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             }
             let plan = reconcile::import(vec![site], None, &reg.policy, ctx.as_of, &[None], name);
             f.message = format!(
-                "{} cites no exception of the registry ({}): nobody approved it and it never lapses. File one there: `{}`, then cite its id here (`exc import --registry … --rewrite` does both for every one)",
+                "{} cites no exception of the registry ({}): nobody approved it and it never lapses. File one {}: `{}`, then cite its id here (`exc import --registry … --rewrite` does both for every one)",
                 site.rule
                     .as_deref()
                     .map(|r| format!("{} suppression of {r}", site.tool))
                     .unwrap_or_else(|| format!("{} suppression", site.tool)),
                 governed.source,
-                crate::output::request::new_command(&plan, &assets)
+                if governed.fetched { "in a clone of it" } else { "there" },
+                crate::output::request::new_command(&plan, &assets, (!governed.fetched).then_some(reg.root.as_path()))
             );
         }
     }

@@ -43,6 +43,7 @@ table.actions{min-width:560px}table.actions td:first-child{white-space:nowrap;ov
 .tier .share{font-size:12.5px;color:var(--muted)}
 .tier.critical{--tier:#8e1b2e}.tier.high{--tier:#c0362c}.tier.medium{--tier:#b86e00}.tier.low{--tier:#4a6fa5}
 @media (max-width:600px){header,main,footer{padding-left:14px;padding-right:14px}.card .value{font-size:22px}}
+table.registries{min-width:720px}table.registries th,table.registries td:first-child{overflow-wrap:normal}
 .partial{background:#fdecea;border:1px solid var(--bad);color:var(--bad);border-radius:10px;padding:12px 16px;font-weight:600;margin-top:18px}
 .why{color:var(--bad);font-weight:600}footer{color:var(--muted);font-size:12px;padding:20px 32px 40px;text-align:center}
 ";
@@ -174,7 +175,7 @@ fn registries(o: &mut String, r: &Report) {
         return;
     }
     let keys = super::report::REGISTRY_KPIS;
-    o.push_str("<h2>By registry</h2><div class=\"panel\"><table class=\"actions\"><thead><tr><th>Registry</th><th>Records</th><th>Active</th>");
+    o.push_str("<h2>By registry</h2><div class=\"panel\"><table class=\"registries\"><thead><tr><th>Registry</th><th>Records</th><th>Active</th>");
     for key in keys {
         let name = r.kpis.iter().find(|k| k.key == *key).map(|k| k.name).unwrap_or(key);
         let _ = write!(o, "<th>{}</th>", html(name));

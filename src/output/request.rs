@@ -7,10 +7,16 @@ use super::escape::shell_word;
 use crate::model::reconcile::Import;
 
 /// `exc new --yes --type … --title … --justification … --finding … --asset …
-/// --risk-owner 'NAME <EMAIL>'`, each value quoted for a POSIX shell. The
-/// risk owner is left for the person to fill in.
-pub fn new_command(plan: &Import, assets: &[String]) -> String {
-    let mut words: Vec<String> = vec!["exc".into(), "new".into(), "--yes".into()];
+/// --risk-owner 'NAME <EMAIL>'`, each value quoted for a POSIX shell, with
+/// `--dir` first when the registry is a folder on this machine. The risk
+/// owner is left for the person to fill in.
+pub fn new_command(plan: &Import, assets: &[String], dir: Option<&std::path::Path>) -> String {
+    let mut words: Vec<String> = vec!["exc".into()];
+    if let Some(d) = dir {
+        words.push("--dir".into());
+        words.push(shell_word(&d.display().to_string()));
+    }
+    words.extend(["new".into(), "--yes".into()]);
     let mut flag = |name: &str, value: &str| {
         words.push(format!("--{name}"));
         words.push(shell_word(value));

@@ -184,17 +184,35 @@ fn a_shadow_suppression_names_the_request_that_would_govern_it() {
     let (code, found, _) = reconcile(&web, &["--registry", &path(&central)]);
     assert_eq!(code, 1);
     let message = &found[0].3;
+    let new = format!(
+        "File one there: `exc --dir {} new --yes --type other --title 'bandit suppression of B324 in web-shop:app/util.py' --justification",
+        path(&central)
+    );
     assert!(
-        message.contains(
-            "`exc new --yes --type other --title 'bandit suppression of B324 in web-shop:app/util.py' --justification"
-        ) && message.contains("--finding 'B324 path=app/util.py repository=web-shop' --asset web-shop"),
+        message.contains(&new)
+            && message.contains("--finding 'B324 path=app/util.py repository=web-shop' --asset web-shop"),
         "{message}"
     );
+    // Run as written (with a risk owner), it files the request in the registry.
+    let command = message.split('`').nth(1).unwrap().replace("'NAME <EMAIL>'", "'Dana Ops <dana@example.com>'");
+    let out = std::process::Command::new("sh")
+        .args(["-c", &command.replacen("exc ", &format!("{} ", assert_cmd::cargo_bin!("exc").display()), 1)])
+        .current_dir(web.path())
+        .env("HOME", web.home.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("EXC_TEST_CLOCK", AS_OF)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(central.records().len(), 3);
+    // By URL, the command is for a clone of the registry.
+    let (_, found, _) = reconcile(&web, &["--registry", &url(&central)]);
+    assert!(found[0].3.contains("File one in a clone of it: `exc new --yes"), "{}", found[0].3);
     // GitHub annotations carry the file, the line and the command.
     let out = web.cmd().args(["reconcile", "--registry", &path(&central), "--format", "github"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("::error file=app/util.py,line=1,"), "{text}");
-    assert!(text.contains("exc new --yes --type other"), "{text}");
+    assert!(text.contains(" new --yes --type other"), "{text}");
 }
 
 #[test]
@@ -454,6 +472,12 @@ fn an_unreadable_registry_makes_the_run_partial_and_is_named() {
         "{}",
         stderr(&out)
     );
+    let html = stdout(&fleet.exc(&["report", "--fleet", "fleet.yaml", "--format", "html", "--as-of", AS_OF]).code(2));
+    assert!(
+        html.contains("<div class=\"partial\">PARTIAL: 2 of 3 registries could not be read"),
+        "the dashboard says so"
+    );
+    assert!(html.contains("could not be read: "), "and its table names each");
     for command in ["list", "remind"] {
         let out = fleet
             .cmd()

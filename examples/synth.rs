@@ -565,6 +565,7 @@ fn new_record(
         risk_owner: owner.to_string(),
         created: at,
         urgency: if rng.chance(10) { Urgency::Urgent } else { Urgency::Standard },
+        proposed_risk: None,
         expires: exc::model::time::add_days(created_day, i64::from(max_days) - rng.below(u64::from(max_days) / 2) as i64),
         justification: "Business process depends on it until the replacement ships; impact of enforcing now is an outage of the service for its users.".into(),
         assets: (0..assets).map(|_| host(rng)).collect::<std::collections::BTreeSet<_>>().into_iter().collect(),

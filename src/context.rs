@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
 use crate::error::{Error, Result};
-use crate::model::rules;
-use crate::registry::{self, Registry};
+use crate::model::finding::Finding;
+use crate::model::record::Record;
+use crate::model::{measure, rules};
+use crate::registry::{self, Loaded, Registry};
 
 /// What every command needs besides its own arguments.
 #[derive(Debug, Clone)]
@@ -40,6 +42,54 @@ impl Context {
     /// given, else now. Never used as the time of a decision.
     pub fn now(&self) -> DateTime<Utc> {
         self.now
+    }
+
+    /// The instant records are read as they stood at: the start of `--as-of`
+    /// when given. None without it: the records are as they are (nothing
+    /// counts that is dated after now; the rules flag what is).
+    pub fn stood(&self) -> Option<DateTime<Utc>> {
+        self.as_of_given.then_some(self.now)
+    }
+
+    /// Every record, for a command that evaluates them as of the date: as
+    /// they stood at its instant ([`measure::as_stood`]). Commands that
+    /// change records read them as they are (`Registry::load_all`), so no
+    /// later decision is ever lost.
+    pub fn load(&self, reg: &Registry) -> Result<Loaded> {
+        Ok(self.as_stood(reg, reg.load_all()?))
+    }
+
+    /// [`Context::load`], each record keeping its text: for output that
+    /// quotes the files as written (the structured exports, evidence).
+    pub fn load_with_text(&self, reg: &Registry) -> Result<Loaded> {
+        Ok(self.as_stood(reg, reg.load_with(&reg.record_files()?, None, true)?))
+    }
+
+    /// [`Context::load`] for the given files (all of them when none is given).
+    pub fn load_files(&self, reg: &Registry, files: &[PathBuf]) -> Result<Loaded> {
+        Ok(self.as_stood(reg, reg.load_files(files)?))
+    }
+
+    /// One record by id, as it stood as of the date (see [`Context::load`]),
+    /// with the findings of its file as it is.
+    pub fn find(&self, reg: &Registry, id: &str) -> Result<(Record, Vec<Finding>)> {
+        let (r, findings) = reg.find(id)?;
+        let r = match self.stood() {
+            Some(now) => measure::as_stood(r, &reg.policy, now),
+            None => r,
+        };
+        Ok((r, findings))
+    }
+
+    fn as_stood(&self, reg: &Registry, mut loaded: Loaded) -> Loaded {
+        use rayon::prelude::*;
+        if let Some(now) = self.stood() {
+            loaded.records = std::mem::take(&mut loaded.records)
+                .into_par_iter()
+                .map(|r| measure::as_stood(r, &reg.policy, now))
+                .collect();
+        }
+        loaded
     }
 
     /// Finds and opens the registry (policy and keys included).
@@ -94,6 +144,18 @@ impl Context {
         let end_of_day = self.as_of.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
         let clock = self.decision_time().unwrap_or_else(|_| wall_clock());
         rules::Context { horizon: wall_clock().max(clock).max(end_of_day) + chrono::TimeDelta::minutes(5) }
+    }
+
+    /// What to tell someone who gave a changing command `--as-of` another
+    /// day, as if to rehearse it: the change is made now, and dated now.
+    pub fn acts_now(&self) -> Result<Option<String>> {
+        let today = self.decision_time()?.date_naive();
+        Ok((self.as_of_given && self.as_of != today).then(|| {
+            format!(
+                "--as-of {} does not date a change: this one is made now, on {today}; to look ahead, use remind, report, check, list or expire (without --apply) with --as-of",
+                self.as_of
+            )
+        }))
     }
 
     /// The time a decision made now is recorded with: the clock. Never

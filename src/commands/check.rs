@@ -69,7 +69,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             None => Vec::new(),
         },
     };
-    let mut loaded = reg.load_files(&args.files)?;
+    let mut loaded = ctx.load_files(&reg, &args.files)?;
     reg.policy.severity.apply(&mut against_base);
     loaded.findings.extend(against_base);
     let g = Gate {

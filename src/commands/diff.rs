@@ -51,7 +51,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     // The policy change first, judged by the base's owners; then the records,
     // judged by the policy in force, and against what the base holds.
     let base_policy = reg.policy_at(commit)?;
-    let policy_entry = diff::policy_change(&base_policy, &reg.policy, POLICY_FILE);
+    let now = ctx.now();
+    let bounds = crate::model::policy::Bounds { not_before: None, not_after: Some(now), landed: Some(now) };
+    let policy_entry = diff::policy_change(&base_policy, &reg.policy, POLICY_FILE, &bounds);
     let remembered = reg.against_base(commit, &base_name, ctx.now())?;
     let before: BTreeMap<String, Value> = reg
         .records_at(commit)?
@@ -64,10 +66,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let shown = reg.display_path(&path);
         let record = loaded.records.iter().find(|r| r.path == shown);
-        let value = match record {
-            Some(r) => registry::parse_version(&r.source).map(|v| v.0),
-            None => registry::read_version(&path).map(|v| v.0),
-        };
+        let value = registry::read_version(&path).map(|v| v.0);
         now.push(Current { file, shown, value, record: record.map(|r| &r.exception) });
     }
     let mut entries = diff::compare(&before, &now, &reg.policy, RECORDS_DIR);

@@ -80,7 +80,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     // The audit's start (a pinned root, or trust on first use) decides the history read.
     let start = reg.audit_start(args.trust.trust_root.as_ref())?;
     let (audited, history) = reg.audit_started(start)?;
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load_with_text(&reg)?;
     if !loaded.findings.is_empty() {
         output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
     }

@@ -43,7 +43,8 @@ pub struct Due {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let loaded = reg.load_all()?;
+    // Closing reads the records as they are; a preview, as they stood as of the date.
+    let loaded = if args.apply { reg.load_all()? } else { ctx.load(&reg)? };
     let commit = crate::commands::commit_options(args.commit || reg.policy.git.commit, ctx)?;
     // Expiry is a fact anyone can check from the record and the policy, not
     // someone's decision: the policy closes the record, unsigned, and the

@@ -60,7 +60,9 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let governed = args.registry.governed(ctx)?;
     let reg = &governed.registry;
-    let loaded = reg.load_all()?;
+    // The structured formats quote each file as written.
+    let quotes = matches!(args.format, ExportFormat::Json | ExportFormat::Jsonl | ExportFormat::Yaml);
+    let loaded = if quotes && !args.all { ctx.load_with_text(reg)? } else { ctx.load(reg)? };
     if args.all || args.format.suppresses() {
         let Some(chosen) = super::suppressing(ctx, reg, &loaded, args.skip_invalid) else {
             return Ok(Outcome::Findings);

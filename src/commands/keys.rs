@@ -118,17 +118,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             output::emit(&o)?
         }
         KeysFormat::Text => {
-            let rows = holders
-                .iter()
-                .map(|h| {
-                    let keys = if h.keys.is_empty() {
-                        "no key: cannot sign".to_string()
-                    } else {
-                        h.keys.iter().map(|k| k.fingerprint.clone()).collect::<Vec<_>>().join("\n")
-                    };
-                    vec![h.email.clone(), h.roles.join(", "), keys]
-                })
-                .collect();
+            // One row per key; a person's second key goes on the row below, under the first.
+            let mut rows = Vec::new();
+            for h in &holders {
+                let mut keys = h.keys.iter().map(|k| k.fingerprint.clone());
+                let first = keys.next().unwrap_or_else(|| "no key: cannot sign".to_string());
+                rows.push(vec![h.email.clone(), h.roles.join(", "), first]);
+                rows.extend(keys.map(|k| vec![String::new(), String::new(), k]));
+            }
             let mode = if policy.signatures_required() { "required" } else { "off" };
             output::emit_text(&format!(
                 "{}\nSignatures: {mode}. Policy owners: {}.\n",

@@ -129,7 +129,7 @@ struct FleetRegister<'a> {
 /// `exc list --fleet FILE`: every registry's matching records, as `registry:id`.
 fn fleet(ctx: &Context, args: &Args, file: &std::path::Path) -> Result<Outcome> {
     let fleet = crate::registry::fleet::Fleet::read(file)?;
-    let (opened, unreadable) = crate::registry::fleet::split(fleet.read_all(ctx.rules()));
+    let (opened, unreadable) = crate::registry::fleet::split(fleet.read_all(ctx.rules(), ctx.stood()));
     let mut types: Vec<&str> = opened.iter().flat_map(|o| o.registry.policy.types.keys().map(String::as_str)).collect();
     types.sort_unstable();
     types.dedup();
@@ -184,7 +184,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     }
     let reg = ctx.registry()?;
     unknown_types(&args, reg.policy.types.keys().map(String::as_str));
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(&reg)?;
     // Records created after the date asked about did not exist yet.
     let mut records: Vec<&Record> = loaded
         .records

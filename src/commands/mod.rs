@@ -116,15 +116,26 @@ pub fn signer(reg: &Registry, key: Option<&std::path::Path>) -> impl Fn(&[u8]) -
 
 /// The acting person: git's configured identity. `--by` may only confirm it.
 pub fn actor(reg: &Registry, by: Option<&str>) -> Result<String> {
+    person(reg, by, "--by", "a decision is recorded as made by whoever makes it")
+}
+
+/// The person filing a request: git's configured identity. `--requester`
+/// may only confirm it.
+pub fn requester(reg: &Registry, given: Option<&str>) -> Result<String> {
+    person(reg, given, "--requester", "a request is recorded as filed by whoever files it")
+}
+
+/// Git's configured identity, which `flag` may only confirm (`why` says why).
+fn person(reg: &Registry, by: Option<&str>, flag: &str, why: &str) -> Result<String> {
     if let Some(by) = by
         && !is_person(by)
     {
-        return Err(Error::Usage(format!("--by {by:?}: write it as 'Name <email>'")));
+        return Err(Error::Usage(format!("{flag} {by:?}: write it as 'Name <email>'")));
     }
     match (crate::git::identity(&reg.root), by) {
-        (Some(me), Some(by)) if !same_person(&me, by) => Err(Error::Refused(format!(
-            "--by {by} is not you: git says you are {me}; a decision is recorded as made by whoever makes it"
-        ))),
+        (Some(me), Some(by)) if !same_person(&me, by) => {
+            Err(Error::Refused(format!("{flag} {by} is not you: git says you are {me}; {why}")))
+        }
         (Some(me), _) => Ok(me),
         (None, Some(by)) => Ok(by.trim().to_string()),
         (None, None) => {
@@ -136,6 +147,9 @@ pub fn actor(reg: &Registry, by: Option<&str>) -> Result<String> {
 /// The skeleton of every lifecycle command: find the record, apply the
 /// action as the actor, save (and commit) it, and say what happened.
 pub fn transition(ctx: &Context, args: &ChangeArgs, id: &str, action: Action) -> Result<Outcome> {
+    if let Some(note) = ctx.acts_now()? {
+        output::warn(&note);
+    }
     let reg = ctx.registry()?;
     let (record, _) = reg.find(id)?;
     let actor = actor(&reg, args.by.as_deref())?;

@@ -6,13 +6,15 @@
 //! stdin is not a terminal, it never prompts: every field comes from flags.
 //! `--commit` (or `git: { commit: true }`) commits the new record alone.
 
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::finding::Nowhere;
 use crate::model::policy::{Policy, RequiredField};
-use crate::model::record::{Covered, Exception, Urgency};
+use crate::model::record::{Covered, Exception, Risk, Urgency};
 use crate::model::request::{self, Draft};
 use crate::model::time;
 use crate::output::changed::{self, Created};
@@ -76,6 +78,10 @@ pub struct Args {
     /// standard (decision in 5 days) or urgent (24 hours).
     #[arg(long, value_enum, default_value = "standard")]
     pub urgency: Urgency,
+    /// Propose a higher risk tier than the type's default (never a lower one):
+    /// routing starts there; the approvers decide.
+    #[arg(long, value_enum, value_name = "TIER")]
+    pub risk: Option<Risk>,
     /// Who is asking (default: git config user.name and user.email).
     #[arg(long, value_name = "'NAME <EMAIL>'")]
     pub requester: Option<String>,
@@ -97,8 +103,11 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
+    if let Some(note) = ctx.acts_now()? {
+        output::warn(&note);
+    }
     let reg = ctx.registry()?;
-    let requester = crate::commands::actor(&reg, args.requester.as_deref())?;
+    let requester = crate::commands::requester(&reg, args.requester.as_deref())?;
     let interactive = !args.yes && prompt::interactive();
     let created = ctx.decision_time()?;
     let commit = crate::commands::commit_options(args.commit || reg.policy.git.commit, ctx)?;
@@ -138,6 +147,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         expires: e.expires,
         approvals_needed: request::needed(&reg.policy, &e),
         missing: request::missing_fields(&reg.policy, &e),
+        uncommitted_evidence: uncommitted_evidence(&reg, &e),
         commit: saved.commit,
     };
     match format {
@@ -168,12 +178,35 @@ fn preview(
             }
             Err(other) => return Err(other),
         };
-        let shown = format!("── exceptions/{}.yaml ──\n{}", e.id, escape::block(&registry::render(&e)?));
+        let mut shown = format!("── exceptions/{}.yaml ──\n{}", e.id, escape::block(&registry::render(&e)?));
+        let missing = request::missing_fields(&reg.policy, &e);
+        if problems.is_none() && !missing.is_empty() {
+            shown.push_str(&format!(
+                "\nBefore it can be approved it needs: {}. Choose \"Change an answer\" to add it now.\n",
+                missing.join(", ")
+            ));
+        }
         match prompt::submit(&shown, problems.as_deref())? {
             Choice::Submit => return Ok(Some(e)),
             Choice::Change => draft = prompt::change(&reg.policy, draft, created.date_naive())?,
             Choice::Cancel => return Ok(None),
         }
+    }
+}
+
+/// The repository files `e` cites as evidence that git does not hold as
+/// they are (all of them outside git, or before the first commit).
+fn uncommitted_evidence(reg: &registry::Registry, e: &Exception) -> Vec<String> {
+    let files: Vec<&str> = e.attachments.iter().map(String::as_str).filter(|a| !a.contains("://")).collect();
+    if files.is_empty() {
+        return Vec::new();
+    }
+    match crate::git::head_state(&reg.root, &files) {
+        Ok((_, changed)) => {
+            let same = |a: &str, b: &str| registry::normalize(Path::new(a)) == registry::normalize(Path::new(b));
+            files.into_iter().filter(|f| changed.iter().any(|c| same(c, f))).map(str::to_string).collect()
+        }
+        Err(_) => files.into_iter().map(str::to_string).collect(),
     }
 }
 
@@ -198,6 +231,7 @@ fn draft(args: Args, today: chrono::NaiveDate) -> Result<Draft> {
         tickets: list(args.tickets),
         notes: args.notes.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
         urgency: args.urgency,
+        risk: args.risk,
     })
 }
 

@@ -56,7 +56,7 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let governed = args.registry.governed(ctx)?;
     let reg = &governed.registry;
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(reg)?;
     let root = governed.root.clone();
     let name = governed.name.as_deref();
     let prefix = if governed.central { String::new() } else { reg.repository_prefix() };

@@ -76,7 +76,7 @@ fn lead_time(ctx: &Context, args: &Args, policy: &crate::model::policy::Policy) 
 /// `exc remind --fleet FILE`.
 fn fleet(ctx: &Context, args: &Args, file: &std::path::Path) -> Result<Outcome> {
     let fleet = crate::registry::fleet::Fleet::read(file)?;
-    let (opened, unreadable) = crate::registry::fleet::split(fleet.read_all(ctx.rules()));
+    let (opened, unreadable) = crate::registry::fleet::split(fleet.read_all(ctx.rules(), ctx.stood()));
     let mut leads: Vec<i64> = Vec::new();
     let parts: Vec<(String, Vec<Group>)> = opened
         .iter()
@@ -131,7 +131,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         return fleet(ctx, &args, file);
     }
     let reg = ctx.registry()?;
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(&reg)?;
     let within = lead_time(ctx, &args, &reg.policy);
     let groups = remind::reminders(&loaded.records, &reg.policy, within, ctx.as_of, ctx.now());
     match args.format {

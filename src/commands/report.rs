@@ -10,9 +10,10 @@ use chrono::NaiveDate;
 use clap::ValueEnum;
 
 use crate::context::{Context, Outcome};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::inventory::AssetBase;
 use crate::model::kpi::{self, Inputs};
+use crate::model::measure;
 use crate::model::record::{Record, Status};
 use crate::model::routing;
 use crate::model::time;
@@ -29,6 +30,7 @@ Examples:
   exc report --format csv > kpis.csv             one KPI per row
   exc report --since 2026-07-01 --format markdown
   exc report --trend quarterly                   main KPIs at each quarter end, from git
+  exc report --trend quarterly --format html    the dashboard, with the trend as charts
   exc report --fleet fleet.yaml --format html --out org.html   one dashboard over several registries
 
 With --fleet, the KPIs are computed over the union of the registries' records by the same
@@ -48,7 +50,7 @@ pub struct Args {
     /// Report over the registries this fleet file lists, instead of one.
     #[arg(long, value_name = "FILE", conflicts_with = "trend")]
     pub fleet: Option<std::path::PathBuf>,
-    /// Output format (html only without --trend).
+    /// Output format (html: the dashboard; with --trend, with the trend as charts).
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
 }
@@ -89,11 +91,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             ReportFormat::Markdown => view::trend_table(&quarters, true),
             ReportFormat::Text => view::trend_table(&quarters, false),
             ReportFormat::Html => {
-                return Err(Error::Usage("--trend has no html format; use text, json, csv or markdown".into()));
+                // The dashboard as of the date, with the trend after its key indicators.
+                let loaded = ctx.load(&reg)?;
+                let report = super::kpi_report(ctx, &reg, &loaded, args.since, None)?;
+                dashboard::render_with_trend(&report, &quarters)
             }
         }
     } else {
-        let loaded = reg.load_all()?;
+        let loaded = ctx.load(&reg)?;
         if !loaded.findings.is_empty() {
             output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
         }
@@ -137,7 +142,7 @@ fn emit(args: &Args, text: &str) -> Result<()> {
 fn fleet(ctx: &Context, file: &std::path::Path, since: Option<NaiveDate>) -> Result<kpi::Report> {
     use rayon::prelude::*;
     let fleet = registry::fleet::Fleet::read(file)?;
-    let (opened, unreadable) = registry::fleet::split(fleet.read_all(ctx.rules()));
+    let (opened, unreadable) = registry::fleet::split(fleet.read_all(ctx.rules(), ctx.stood()));
     for o in &opened {
         if !o.loaded.findings.is_empty() {
             output::warn(&format!(
@@ -234,7 +239,7 @@ fn trend(ctx: &Context, reg: &Registry, assets: AssetBase) -> Result<Vec<Quarter
 }
 
 fn now_only(ctx: &Context, reg: &Registry, assets: AssetBase) -> Result<Vec<Quarter>> {
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(reg)?;
     let state = loaded.records.into_iter().map(|r| (r.path.clone(), r)).collect();
     Ok(vec![snapshot(reg, assets, ctx.as_of, &state)])
 }
@@ -242,8 +247,12 @@ fn now_only(ctx: &Context, reg: &Registry, assets: AssetBase) -> Result<Vec<Quar
 /// The KPIs as of a quarter end (its last second); flow KPIs (volume,
 /// approval time) count that quarter only.
 fn snapshot(reg: &Registry, assets: AssetBase, as_of: NaiveDate, state: &HashMap<String, Record>) -> Quarter {
-    let records: Vec<&Record> = state.values().collect();
     let now = as_of.and_hms_opt(23, 59, 59).unwrap_or_default().and_utc();
+    // Each record as it stood then: a decision dated later does not count yet.
+    let (later, as_is): (Vec<&Record>, Vec<&Record>) =
+        state.values().partition(|r| measure::decided_after(&r.exception, now));
+    let stood: Vec<Record> = later.into_iter().map(|r| measure::as_stood(r.clone(), &reg.policy, now)).collect();
+    let records: Vec<&Record> = as_is.into_iter().chain(&stood).collect();
     let since = Some(kpi::quarter_start(as_of));
     let edited = HashMap::new();
     let inputs = Inputs { policy: &reg.policy, assets, as_of, since, now, edited: &edited, ungoverned: None };

@@ -34,7 +34,7 @@ pub enum ShowFormat {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let (rec, findings) = reg.find(&args.id)?;
+    let (rec, findings) = ctx.find(&reg, &args.id)?;
     let row = record::Row::new(&rec, &reg.policy, ctx.as_of);
     let records = [rec.clone()];
     let sources = reg.sources(&records);

@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         Error::Usage(format!("{}:{}:{}: not JSON: {e}", output::escape::text(&shown), e.line(), e.column()))
     })?;
     let reg = ctx.registry()?;
-    let loaded = reg.load_all()?;
+    let loaded = ctx.load(&reg)?;
     let Some(chosen) = super::suppressing(ctx, &reg, &loaded, args.skip_invalid) else {
         return Ok(Outcome::Findings);
     };

@@ -521,6 +521,7 @@ fn check_decision(
         }
         Entry::Review(_) => format!("the recertification by {by}"),
         Entry::Closure => format!("the closure by {by}"),
+        Entry::Request => format!("the request by {by}"),
     };
     match verdict {
         Some(Verdict::Valid) => {}

@@ -148,7 +148,7 @@ pub fn compare(before: &BTreeMap<String, Value>, now: &[Current], policy: &Polic
 
 /// The policy change a branch makes, field by field (the keys it trusts
 /// included), with the owner roles of the base policy that must still approve it.
-pub fn policy_change(base: &Policy, now: &Policy, file: &str) -> Option<Entry> {
+pub fn policy_change(base: &Policy, now: &Policy, file: &str, bounds: &super::policy::Bounds) -> Option<Entry> {
     if base.digest() == now.digest() {
         return None;
     }
@@ -161,15 +161,14 @@ pub fn policy_change(base: &Policy, now: &Policy, file: &str) -> Option<Entry> {
         let mut keys = serde_json::Map::new();
         for (who, list) in p.trust.keyring.people() {
             for k in list {
-                let mut window = serde_json::Map::new();
-                if let Some(a) = k.valid_after {
-                    window.insert("valid_after".into(), a.to_rfc3339().into());
-                }
-                if let Some(b) = k.valid_before {
-                    window.insert("valid_before".into(), b.to_rfc3339().into());
-                }
-                let value = if window.is_empty() { Value::from("listed") } else { Value::Object(window) };
-                keys.insert(format!("{who} {}", k.fingerprint()), value);
+                let day = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+                let value = match (k.valid_after, k.valid_before) {
+                    (None, None) => "listed".to_string(),
+                    (Some(a), None) => format!("valid after {}", day(a)),
+                    (None, Some(b)) => format!("valid before {}", day(b)),
+                    (Some(a), Some(b)) => format!("valid after {}, before {}", day(a), day(b)),
+                };
+                keys.insert(format!("{who} {}", k.fingerprint()), Value::from(value));
             }
         }
         if let Value::Object(m) = &mut v {
@@ -177,7 +176,7 @@ pub fn policy_change(base: &Policy, now: &Policy, file: &str) -> Option<Entry> {
         }
         v
     };
-    let awaiting = base.owners_missing(now);
+    let awaiting = base.judge_change(now, bounds).missing;
     let approvers = awaiting
         .iter()
         .map(|r| match base.roles.get(r) {

@@ -60,6 +60,8 @@ struct Canonical<'a> {
     migration_plan: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     notes: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proposed_risk: Option<super::record::Risk>,
     requester: &'a str,
     risk_owner: &'a str,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -83,6 +85,7 @@ pub fn digest(e: &Exception) -> String {
         justification: &e.justification,
         migration_plan: e.migration_plan.as_deref(),
         notes: e.notes.as_deref(),
+        proposed_risk: e.proposed_risk,
         requester: &e.requester,
         risk_owner: &e.risk_owner,
         tickets: &e.tickets,

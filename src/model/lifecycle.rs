@@ -135,7 +135,7 @@ fn approve(
     // approver assesses a lower tier, those of the higher tier whose consent
     // the lowering needs.
     let mut open = standing.missing.clone();
-    let base = policy.base_tier(&e.kind);
+    let base = routing::base_tier(e, policy);
     if assessed < base {
         for r in policy.required_roles(base) {
             if !open.contains(r) {

@@ -5,6 +5,12 @@
 //! grace period, and how much of its lifetime has passed. `report`, `remind`,
 //! `check`, `list` and the dashboard all ask here.
 //!
+//! "As of D" has one meaning: the instant 00:00 UTC of D ([`instant`]), at
+//! which only the records created by then exist ([`exists`]) and only the
+//! decisions made by then were made ([`as_stood`]). Every command that
+//! evaluates an `--as-of` date reads the records through [`as_stood`] once,
+//! where it loads them, so they all see the same record.
+//!
 //! Times are exact to the second. Thresholds are compared in whole seconds,
 //! days, or exact fractions, never in floating point.
 
@@ -12,7 +18,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 
 use super::lifecycle;
 use super::policy::Policy;
-use super::record::{Completion, Decision, Exception, Record, Status, Urgency};
+use super::record::{Completion, Decision, Exception, Record, ReviewDecision, Status, Urgency};
 use super::routing::{self, POLICY_APPROVER};
 
 /// What "as of a date" means: 00:00 UTC that day.
@@ -24,6 +30,90 @@ pub fn instant(as_of: NaiveDate) -> DateTime<Utc> {
 /// Records created later do not exist yet, for every command.
 pub fn exists(e: &Exception, now: DateTime<Utc>) -> bool {
     e.created <= now
+}
+
+/// Whether a decision made at `made` was made by `now`: at or before it, as
+/// a record created at `now` exists ([`exists`]).
+pub fn made_by(made: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    made <= now
+}
+
+/// Whether any decision on `e` was made after `now`.
+pub fn decided_after(e: &Exception, now: DateTime<Utc>) -> bool {
+    e.approvals.iter().any(|a| !made_by(a.at, now))
+        || e.reviews.iter().any(|v| !made_by(v.at, now))
+        || e.closed.as_ref().is_some_and(|c| !made_by(c.at, now))
+}
+
+/// The decisions of `e` made after `now`, left out: the record's decisions
+/// as they stood at `now`, or `None` when none was made later (then it is
+/// as it is). What a decision changed goes back with it: a closure made
+/// later reopens the record; an extension made later takes its expiry back
+/// to the one the latest earlier decision stated. The status is left to
+/// [`as_stood`], which works it out from the routing.
+///
+/// The decisions kept are the head of the signed chain (it is in time
+/// order, and each statement hashes only the one before it), so their
+/// signatures verify as they did. The request fields are the file's: an
+/// edit is not a decision, and the file does not say what it replaced.
+pub fn decisions_by(e: &Exception, now: DateTime<Utc>) -> Option<Exception> {
+    if !decided_after(e, now) {
+        return None;
+    }
+    let mut then = e.clone();
+    then.approvals.retain(|a| made_by(a.at, now));
+    then.reviews.retain(|v| made_by(v.at, now));
+    if then.closed.as_ref().is_some_and(|c| !made_by(c.at, now)) {
+        then.closed = None;
+    }
+    let extended_later =
+        e.reviews.iter().any(|v| !made_by(v.at, now) && v.decision == ReviewDecision::Extend && v.expires.is_some());
+    if extended_later {
+        // The expiry the latest decision by then stated; with none, the one
+        // the first decision saw (the request's).
+        let stated = then
+            .approvals
+            .iter()
+            .map(|a| (a.at, a.expires))
+            .chain(
+                then.reviews
+                    .iter()
+                    .filter(|v| v.decision == ReviewDecision::Extend)
+                    .filter_map(|v| Some((v.at, v.expires?))),
+            )
+            .max_by_key(|(at, _)| *at)
+            .or_else(|| e.approvals.iter().map(|a| (a.at, a.expires)).min_by_key(|(at, _)| *at));
+        if let Some((_, expires)) = stated {
+            then.expires = expires;
+        }
+    }
+    Some(then)
+}
+
+/// A loaded record as it stood at `now` (see [`decisions_by`]): itself when
+/// no decision was made after `now`; else without those decisions, routed
+/// again (its remaining signatures checked), and approved only if its
+/// routing was complete by then, unless a closure made by then closed it.
+pub fn as_stood(r: Record, policy: &Policy, now: DateTime<Utc>) -> Record {
+    let Some(mut then) = decisions_by(&r.exception, now) else { return r };
+    let route = routing::route_of(&then, policy);
+    if then.closed.is_none() {
+        then.status =
+            if route.awaiting.is_empty() && !then.approvals.is_empty() { Status::Approved } else { Status::Requested };
+    }
+    let approvals_dropped = then.approvals.len() != r.exception.approvals.len();
+    let closure_dropped = then.closed.is_none() && r.exception.closed.is_some();
+    let later = r.exception.approvals.len() - then.approvals.len() + r.exception.reviews.len() - then.reviews.len()
+        // A closure by a rejection or a review is counted with that decision.
+        + usize::from(closure_dropped && super::statement::closure_is_own_decision(&r.exception));
+    Record {
+        exception: then,
+        // Approvals that do not stand now, all made by then, did not stand then either.
+        unverified: r.unverified && !approvals_dropped,
+        route: Some(route),
+        later: r.later + later,
+        ..r
+    }
 }
 
 /// The SLA a request is held to: the urgent or the standard hours.
@@ -307,6 +397,71 @@ mod tests {
         assert!(active(&e, day("2026-03-01")) && !expired(&e, day("2026-03-01")));
         assert!(!active(&e, day("2026-03-02")) && expired(&e, day("2026-03-02")));
         assert!(overdue(&e, &p, day("2026-03-02")));
+    }
+
+    fn extend(expires: &str) -> Action {
+        let answers =
+            lifecycle::Checklist { controls_effective: true, justification_valid: true, better_option: false };
+        Action::Recertify { answers, decision: ReviewDecision::Extend, expires: Some(day(expires)), note: None }
+    }
+
+    /// As of an instant, the decisions made after it are left out, and what
+    /// they changed goes back: the status, the closure, an extended expiry.
+    #[test]
+    fn a_record_as_it_stood_has_only_the_decisions_made_by_then() {
+        let p = policy();
+        let e = approved(); // created 01-01, approved by Sam 01-02, expires 03-01
+        let extended = act(&e, &p, PRIYA, "2026-02-20", extend("2026-05-01"));
+        let retired = act(&extended, &p, DANA, "2026-04-01", Action::Retire { reason: "fixed".into() });
+        let stood = |when: &str| as_stood(record(retired.clone()), &p, at(when));
+
+        // Before the approval: requested, nothing decided, the request's expiry.
+        let before = stood("2026-01-01T12:00:00Z");
+        assert_eq!(before.exception.status, Status::Requested);
+        assert!(before.exception.approvals.is_empty() && before.exception.reviews.is_empty());
+        assert_eq!((before.exception.expires, before.exception.closed.as_ref()), (day("2026-03-01"), None));
+        assert_eq!(before.route.as_ref().unwrap().awaiting, ["security"]);
+        assert_eq!(approval_time(&before, &p, at("2026-01-01T12:00:00Z")), None);
+        assert!(wait(&before, &p, at("2026-01-01T12:00:00Z")).unwrap().pending());
+
+        // Approved, not yet extended: active until the first expiry.
+        let approved_then = stood("2026-02-01");
+        assert_eq!(approved_then.exception.status, Status::Approved);
+        assert_eq!((approved_then.exception.approvals.len(), approved_then.exception.reviews.len()), (1, 0));
+        assert_eq!(approved_then.exception.expires, day("2026-03-01"));
+        assert!(active(&approved_then.exception, day("2026-02-01")));
+
+        // Extended, not yet retired.
+        let extended_then = stood("2026-03-15");
+        assert_eq!(
+            (extended_then.exception.status, extended_then.exception.expires),
+            (Status::Approved, day("2026-05-01"))
+        );
+        assert_eq!(extended_then.exception, extended);
+
+        // A decision made at the instant itself was made by then (as a record created then exists).
+        assert_eq!(stood("2026-01-02").exception.status, Status::Approved);
+        // After the last decision, the record is itself.
+        assert_eq!(stood("2026-06-01").exception, retired);
+        assert!(decisions_by(&retired, at("2026-04-01")).is_none());
+    }
+
+    /// A rejection made later leaves the request pending; approvals by some
+    /// roles only leave it awaiting the others.
+    #[test]
+    fn a_later_rejection_or_a_missing_role_leaves_it_requested() {
+        let p = policy();
+        let req = requested("other", "2026-01-01", "2026-03-01");
+        let rejected = act(&req, &p, SAM, "2026-01-09", Action::Reject { role: None, reason: "no".into() });
+        let then = as_stood(record(rejected), &p, at("2026-01-05"));
+        assert_eq!((then.exception.status, then.exception.closed.as_ref()), (Status::Requested, None));
+        let high = requested("mfa-bypass", "2026-01-01", "2026-03-01");
+        let one = act(&high, &p, SAM, "2026-01-02", approving(None));
+        let both = act(&one, &p, DANA, "2026-01-05", approving(None));
+        assert_eq!(both.status, Status::Approved);
+        let then = as_stood(record(both), &p, at("2026-01-03"));
+        assert_eq!(then.exception.status, Status::Requested);
+        assert_eq!(then.route.unwrap().awaiting, ["risk_owner"]);
     }
 
     /// The share is compared exactly: 0.55 × 100 days is day 55, not 56.

@@ -269,10 +269,24 @@ impl std::fmt::Display for Covered {
 impl std::str::FromStr for Covered {
     type Err = String;
 
-    /// Parses `ID` or `ID key=value …` (keys: purl, package, version, path, repository).
+    /// Parses `ID` or `ID key=value …` (keys: purl, package, version, path,
+    /// repository), refusing what no scanner could match: a malformed
+    /// advisory id (a CVE, GHSA, RustSec, Go or PyPI id not written as its
+    /// database writes it), an empty or repeated scope, a package URL that is
+    /// not one, a version with no package.
     fn from_str(text: &str) -> Result<Covered, String> {
         let mut parts = text.split_whitespace();
         let id = parts.next().ok_or("a finding needs an id, like CVE-2026-12345")?.to_string();
+        if let Some(why) = super::advisory::malformed(&id) {
+            return Err(why);
+        }
+        let shaped = id.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c));
+        if !shaped {
+            return Err(format!(
+                "`{id}` is not a finding id: letters, digits and . _ : / - (like CVE-2026-12345 or B105)"
+            ));
+        }
         let mut s = Scoped { id, ..Scoped::default() };
         let mut any = false;
         for part in parts {
@@ -291,8 +305,27 @@ impl std::str::FromStr for Covered {
                     ));
                 }
             };
+            if value.is_empty() {
+                return Err(format!("`{key}=` needs a value"));
+            }
+            if slot.is_some() {
+                return Err(format!("`{key}` is given twice for {}", s.id));
+            }
             *slot = Some(value.to_string());
             any = true;
+        }
+        if let Some(purl) = &s.purl {
+            let shaped = purl.strip_prefix("pkg:").and_then(|rest| rest.split_once('/')).is_some_and(|(kind, name)| {
+                !kind.is_empty()
+                    && kind.chars().all(|c| c.is_ascii_alphabetic() || ".+-".contains(c))
+                    && !name.is_empty()
+            });
+            if !shaped {
+                return Err(format!("`{purl}` is not a package URL (written like pkg:npm/lodash@4.17.20)"));
+            }
+        }
+        if s.version.is_some() && s.package.is_none() && s.purl.is_none() {
+            return Err("`version=` goes with `package=` (or a purl): which package is at that version?".into());
         }
         Ok(if any { Covered::Scoped(s) } else { Covered::Id(s.id) })
     }
@@ -312,6 +345,10 @@ pub struct Exception {
     pub created: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Urgency::is_standard")]
     pub urgency: Urgency,
+    /// A higher tier than the type's default that the requester proposes:
+    /// routing starts there (see `routing::base_tier`); the approvers decide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed_risk: Option<Risk>,
     pub expires: NaiveDate,
     pub justification: String,
     pub assets: Vec<String>,
@@ -351,6 +388,7 @@ pub const FIELDS: &[&str] = &[
     "risk_owner",
     "created",
     "urgency",
+    "proposed_risk",
     "expires",
     "justification",
     "assets",
@@ -379,6 +417,7 @@ pub const REQUEST_FIELDS: &[&str] = &[
     "risk_owner",
     "created",
     "urgency",
+    "proposed_risk",
     "expires",
     "justification",
     "assets",
@@ -443,6 +482,10 @@ pub struct Record {
     /// with every other record's), so listing and exporting need not check
     /// them again. See `routing::tier_of`.
     pub route: Option<Route>,
+    /// How many of its decisions were made after the instant asked about
+    /// (`--as-of`), and are left out: it is the record as it stood then
+    /// (see `measure::as_stood`). Zero for a record as its file says.
+    pub later: usize,
 }
 
 /// The tier a record is routed by, the roles it still awaits, and when its
@@ -465,7 +508,7 @@ pub struct Completion {
 impl Record {
     /// A record read from `path` (as shown) with its text.
     pub fn new(path: String, stem: String, exception: Exception, source: std::sync::Arc<str>) -> Record {
-        Record { path, stem, exception, source, unverified: false, route: None }
+        Record { path, stem, exception, source, unverified: false, route: None, later: 0 }
     }
 }
 

@@ -285,7 +285,8 @@ mod tests {
         assert_eq!(groups[0].emails, vec!["sam@example.com", "priya@example.com"]);
         assert_eq!(
             groups[0].items[0].message,
-            "awaiting your approval as security for 2 days (3 days left of the 5-day SLA)"
+            // Exactly 48 h is still given in hours; past it, in days.
+            "awaiting your approval as security for 48 h (3 days left of the 5-day SLA)"
         );
         let groups = reminders(
             &[Record::new("p".into(), "x".into(), requested("other", "2026-01-01", "2026-03-01"), "".into())],

@@ -32,6 +32,8 @@ pub struct Draft {
     pub tickets: Vec<String>,
     pub notes: Option<String>,
     pub urgency: Urgency,
+    /// A higher tier than the type's default, proposed by the requester.
+    pub risk: Option<Risk>,
 }
 
 impl Draft {
@@ -67,9 +69,27 @@ pub fn check_expiry(policy: &Policy, kind: &str, created: NaiveDate, expires: Na
     }
 }
 
-/// "unknown type `x`; the types are …".
+/// The tier a requester proposes for a request of `kind`, as the record
+/// keeps it: at least the type's default (else refused, saying why), and
+/// nothing when it is the default (the record then reads as before).
+pub fn propose(policy: &Policy, kind: &str, risk: Option<Risk>) -> Result<Option<Risk>, String> {
+    let Some(risk) = risk else { return Ok(None) };
+    let base = policy.base_tier(kind);
+    if risk < base {
+        return Err(format!(
+            "type `{kind}` is {base} risk; a requester may propose a higher tier, never a lower one (the approvers may assess it lower)"
+        ));
+    }
+    Ok((risk > base).then_some(risk))
+}
+
+/// "unknown type `x`; did you mean `y`? The types are …".
 pub fn unknown_type(policy: &Policy, kind: &str) -> String {
-    format!("unknown type `{kind}`; the types are {}", policy.types.keys().cloned().collect::<Vec<_>>().join(", "))
+    let types = policy.types.keys().cloned().collect::<Vec<_>>().join(", ");
+    match super::suggest::nearest(kind, policy.types.keys().map(String::as_str)) {
+        Some(near) => format!("unknown type `{kind}`; did you mean `{near}`? The types are {types}"),
+        None => format!("unknown type `{kind}`; the types are {types}"),
+    }
 }
 
 /// Builds the record for a draft, filed by `requester` at `created` under `id`.
@@ -81,6 +101,7 @@ pub fn build(
     created: DateTime<Utc>,
 ) -> Result<Exception, String> {
     let max = max_expiry(policy, &draft.kind, created.date_naive())?;
+    let proposed_risk = propose(policy, &draft.kind, draft.risk)?;
     let controls = if draft.controls.is_empty() {
         policy.types.get(&draft.kind).map(|t| t.controls.clone()).unwrap_or_default()
     } else {
@@ -95,6 +116,7 @@ pub fn build(
         risk_owner: draft.risk_owner,
         created,
         urgency: draft.urgency,
+        proposed_risk,
         expires: draft.expires.unwrap_or(max),
         justification: draft.justification,
         assets: draft.assets,
@@ -119,7 +141,7 @@ pub fn build(
 pub fn route(policy: &Policy, mut e: Exception) -> Exception {
     e.approvals.clear();
     e.status = Status::Requested;
-    if policy.base_tier(&e.kind) == Risk::Low && policy.required_roles(Risk::Low).is_empty() {
+    if routing::base_tier(&e, policy) == Risk::Low && policy.required_roles(Risk::Low).is_empty() {
         e.status = Status::Approved;
         let digest = digest::digest(&e);
         e.approvals.push(Approval {
@@ -234,11 +256,78 @@ mod tests {
         assert_eq!(e.approvals[0].digest, digest::digest(&e));
     }
 
+    /// A requester may propose a higher tier than the type's, never a lower
+    /// one; routing starts there, the digest covers it, and a record without
+    /// one has the digest it always had.
+    #[test]
+    fn a_proposed_risk_raises_the_tier_routing_starts_at() {
+        let p = crate::model::testkit::policy();
+        let file = |risk: Option<Risk>| {
+            let mut d = draft("other");
+            d.risk = risk;
+            build(&p, d, "EXC-1".into(), "Ann <ann@example.com>".into(), at("2026-01-01T10:00:00Z"))
+        };
+        let plain = file(None).unwrap();
+        assert_eq!(file(Some(Risk::Medium)).unwrap(), plain, "the type's own tier is no proposal");
+        assert!(file(Some(Risk::Low)).unwrap_err().contains("never a lower one"));
+        let high = file(Some(Risk::High)).unwrap();
+        assert_eq!(high.proposed_risk, Some(Risk::High));
+        assert_eq!(routing::tier(&high, &p), Risk::High);
+        assert_eq!(routing::missing_roles(&high, &p), ["security", "risk_owner"]);
+        assert_eq!(missing_fields(&p, &high), ["attachments"], "what high risk requires");
+        assert_ne!(digest::digest(&high), digest::digest(&plain), "the digest covers it");
+        let mut unproposed = high.clone();
+        unproposed.proposed_risk = None;
+        assert_eq!(digest::digest(&unproposed), digest::digest(&plain));
+        // A low-risk type proposed at medium is not approved on submit.
+        let mut lowp = p.clone();
+        lowp.types.get_mut("other").unwrap().default_risk = Risk::Low;
+        let mut d = draft("other");
+        d.risk = Some(Risk::Medium);
+        let e = build(&lowp, d, "EXC-1".into(), "Ann <ann@example.com>".into(), at("2026-01-01T10:00:00Z")).unwrap();
+        assert_eq!((e.status, e.approvals.len()), (Status::Requested, 0));
+    }
+
+    /// The approvers decide: from the proposed tier they may lower it as they
+    /// may lower a type's default (every role of the proposed tier agreeing).
+    #[test]
+    fn approvers_may_lower_a_proposed_risk_only_together() {
+        use crate::model::lifecycle::{Act, Action, apply};
+        use crate::model::testkit::{DANA, SAM, policy};
+        let p = policy();
+        let mut d = draft("other");
+        d.risk = Some(Risk::High);
+        d.attachments = vec!["https://wiki.example.com/e".into()];
+        let e = build(&p, d, "EXC-1".into(), "Ann <ann@example.com>".into(), at("2026-01-01T10:00:00Z")).unwrap();
+        let approve = |e: &Exception, who: &str, risk: Option<Risk>| {
+            apply(
+                e,
+                &p,
+                &Act { actor: who, at: at("2026-01-02T00:00:00Z") },
+                Action::Approve { role: None, risk, note: None },
+            )
+            .unwrap()
+            .after
+        };
+        let one = approve(&e, SAM, Some(Risk::Medium));
+        assert_eq!(
+            (one.status, routing::tier(&one, &p)),
+            (Status::Requested, Risk::High),
+            "security alone cannot lower it"
+        );
+        let both = approve(&one, DANA, Some(Risk::Medium));
+        assert_eq!((both.status, routing::tier(&both, &p)), (Status::Approved, Risk::Medium));
+    }
+
     #[test]
     fn unknown_types_and_taken_ids_are_refused() {
         let p = Policy::default();
         let err = build(&p, draft("nope"), "EXC-1".into(), "A <a@x.com>".into(), at("2026-01-01T00:00:00Z"));
-        assert!(err.unwrap_err().starts_with("unknown type `nope`"));
+        assert!(err.unwrap_err().starts_with("unknown type `nope`; the types are"));
+        let near = build(&p, draft("mfa-bypas"), "EXC-1".into(), "A <a@x.com>".into(), at("2026-01-01T00:00:00Z"));
+        assert!(near.unwrap_err().starts_with("unknown type `mfa-bypas`; did you mean `mfa-bypass`?"));
+        let short = build(&p, draft("vendor"), "EXC-1".into(), "A <a@x.com>".into(), at("2026-01-01T00:00:00Z"));
+        assert!(short.unwrap_err().contains("did you mean `vendor-access`?"));
         assert_eq!(id_from([0, 1, 31, 32], &|_| false).as_deref(), Some("EXC-01Z0"));
         assert_eq!(id_from([0, 1, 31, 32], &|id| id == "EXC-01Z0"), None);
     }

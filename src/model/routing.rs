@@ -88,10 +88,16 @@ pub fn signature_jobs(e: &Exception, policy: &Policy) -> Vec<(Entry, Vec<u8>)> {
     if !policy.signatures_required() {
         return Vec::new();
     }
-    statement::statements(e, policy.trust.registry.as_deref())
+    let registry = policy.trust.registry.as_deref();
+    let mut jobs: Vec<(Entry, Vec<u8>)> = statement::statements(e, registry)
         .into_iter()
         .filter(|(entry, _)| statement::maker(e, *entry).is_some_and(|(by, _)| by != POLICY_APPROVER))
-        .collect()
+        .collect();
+    // The request's own signature, checked in the same batch.
+    if requests_signed(policy) || e.signature.is_some() {
+        jobs.push((Entry::Request, statement::request_statement(e, registry)));
+    }
+    jobs
 }
 
 /// [`standing`] with the signature verdicts already worked out (for many
@@ -108,7 +114,7 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
         (!policy.same_person(holder, who)).then(|| holder.to_string())
     };
     let mut forged: Vec<Entry> = Vec::new();
-    for (entry, verdict) in signed {
+    for (entry, verdict) in signed.iter().filter(|(entry, _)| **entry != Entry::Request) {
         let who = statement::maker(e, *entry).map(|(by, _)| by).unwrap_or("?");
         if let (Verdict::UnknownKey(print), Some(holder)) = (verdict, someone_elses(*entry, who)) {
             forged.push(*entry);
@@ -148,7 +154,7 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
     }
 
     // Where decisions are signed, the request is signed by its requester.
-    let request = request_verdict(e, policy);
+    let request = signed.get(&Entry::Request).cloned().or_else(|| request_verdict(e, policy));
     let request_stands = match &request {
         None | Some(Verdict::Valid) => true,
         Some(Verdict::Missing) => {
@@ -272,7 +278,7 @@ impl Coverage {
                     || e.approvals.get(i).is_some_and(|a| a.decision == Decision::Rejected)
             }
             Entry::Review(i) => reviews.iter().any(|(j, _)| *j == i),
-            Entry::Closure => false,
+            Entry::Closure | Entry::Request => false,
         };
         let mut approvals: HashMap<usize, (bool, NaiveDate, String)> = HashMap::new();
         let mut stated = None;
@@ -317,7 +323,7 @@ impl Coverage {
                         stated = Some(new);
                     }
                 }
-                Entry::Closure => {}
+                Entry::Closure | Entry::Request => {}
             }
         }
         Coverage { approvals, stated, expires: e.expires }
@@ -383,7 +389,7 @@ fn standing_approvals<'e>(
     request_key: Option<&ssh_key::PublicKey>,
     add: &mut dyn FnMut(Code, String, String),
 ) -> Vec<(usize, &'e Approval)> {
-    let base = policy.base_tier_for(e);
+    let base = base_tier(e, policy);
     let auto = base == Risk::Low && policy.required_roles(Risk::Low).is_empty();
     let mut standing: Vec<(usize, &Approval)> = Vec::new();
     let mut roles_of: HashMap<String, (String, usize)> = HashMap::new();
@@ -394,7 +400,7 @@ fn standing_approvals<'e>(
         }
         if a.by == POLICY_APPROVER || a.role == POLICY_APPROVER {
             if !auto {
-                let why = if policy.base_tier(&e.kind) < base {
+                let why = if policy.base_tier(&e.kind) < policy.base_tier_for(e) {
                     format!(
                         "`{}` is approved automatically, but this record covers findings (scanner suppressions), which need a person's approval ({base} risk) unless `types.{}.auto_approve_findings` is true",
                         e.kind, e.kind
@@ -488,7 +494,7 @@ fn route(
     covering: &[&Approval],
     add: &mut dyn FnMut(Code, String, String),
 ) -> (Risk, Vec<String>) {
-    let base = policy.base_tier_for(e);
+    let base = base_tier(e, policy);
     // The tier: raised by any assessment, lowered only with the higher tier's consent.
     let mut tier = base;
     if let Some(lowest) = covering.iter().map(|a| a.risk).filter(|r| *r < base).min() {
@@ -497,12 +503,16 @@ fn route(
         if consent {
             tier = lowest;
         } else if e.status == super::record::Status::Approved {
+            let starts = if base > policy.base_tier(&e.kind) {
+                format!("its requester proposed {base} risk")
+            } else {
+                format!("`{}` is {base} risk", e.kind)
+            };
             add(
                 Code::RiskLowered,
                 "/approvals".into(),
                 format!(
-                    "approved as {lowest} risk, but `{}` is {base} risk and only every role of that tier ({}) can lower it",
-                    e.kind,
+                    "approved as {lowest} risk, but {starts} and only every role of that tier ({}) can lower it",
                     policy.required_roles(base).join(", ")
                 ),
             );
@@ -514,6 +524,15 @@ fn route(
     let missing: Vec<String> =
         policy.required_roles(tier).iter().filter(|role| !covering.iter().any(|a| &&a.role == role)).cloned().collect();
     (tier, missing)
+}
+
+/// The tier a record starts at: its type's default, or the higher tier its
+/// requester proposed (`proposed_risk`, inside the request digest). Approvers
+/// may raise it, or lower it as they may lower a type's default.
+/// A record that covers findings is never approved automatically unless its
+/// type allows it (`Policy::base_tier_for`).
+pub fn base_tier(e: &Exception, policy: &Policy) -> Risk {
+    policy.base_tier_for(e).max(e.proposed_risk.unwrap_or(Risk::Low))
 }
 
 /// When the routing completed: for each version of the request (its digest

@@ -49,6 +49,17 @@ pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Sta
             });
         add(Code::UnknownType, "/type", format!("unknown type `{}`{hint}", e.kind));
     }
+    if let Some(proposed) = e.proposed_risk.filter(|r| *r < policy.base_tier(&e.kind)) {
+        add(
+            Code::Schema,
+            "/proposed_risk",
+            format!(
+                "proposed_risk {proposed} is below type `{}`'s {} risk; a requester may propose a higher tier only (remove it)",
+                e.kind,
+                policy.base_tier(&e.kind)
+            ),
+        );
+    }
 
     let created = e.created_date();
     if e.expires <= created {
@@ -136,7 +147,7 @@ pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Sta
     }
 
     // A risk owner who is the requester could never approve as risk owner.
-    if policy.required_roles(policy.base_tier(&e.kind)).iter().any(|r| r == RISK_OWNER)
+    if policy.required_roles(super::routing::base_tier(e, policy)).iter().any(|r| r == RISK_OWNER)
         && policy.same_person(&e.requester, &e.risk_owner)
     {
         add(

@@ -363,32 +363,47 @@ pub fn verify_all(keyring: &Keyring, jobs: &[Job]) -> Vec<Verdict> {
         data: Vec<u8>,
         sig: ed25519_dalek::Signature,
     }
+    enum Prepared {
+        Done(Verdict),
+        Ready(Box<Ready>),
+    }
+    // Nothing verified yet in this process (the usual case): no memo to ask.
+    let memo = VERIFIED.lock().is_ok_and(|set| !set.is_empty());
+    // Decoding, finding the key and hashing the message, on every core.
+    let prepared: Vec<Prepared> = jobs
+        .par_iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let (trusted, sig) = match prepare(keyring, job) {
+                Err(v) => return Prepared::Done(v),
+                Ok(x) => x,
+            };
+            if memo && remembered(&memo_key(job.statement, job.signature.unwrap_or_default())) {
+                return Prepared::Done(Verdict::Valid);
+            }
+            let fast = trusted.ed25519.filter(|_| sig.reserved().is_empty()).and_then(|vk| {
+                let bytes = <[u8; 64]>::try_from(sig.signature_bytes()).ok()?;
+                let data = SshSig::signed_data(sig.namespace(), sig.hash_alg(), job.statement).ok()?;
+                Some((vk, data, ed25519_dalek::Signature::from_bytes(&bytes)))
+            });
+            match fast {
+                Some((vk, data, sig)) => Prepared::Ready(Box::new(Ready { job: i, vk, data, sig })),
+                None => Prepared::Done(if trusted.verifies(job.statement, &sig) {
+                    Verdict::Valid
+                } else {
+                    Verdict::Invalid("the signature does not match the decision as written".into())
+                }),
+            }
+        })
+        .collect();
     let mut verdicts: Vec<Option<Verdict>> = Vec::with_capacity(jobs.len());
     let mut ready = Vec::new();
-    for (i, job) in jobs.iter().enumerate() {
-        let prepared = prepare(keyring, job);
-        match prepared {
-            Err(v) => verdicts.push(Some(v)),
-            Ok(_) if remembered(&memo_key(job.statement, job.signature.unwrap_or_default())) => {
-                verdicts.push(Some(Verdict::Valid))
-            }
-            Ok((trusted, sig)) => {
-                let fast = trusted.ed25519.filter(|_| sig.reserved().is_empty()).and_then(|vk| {
-                    let bytes = <[u8; 64]>::try_from(sig.signature_bytes()).ok()?;
-                    let data = SshSig::signed_data(sig.namespace(), sig.hash_alg(), job.statement).ok()?;
-                    Some((vk, data, ed25519_dalek::Signature::from_bytes(&bytes)))
-                });
-                match fast {
-                    Some((vk, data, sig)) => {
-                        ready.push(Ready { job: i, vk, data, sig });
-                        verdicts.push(None);
-                    }
-                    None => verdicts.push(Some(if trusted.verifies(job.statement, &sig) {
-                        Verdict::Valid
-                    } else {
-                        Verdict::Invalid("the signature does not match the decision as written".into())
-                    })),
-                }
+    for p in prepared {
+        match p {
+            Prepared::Done(v) => verdicts.push(Some(v)),
+            Prepared::Ready(r) => {
+                ready.push(*r);
+                verdicts.push(None);
             }
         }
     }

@@ -17,9 +17,12 @@ use super::digest;
 use super::identity::same_person;
 use super::record::{Decision, Exception, ReviewDecision, Risk, Status};
 
-/// One decision in a record: which entry it is.
+/// One decision in a record: which entry it is. `Request` is the request's
+/// own signature: checked with the decisions (in one batch), never part of
+/// their chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Entry {
+    Request,
     Approval(usize),
     Review(usize),
     Closure,
@@ -32,6 +35,7 @@ impl Entry {
             Entry::Approval(i) => format!("/approvals/{i}"),
             Entry::Review(i) => format!("/reviews/{i}"),
             Entry::Closure => "/closed".to_string(),
+            Entry::Request => String::new(),
         }
     }
 }
@@ -192,6 +196,7 @@ pub fn statement<'a>(
                 previous,
             }
         }
+        Entry::Request => return None,
         Entry::Closure => {
             let c = e.closed.as_ref()?;
             Statement {
@@ -234,6 +239,7 @@ pub fn signature_of(e: &Exception, entry: Entry) -> Option<&str> {
         Entry::Approval(i) => e.approvals.get(i)?.signature.as_deref(),
         Entry::Review(i) => e.reviews.get(i)?.signature.as_deref(),
         Entry::Closure => e.closed.as_ref()?.signature.as_deref(),
+        Entry::Request => e.signature.as_deref(),
     }
 }
 
@@ -243,6 +249,7 @@ pub fn maker(e: &Exception, entry: Entry) -> Option<(&str, DateTime<Utc>)> {
         Entry::Approval(i) => e.approvals.get(i).map(|a| (a.by.as_str(), a.at)),
         Entry::Review(i) => e.reviews.get(i).map(|v| (v.by.as_str(), v.at)),
         Entry::Closure => e.closed.as_ref().map(|c| (c.by.as_str(), c.at)),
+        Entry::Request => Some((e.requester.as_str(), e.created)),
     }
 }
 
@@ -264,5 +271,6 @@ pub fn set_signature(e: &mut Exception, entry: Entry, signature: String) {
                 c.signature = Some(signature);
             }
         }
+        Entry::Request => e.signature = Some(signature),
     }
 }

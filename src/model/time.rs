@@ -87,11 +87,20 @@ pub fn hours_text(d: chrono::TimeDelta) -> String {
     if secs % 3600 == 0 { format!("{} h", secs / 3600) } else { format!("{:.1} h", secs as f64 / 3600.0) }
 }
 
-/// A duration for people: hours up to 48 h (`9 h`, `24.5 h`), then days to a
-/// tenth (`3 days`, `8.6 days`).
+/// Durations are written in hours up to and including 48 h, and in days
+/// past it: the one rule [`duration_text`] and [`waited`] follow.
+pub const HOURS_UP_TO: i64 = 48;
+
+/// Whether a duration is written in days: past [`HOURS_UP_TO`] hours.
+fn in_days(d: chrono::TimeDelta) -> bool {
+    d.num_seconds() > HOURS_UP_TO * 3600
+}
+
+/// A duration for people: hours up to and including 48 h (`9 h`, `24.5 h`,
+/// `48 h`), then days to a tenth (`2.1 days`, `8.6 days`).
 pub fn duration_text(d: chrono::TimeDelta) -> String {
     let secs = d.num_seconds();
-    if secs < 48 * 3600 {
+    if !in_days(d) {
         return hours_text(d);
     }
     let tenths = (secs as f64 / 8640.0).round() as i64;
@@ -107,9 +116,9 @@ pub fn sla_text(d: chrono::TimeDelta) -> String {
     }
 }
 
-/// How long something waited: `9 h`, or from two days `5 days (121 h)`.
+/// How long something waited: `9 h`, `48 h`, or past 48 h `5 days (121 h)`.
 pub fn waited(d: chrono::TimeDelta) -> String {
-    if d.num_hours() >= 48 { format!("{} ({})", days(d.num_days()), hours_text(d)) } else { hours_text(d) }
+    if in_days(d) { format!("{} ({})", days(d.num_days()), hours_text(d)) } else { hours_text(d) }
 }
 
 /// `from` plus `days`, saturating at the calendar's end instead of panicking.
@@ -146,6 +155,22 @@ mod tests {
         assert_eq!(parse_date_or_span("90d", d("2026-01-01")).unwrap(), d("2026-04-01"));
         assert_eq!(parse_date_or_span("1m", d("2026-01-31")).unwrap(), d("2026-02-28"));
         assert!(parse_date_or_span("4294967295d", d("2026-01-01")).is_err());
+    }
+
+    /// Hours up to and including 48 h, days past it, in every duration shown.
+    #[test]
+    fn durations_are_in_hours_up_to_48_h_and_in_days_past_it() {
+        let h = chrono::TimeDelta::hours;
+        assert_eq!(duration_text(h(48)), "48 h");
+        assert_eq!(waited(h(48)), "48 h");
+        assert_eq!(duration_text(h(48) + chrono::TimeDelta::seconds(1)), "2 days");
+        assert_eq!(waited(h(48) + chrono::TimeDelta::seconds(1)), "2 days (48.0 h)");
+        assert_eq!(duration_text(h(51)), "2.1 days");
+        assert_eq!(waited(h(121)), "5 days (121 h)");
+        assert_eq!(duration_text(h(47) + chrono::TimeDelta::minutes(30)), "47.5 h");
+        assert_eq!(sla_text(h(24)), "24 h");
+        assert_eq!(sla_text(h(48)), "48 h");
+        assert_eq!(sla_text(h(120)), "5-day");
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub struct Created {
     pub approvals_needed: Vec<Needed>,
     /// Fields the tier needs before approval.
     pub missing: Vec<&'static str>,
+    /// The repository files it cites as evidence that are not committed yet:
+    /// CI, on a fresh clone, finds them only once they are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub uncommitted_evidence: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
 }
@@ -74,10 +78,28 @@ pub fn created_text(c: &Created) -> String {
             o.push_str(&format!("Before approval, add: {}\n", c.missing.join(", ")));
         }
     }
+    // A request its tier approves only with evidence: the next step says so.
+    let evidence_first = c.status != Status::Approved && c.missing.contains(&"attachments");
+    let evidence: Vec<String> =
+        c.uncommitted_evidence.iter().map(|f| escape::text(&escape::shell_word(f)).into_owned()).collect();
     match &c.commit {
-        Some(commit) => o.push_str(&format!("Committed {path} as {commit}; push it and open a pull request.\n")),
+        Some(commit) if evidence.is_empty() => {
+            o.push_str(&format!("Committed {path} as {commit}; push it and open a pull request.\n"))
+        }
+        Some(commit) => o.push_str(&format!(
+            "Committed {path} as {commit}, without the evidence it cites ({list}); commit that too, before you push:\n  git add {list} && git commit -m 'exc: evidence for {id}'\n",
+            list = evidence.join(" "),
+            id = c.id
+        )),
+        None if evidence_first => o.push_str(&format!(
+            "Next: add its evidence, which {risk} risk needs before approval: a repository path or an https URL under `attachments:` in {path}; then open a pull request with the file (a path: `git add` that file too):\n  git switch -c exc/{id} && git add {path} && git commit -m 'exc: request {id}' && git push -u origin HEAD\n",
+            risk = c.risk,
+            id = c.id
+        )),
         None => o.push_str(&format!(
-            "Next: open a pull request with the new file:\n  git switch -c exc/{id} && git add {path} && git commit -m 'exc: request {id}' && git push -u origin HEAD\n",
+            "Next: open a pull request with the new file{and}:\n  git switch -c exc/{id} && git add {path}{files} && git commit -m 'exc: request {id}' && git push -u origin HEAD\n",
+            and = if evidence.is_empty() { "" } else { " and the evidence it cites" },
+            files = evidence.iter().map(|f| format!(" {f}")).collect::<String>(),
             id = c.id
         )),
     }

@@ -5,7 +5,9 @@
 //! records is escaped, and a Content Security Policy forbids scripts and
 //! remote loads as a second wall. It fits a phone's width as well as a
 //! desktop's: the grids fall to one column, the needs-action table scrolls
-//! inside its panel, charts scale down and long words wrap.
+//! inside its panel, charts scale down and long words wrap. With the
+//! quarterly trend (`report --trend quarterly --format html`), each main KPI
+//! at each quarter end is a line chart beside its target, and a table.
 //!
 //! A fleet's dashboard adds a table of the registries, each with its own
 //! KPIs, names records `registry:id`, and opens with a banner when a
@@ -14,6 +16,7 @@
 use std::fmt::Write;
 
 use super::escape::html;
+use super::report::{Quarter, TREND_KPIS};
 use crate::model::fleet::{partial_notice, qualified};
 use crate::model::kpi::{Count, Report, Share};
 
@@ -43,6 +46,8 @@ table.actions{min-width:560px}table.actions td:first-child{white-space:nowrap;ov
 .tier .share{font-size:12.5px;color:var(--muted)}
 .tier.critical{--tier:#8e1b2e}.tier.high{--tier:#c0362c}.tier.medium{--tier:#b86e00}.tier.low{--tier:#4a6fa5}
 @media (max-width:600px){header,main,footer{padding-left:14px;padding-right:14px}.card .value{font-size:22px}}
+.trends{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(360px,100%),1fr));gap:14px;margin-bottom:14px}
+.trend td,.trend th{white-space:nowrap}.trend .fail{color:var(--bad);font-weight:600}.panel .target{color:var(--muted);font-size:12.5px;margin:-6px 0 8px}
 table.registries{min-width:720px}table.registries th,table.registries td:first-child{overflow-wrap:normal}
 .partial{background:#fdecea;border:1px solid var(--bad);color:var(--bad);border-radius:10px;padding:12px 16px;font-weight:600;margin-top:18px}
 .why{color:var(--bad);font-weight:600}footer{color:var(--muted);font-size:12px;padding:20px 32px 40px;text-align:center}
@@ -50,6 +55,16 @@ table.registries{min-width:720px}table.registries th,table.registries td:first-c
 
 /// Renders the report as a standalone HTML page.
 pub fn render(r: &Report) -> String {
+    page(r, None)
+}
+
+/// Renders the report as a standalone HTML page, with the main KPIs at each
+/// quarter end as charts (`quarters`, oldest first) after the key indicators.
+pub fn render_with_trend(r: &Report, quarters: &[Quarter]) -> String {
+    page(r, Some(quarters))
+}
+
+fn page(r: &Report, quarters: Option<&[Quarter]>) -> String {
     let mut o = String::with_capacity(32 * 1024);
     let _ = write!(
         o,
@@ -90,6 +105,10 @@ pub fn render(r: &Report) -> String {
         );
     }
     o.push_str("</div>");
+
+    if let Some(quarters) = quarters {
+        trend(&mut o, quarters);
+    }
 
     registries(&mut o, r);
 
@@ -166,6 +185,144 @@ fn tiers(o: &mut String, r: &Report) {
         );
     }
     o.push_str("</div>");
+}
+
+/// The main KPIs at each quarter end: one line chart per KPI, its points
+/// coloured by whether the target was met, then the same as a table.
+fn trend(o: &mut String, quarters: &[Quarter]) {
+    let (first, last) = match (quarters.first(), quarters.last()) {
+        (Some(f), Some(l)) => (f, l),
+        _ => return,
+    };
+    let _ = write!(
+        o,
+        "<h2>Quarter by quarter</h2><p>The main indicators at each quarter end, {} to {}, replayed from the git history.</p><div class=\"trends\">",
+        html(&first.quarter),
+        html(&last.quarter)
+    );
+    let label = |q: &Quarter| q.quarter.get(2..).unwrap_or(&q.quarter).to_string();
+    let active: Vec<Point> = quarters
+        .iter()
+        .map(|q| Point { label: label(q), value: Some(q.active as f64), shown: q.active.to_string(), pass: None })
+        .collect();
+    let _ = write!(
+        o,
+        "<div class=\"panel\"><h3>Active exceptions</h3><p class=\"target\">no target</p>{}</div>",
+        line(&active)
+    );
+    for key in TREND_KPIS {
+        let Some(k) = last.kpis.iter().find(|k| k.key == *key) else { continue };
+        let points: Vec<Point> = quarters
+            .iter()
+            .map(|q| {
+                let k = q.kpis.iter().find(|k| k.key == *key);
+                Point {
+                    label: label(q),
+                    value: k.and_then(|k| k.value),
+                    shown: k.map(|k| k.display.clone()).unwrap_or_default(),
+                    pass: k.and_then(|k| k.pass),
+                }
+            })
+            .collect();
+        let target = k.target.as_deref().map(|t| format!("target {t}")).unwrap_or_else(|| "no target".into());
+        let _ = write!(
+            o,
+            "<div class=\"panel\"><h3>{}</h3><p class=\"target\">{}</p>{}</div>",
+            html(k.name),
+            html(&target),
+            line(&points)
+        );
+    }
+    o.push_str("</div><div class=\"panel\"><table class=\"trend\"><thead><tr><th>KPI</th>");
+    for q in quarters {
+        let _ = write!(o, "<th>{}</th>", html(&q.quarter));
+    }
+    o.push_str("</tr></thead><tbody><tr><td>Active exceptions</td>");
+    for q in quarters {
+        let _ = write!(o, "<td class=\"n\">{}</td>", q.active);
+    }
+    o.push_str("</tr>");
+    for key in TREND_KPIS {
+        let Some(k) = last.kpis.iter().find(|k| k.key == *key) else { continue };
+        let _ = write!(o, "<tr><td>{}</td>", html(k.name));
+        for q in quarters {
+            match q.kpis.iter().find(|k| k.key == *key) {
+                Some(k) if k.pass == Some(false) => {
+                    let _ = write!(o, "<td class=\"n fail\">{} ✗</td>", html(&k.display));
+                }
+                Some(k) => {
+                    let _ = write!(o, "<td class=\"n\">{}</td>", html(&k.display));
+                }
+                None => o.push_str("<td></td>"),
+            }
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</tbody></table></div>");
+}
+
+/// One quarter's value of a KPI, for a line chart.
+struct Point {
+    label: String,
+    value: Option<f64>,
+    shown: String,
+    pass: Option<bool>,
+}
+
+/// A line chart: the values joined left to right (a quarter with no value
+/// breaks the line), each point green when on target, red when off, grey
+/// without one, with its value above and its quarter below.
+fn line(points: &[Point]) -> String {
+    let (w, h, pad, top) = (360.0, 140.0, 24.0, 22.0);
+    let max = points.iter().filter_map(|p| p.value).fold(0.0, f64::max);
+    let max = if max > 0.0 { max } else { 1.0 };
+    let slot = (w - 16.0) / points.len().max(1) as f64;
+    let at = |i: usize, v: f64| (8.0 + slot * (i as f64 + 0.5), h - (v / max) * (h - top));
+    let mut s = format!("<svg viewBox=\"0 0 {w} {}\" role=\"img\">", h + pad);
+    let _ = write!(s, "<line x1=\"8\" y1=\"{h}\" x2=\"{}\" y2=\"{h}\" stroke=\"#c9cfdc\"/>", w - 8.0);
+    let mut run: Vec<String> = Vec::new();
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        match p.value {
+            Some(v) => {
+                let (x, y) = at(i, v);
+                run.push(format!("{x:.1},{y:.1}"));
+            }
+            None => runs.push(std::mem::take(&mut run)),
+        }
+    }
+    runs.push(run);
+    for r in runs.iter().filter(|r| r.len() > 1) {
+        let _ = write!(s, "<polyline points=\"{}\" fill=\"none\" stroke=\"#2f5fd0\" stroke-width=\"2\"/>", r.join(" "));
+    }
+    for (i, p) in points.iter().enumerate() {
+        let x = at(i, 0.0).0;
+        if let Some(v) = p.value {
+            let y = at(i, v).1;
+            let color = match p.pass {
+                Some(true) => "#1a7f4b",
+                Some(false) => "#c0362c",
+                None => "#2f5fd0",
+            };
+            let _ = write!(
+                s,
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"4.5\" fill=\"{color}\"><title>{}: {}</title></circle>\
+<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#1d2433\">{}</text>",
+                html(&p.label),
+                html(&p.shown),
+                y - 8.0,
+                html(&p.shown)
+            );
+        }
+        let _ = write!(
+            s,
+            "<text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10.5\" text-anchor=\"middle\" fill=\"#5b6478\">{}</text>",
+            h + 16.0,
+            html(&p.label)
+        );
+    }
+    s.push_str("</svg>");
+    s
 }
 
 /// A fleet's registries, each with its own counts and KPIs (failing ones

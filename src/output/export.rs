@@ -257,8 +257,10 @@ pub fn item(
 ) -> Item {
     let e = &r.exception;
     let file = std::path::Path::new(&r.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    // The file's own content (a record whose approvals do not stand still says what it says).
-    let record = crate::yaml::parse_value(&r.source).unwrap_or_else(|_| serde_json::to_value(e).unwrap_or(Value::Null));
+    // The file's own content (a record whose approvals do not stand still
+    // says what it says); as of an earlier date, the record as it stood then.
+    let typed = || serde_json::to_value(e).unwrap_or(Value::Null);
+    let record = if r.later > 0 { typed() } else { crate::yaml::parse_value(&r.source).unwrap_or_else(|_| typed()) };
     Item {
         version: None,
         path: r.path.clone(),
@@ -380,6 +382,7 @@ pub fn decisions(records: &[&Record], policy: &Policy, commit_of: Option<CommitO
                     )
                 }
                 Entry::Closure => (e.status.to_string(), None, None, None),
+                Entry::Request => ("request".to_string(), None, None, Some(e.expires.to_string())),
             };
             let Some((by, at)) = statement::maker(e, entry) else { continue };
             let (signature, verified) = signed(entry);

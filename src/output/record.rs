@@ -29,6 +29,9 @@ pub struct Row<'a> {
     /// When the next recertification falls due (approved records whose review comes before they expire).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_review: Option<NaiveDate>,
+    /// Decisions made after the date asked about, left out (see `measure::as_stood`).
+    #[serde(skip)]
+    pub later: usize,
 }
 
 impl<'a> Row<'a> {
@@ -43,6 +46,7 @@ impl<'a> Row<'a> {
             days_to_expiry: e.days_to_expiry(as_of),
             awaiting: routing::awaiting_of(r, policy),
             next_review: crate::model::lifecycle::review_due(e, policy).filter(|d| *d <= e.expires),
+            later: r.later,
         }
     }
 }
@@ -169,7 +173,11 @@ pub fn show(
     };
     field("status", &status_word(e, as_of));
     field("type", &format!("{} ({})", e.kind, type_title.unwrap_or("unknown type")));
-    let assessed = if e.approvals.is_empty() { " (type default, not yet assessed)" } else { "" };
+    let assessed = match (e.approvals.is_empty(), e.proposed_risk) {
+        (true, Some(_)) => " (proposed by the requester, not yet assessed)",
+        (true, None) => " (type default, not yet assessed)",
+        _ => "",
+    };
     field("risk", &format!("{}{assessed}", row.effective_risk));
     field("requester", &e.requester);
     field("risk owner", &e.risk_owner);
@@ -231,6 +239,13 @@ pub fn show(
     if e.status == Status::Requested {
         let waiting = if row.awaiting.is_empty() { "nobody (ready)".to_string() } else { row.awaiting.join(", ") };
         field("awaiting approval", &waiting);
+    }
+    if row.later > 0 {
+        let n = row.later;
+        let (what, is) = if n == 1 { ("decision is", "it") } else { ("decisions are", "them") };
+        o.push_str(&format!(
+            "  {n} later {what} left out: this is the record as of {as_of}; without --as-of exc shows {is}\n"
+        ));
     }
     for f in findings {
         o.push_str(&finding_line(f, locate, color));

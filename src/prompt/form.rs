@@ -8,7 +8,7 @@ use super::{select, text};
 use crate::error::{Error, Result};
 use crate::model::identity::is_person;
 use crate::model::policy::{Policy, RequiredField};
-use crate::model::record::Covered;
+use crate::model::record::{Covered, Risk};
 use crate::model::request::{self, Draft, unknown_type};
 
 /// The form never asks more than this many questions.
@@ -27,6 +27,9 @@ enum Question {
     /// [`Question::CompensatingControls`]).
     Field(RequiredField),
     Expires,
+    /// The risk tier the requester proposes (only from the preview: never
+    /// one of the seven questions).
+    Risk,
 }
 
 /// The questions every request answers, in the form's order after the type.
@@ -61,6 +64,7 @@ impl Question {
             Question::Field(RequiredField::Tickets) => "Tickets",
             Question::Field(RequiredField::Controls) => "Controls",
             Question::Expires => "Expires",
+            Question::Risk => "Risk",
         }
     }
 
@@ -76,6 +80,7 @@ impl Question {
             Question::Field(RequiredField::Controls) => d.controls.is_empty(),
             Question::Field(f) => !d.has(f),
             Question::Expires => d.expires.is_none(),
+            Question::Risk => d.risk.is_none(),
         }
     }
 
@@ -103,6 +108,10 @@ impl Question {
             Question::Expires => match d.expires {
                 Some(day) => day.to_string(),
                 None => request::max_expiry(policy, &d.kind, created).map(|d| d.to_string()).unwrap_or_default(),
+            },
+            Question::Risk => match d.risk.filter(|r| *r > policy.base_tier(&d.kind)) {
+                Some(r) => format!("{r} (proposed)"),
+                None => format!("{} (the type's)", policy.base_tier(&d.kind)),
             },
         }
     }
@@ -137,7 +146,8 @@ impl Question {
                 }
             }
             Question::Field(RequiredField::Findings) => {
-                d.findings = text("Findings (CVE or scanner ids, comma-separated)", &old, findings)?
+                d.findings =
+                    text("Findings (ids, comma-separated; scope: package= version= purl= path=)", &old, findings)?
             }
             Question::Field(RequiredField::MigrationPlan) => {
                 d.migration_plan = Some(text("Migration plan (how and when this goes away)", &old, one_line)?)
@@ -155,6 +165,26 @@ impl Question {
             }
             Question::Field(RequiredField::Controls) => {
                 d.controls = text("Controls deviated from (e.g. CIS:6.5)", &old, at_least_one)?
+            }
+            Question::Risk => {
+                let base = policy.base_tier(&d.kind);
+                let tiers: Vec<Risk> = Risk::ALL.into_iter().filter(|r| *r >= base).collect();
+                let items: Vec<String> = tiers
+                    .iter()
+                    .map(|r| {
+                        let roles = policy.required_roles(*r);
+                        let how = if roles.is_empty() {
+                            "approved on submit".to_string()
+                        } else {
+                            format!("approved by {}", roles.join(", "))
+                        };
+                        let whose = if *r == base { "the type's default; " } else { "" };
+                        format!("{r} ({whose}{how})")
+                    })
+                    .collect();
+                let now = tiers.iter().position(|r| Some(*r) == d.risk).unwrap_or(0);
+                let i = select("Risk tier (you may propose a higher one; the approvers decide)", &items, now)?;
+                d.risk = tiers.get(i).copied().filter(|r| *r > base);
             }
             Question::Expires => {
                 let max = request::max_expiry(policy, &d.kind, created).map_err(Error::Usage)?;
@@ -195,8 +225,34 @@ fn at_least_one(s: &str) -> std::result::Result<Vec<String>, String> {
     if list.is_empty() { Err("please write something: at least one, separated by commas".into()) } else { Ok(list) }
 }
 
+/// Findings as the flags take them, comma-separated, each checked as it is
+/// typed: `CVE-2026-1234 package=openssl version=3.0.11, GHSA-… path=app/**`.
 fn findings(s: &str) -> std::result::Result<Vec<Covered>, String> {
-    at_least_one(s)?.iter().map(|f| f.parse()).collect()
+    let list: Vec<String> = split_outside_braces(s);
+    if list.is_empty() {
+        return Err("please write something: at least one, separated by commas".into());
+    }
+    list.iter().map(|f| f.parse()).collect()
+}
+
+/// Comma-separated answers, a comma inside `{…}` (a glob's alternatives) kept.
+fn split_outside_braces(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(s[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(s[start..].trim().to_string());
+    out.retain(|p| !p.is_empty());
+    out
 }
 
 /// Comma-separated answers as a list.
@@ -208,7 +264,7 @@ fn split_list(s: &str) -> Vec<String> {
 /// whether the type requires it.
 fn required(policy: &Policy, d: &Draft) -> Vec<(RequiredField, bool)> {
     let Some(rule) = policy.types.get(&d.kind) else { return Vec::new() };
-    let tier = rule.default_risk.max(rule.min_risk.unwrap_or(rule.default_risk));
+    let tier = rule.default_risk.max(rule.min_risk.unwrap_or(rule.default_risk)).max(d.risk.unwrap_or(Risk::Low));
     let fields = policy.required_fields(&d.kind, tier);
     let by_type = fields.iter().filter(|f| rule.require.contains(f)).map(|f| (*f, true));
     let by_tier = fields.iter().filter(|f| !rule.require.contains(f)).map(|f| (*f, false));
@@ -253,7 +309,7 @@ fn answers(policy: &Policy, d: &Draft) -> Vec<Question> {
         .into_iter()
         .filter(|f| required.iter().any(|(r, _)| r == f) || !Question::Field(*f).unanswered(d))
         .map(Question::Field);
-    [Question::Type].into_iter().chain(BASICS).chain(fields).chain([Question::Expires]).collect()
+    [Question::Type].into_iter().chain(BASICS).chain(fields).chain([Question::Risk, Question::Expires]).collect()
 }
 
 /// Lists the answers, asks the chosen one again starting from its answer,
@@ -264,6 +320,8 @@ pub fn change(policy: &Policy, mut d: Draft, created: NaiveDate) -> Result<Draft
     let chosen = list[select("Change which answer?", &items, 0)?];
     chosen.ask(policy, &mut d, created)?;
     if chosen == Question::Type {
+        // A tier proposed for the old type that the new one starts at, or above, is no proposal.
+        d.risk = d.risk.filter(|r| *r > policy.base_tier(&d.kind));
         for (f, by_type) in required(policy, &d) {
             if by_type && Question::Field(f).unanswered(&d) {
                 Question::Field(f).ask(policy, &mut d, created)?;
@@ -312,9 +370,13 @@ mod tests {
         let p = Policy::default();
         let labels = |d: &Draft| answers(&p, d).into_iter().map(Question::label).collect::<Vec<_>>();
         let basics = ["Type", "Title", "Justification", "Risk owner", "Assets", "Compensating controls"];
-        assert_eq!(labels(&draft("other")), [&basics[..], &["Expires"]].concat());
+        assert_eq!(labels(&draft("other")), [&basics[..], &["Risk", "Expires"]].concat());
         let deferral = labels(&draft("vulnerability-deferral"));
-        assert_eq!(deferral, [&basics[..], &["Findings", "Expires"]].concat());
+        assert_eq!(deferral, [&basics[..], &["Findings", "Risk", "Expires"]].concat());
+        // Proposing high risk adds what high risk requires (evidence).
+        let mut high = draft("other");
+        high.risk = Some(Risk::High);
+        assert!(labels(&high).contains(&"Evidence"));
         let mut given = draft("other");
         given.tickets = vec!["OPS-1".into()];
         assert!(labels(&given).contains(&"Tickets"));
@@ -325,9 +387,13 @@ mod tests {
         let p = Policy::default();
         let created: NaiveDate = "2026-01-01".parse().unwrap();
         let mut d = draft("vendor-access");
-        d.findings = vec!["CVE-1 purl=pkg:npm/x@1".parse().unwrap(), Covered::Id("CVE-2".into())];
+        d.findings = vec![
+            "CVE-2026-1111 purl=pkg:npm/x@1".parse().unwrap(),
+            Covered::Id("B105".into()),
+            "GHSA-4xc9-8hmq-j652 path=app/{a,b}/**".parse().unwrap(),
+        ];
         let typed = Question::Field(RequiredField::Findings).answer(&p, &d, created);
-        assert_eq!(typed, "CVE-1 purl=pkg:npm/x@1, CVE-2");
+        assert_eq!(typed, "CVE-2026-1111 purl=pkg:npm/x@1, B105, GHSA-4xc9-8hmq-j652 path=app/{a,b}/**");
         assert_eq!(findings(&typed), Ok(d.findings.clone()));
         assert_eq!(Question::Expires.answer(&p, &d, created), "2026-01-31");
         assert_eq!(Question::Field(RequiredField::Controls).answer(&p, &d, created), "NIST-800-53:AC-2, CIS:5.3");
@@ -338,6 +404,22 @@ mod tests {
         assert_eq!(one_line(""), Err("please write something".into()));
         assert!(person("").unwrap_err().starts_with("please write something"));
         assert!(at_least_one(" , ").unwrap_err().starts_with("please write something"));
-        assert!(findings("CVE-1 colour=red").unwrap_err().contains("not a finding's scope"));
+        assert!(findings("CVE-2026-1111 colour=red").unwrap_err().contains("not a finding's scope"));
+    }
+
+    /// A finding is checked where it is typed: its id, then its scope.
+    #[test]
+    fn findings_are_refused_as_they_are_typed() {
+        let refused = |s: &str| findings(s).unwrap_err();
+        assert_eq!(refused("CVE-2026-1"), "`CVE-2026-1` is not a CVE id (written like CVE-2026-12345)");
+        assert!(refused("B105, cve-2026-12345").contains("is not a CVE id"));
+        assert!(refused("CVE-2026-1111 purl=npm/x").contains("is not a package URL"));
+        assert!(refused("CVE-2026-1111 version=1.2").contains("`version=` goes with `package=`"));
+        assert!(refused("CVE-2026-1111 path=").contains("`path=` needs a value"));
+        assert!(refused("CVE-2026-1111 path=a path=b").contains("given twice"));
+        assert!(refused("$(rm)").contains("is not a finding id"));
+        let ok = findings("CVE-2026-1111 package=openssl version=3.0.11, B105").unwrap();
+        assert_eq!(ok.len(), 2);
+        assert!(ok[0].is_scoped() && !ok[1].is_scoped());
     }
 }

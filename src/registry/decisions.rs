@@ -23,6 +23,7 @@ pub fn decision_key(path: &str, e: &Exception, entry: Entry) -> Option<DecisionK
         Entry::Approval(_) => "approval",
         Entry::Review(_) => "review",
         Entry::Closure => "closure",
+        Entry::Request => "request",
     };
     Some((path.to_string(), kind, by.to_string(), at))
 }

@@ -163,15 +163,23 @@ impl Fleet {
     }
 
     /// Fetches, opens and loads every registry, in parallel; each keeps
-    /// its name and source, and why it could not be read.
-    pub fn read_all(&self, cx: rules::Context) -> Vec<Read> {
+    /// its name and source, and why it could not be read. With `stood`, each
+    /// record is read as it stood at that instant (`measure::as_stood`, as
+    /// `--as-of` reads one registry).
+    pub fn read_all(&self, cx: rules::Context, stood: Option<chrono::DateTime<chrono::Utc>>) -> Vec<Read> {
         self.members
             .par_iter()
             .map(|m| Read {
                 name: m.name.clone(),
                 source: m.source.describe(),
                 result: m.source.open(cx).and_then(|reg| {
-                    let loaded = reg.load_all()?;
+                    let mut loaded = reg.load_all()?;
+                    if let Some(now) = stood {
+                        loaded.records = std::mem::take(&mut loaded.records)
+                            .into_par_iter()
+                            .map(|r| crate::model::measure::as_stood(r, &reg.policy, now))
+                            .collect();
+                    }
                     Ok((reg, loaded))
                 }),
             })

@@ -41,6 +41,9 @@ pub use write::{CommitOptions, append_policy_approval, render, set_policy_versio
 pub const POLICY_FILE: &str = "exc.yaml";
 /// The records directory name.
 pub const RECORDS_DIR: &str = "exceptions";
+/// How many record files are read, verified and checked at a time.
+const LOAD_CHUNK: usize = 4096;
+
 /// Records larger than this are refused before parsing.
 pub const MAX_RECORD_BYTES: u64 = 256 * 1024;
 /// The editor hint written at the top of every record.
@@ -203,27 +206,61 @@ impl Registry {
     /// duplicates). An inventory the policy names but that cannot be read is
     /// an error.
     pub fn load(&self, files: &[PathBuf], only: Option<&[PathBuf]>) -> Result<Loaded> {
-        let read: Vec<std::result::Result<Record, Vec<Finding>>> =
-            files.par_iter().map(|p| read_one(p, &self.display_path(p))).collect();
-        let verdicts = self.verify_signatures(&read);
-        let results: Vec<(Option<Record>, Vec<Finding>)> = read
-            .into_par_iter()
-            .zip(verdicts)
-            .map(|(r, verdicts)| match r {
-                Ok(record) => check_one(record, &self.policy, self.cx, &verdicts),
-                Err(findings) => (None, findings),
-            })
-            .collect();
+        self.load_with(files, only, false)
+    }
+
+    /// [`Registry::load`], keeping each record's text when `keep_text` (for
+    /// output that quotes the file as written). Files are read, parsed,
+    /// their signatures verified (in batches, on every core) and checked a
+    /// chunk at a time; each record's findings get their positions while its
+    /// text is at hand, and the text is let go after its chunk, so memory
+    /// holds the typed records, never every file's text or every statement.
+    pub fn load_with(&self, files: &[PathBuf], only: Option<&[PathBuf]>, keep_text: bool) -> Result<Loaded> {
+        let inventory = self.inventory()?.zip(self.policy.assets.inventory.as_deref());
         let mut loaded = Loaded { paths: files.iter().map(|p| self.display_path(p)).collect(), ..Loaded::default() };
-        for (record, findings) in results {
-            loaded.findings.extend(findings);
-            loaded.records.extend(record);
+        let empty: std::sync::Arc<str> = std::sync::Arc::from("");
+        for chunk in files.chunks(LOAD_CHUNK) {
+            let read: Vec<std::result::Result<Record, Vec<Finding>>> =
+                chunk.par_iter().map(|p| read_one(p, &self.display_path(p))).collect();
+            let verdicts = self.verify_signatures(&read);
+            let results: Vec<(Option<Record>, Vec<Finding>)> = read
+                .into_par_iter()
+                .zip(verdicts)
+                .map(|(r, verdicts)| match r {
+                    Ok(record) => {
+                        let (record, mut findings) = check_one(record, &self.policy, self.cx, &verdicts);
+                        if let Some(r) = &record {
+                            findings.extend(self.evidence(r));
+                            if let Some((inv, file)) = inventory {
+                                findings.extend(crate::model::inventory::unknown_assets(
+                                    std::slice::from_ref(r),
+                                    inv,
+                                    file,
+                                ));
+                            }
+                            if !findings.is_empty() {
+                                let sources = Sources::new(&self.root, std::slice::from_ref(r));
+                                for f in findings.iter_mut().filter(|f| f.path == r.path) {
+                                    f.position = Some(f.position(&sources));
+                                }
+                            }
+                        }
+                        (record, findings)
+                    }
+                    Err(findings) => (None, findings),
+                })
+                .collect();
+            for (record, findings) in results {
+                loaded.findings.extend(findings);
+                loaded.records.extend(record.map(|mut r| {
+                    if !keep_text {
+                        r.source = empty.clone();
+                    }
+                    r
+                }));
+            }
         }
         loaded.findings.extend(rules::check_registry(&loaded.records));
-        loaded.findings.extend(loaded.records.iter().flat_map(|r| self.evidence(r)));
-        if let (Some(inv), Some(file)) = (self.inventory()?, &self.policy.assets.inventory) {
-            loaded.findings.extend(crate::model::inventory::unknown_assets(&loaded.records, inv, file));
-        }
         self.policy.severity.apply(&mut loaded.findings);
         if let Some(only) = only {
             let keep: Vec<String> = only.iter().map(|p| self.display_path(p)).collect();

@@ -1,7 +1,8 @@
 //! Positions for findings: the line and column of a JSON pointer in a file,
-//! worked out only when a finding is shown. Loaded records keep their text;
-//! other files (an audit's) are read once from the work tree if they are
-//! small regular files, and otherwise point at their start.
+//! worked out only when a finding is shown. A record's own findings get
+//! theirs while it is loaded; records loaded with their text give it here;
+//! other files are read once from the work tree if they are small regular
+//! files, and otherwise point at their start.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -23,7 +24,9 @@ impl<'a> Sources<'a> {
     pub fn new(root: &'a Path, records: &'a [Record]) -> Sources<'a> {
         Sources {
             root,
-            texts: records.iter().map(|r| (r.path.as_str(), &*r.source)).collect(),
+            // A record loaded without its text (the usual case) is read again
+            // from the work tree, only if a finding points into it.
+            texts: records.iter().filter(|r| !r.source.is_empty()).map(|r| (r.path.as_str(), &*r.source)).collect(),
             read: RefCell::new(HashMap::new()),
             parsed: RefCell::new(HashMap::new()),
         }

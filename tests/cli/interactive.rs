@@ -286,8 +286,8 @@ fn a_request_that_breaks_the_rules_is_fixed_at_the_preview() {
     // Submit is not offered: the first choice changes an answer.
     t.send("\r");
     t.expect("Change which answer?");
-    // Evidence is the last but one.
-    t.send(&format!("{UP}{UP}\r"));
+    // Evidence comes before the risk and the expiry, the last two.
+    t.send(&format!("{UP}{UP}{UP}\r"));
     t.expect("› evidence/missing.pdf");
     t.send(&format!("{CLEAR}evidence/vendor-letter.pdf\r"));
     t.expect("Submit this exception?");
@@ -445,4 +445,67 @@ fn recertify_that_fails_at_the_end_gives_back_the_answers() {
     assert!(said.contains(&again), "{said}");
     assert!(said.contains("hook says no"), "{said}");
     assert!(repo.read(&format!("exceptions/{id}.yaml")).contains("expires: \"2027-01-30\""), "unchanged");
+}
+
+/// A finding is checked as it is typed (a malformed advisory id is refused
+/// there, not at the preview), and scoped as the flags scope it.
+#[test]
+fn findings_are_checked_as_typed_and_can_be_scoped() {
+    let repo = Repo::init();
+    let flags = ["--type", "vulnerability-deferral", "--asset", "pay-01", "--compensating-control", "WAF rule"];
+    let mut t = Tty::new_form(&repo, &[&flags[..], ANSWERED, &["--as-of", "2026-11-27"]].concat());
+    t.expect("scope: package= version= purl= path=");
+    t.send("CVE-2026-1\r");
+    t.expect("is not a CVE id (written like CVE-2026-12345)");
+    t.send(&format!("{CLEAR}CVE-2026-1234 version=3.0.11\r"));
+    t.expect("`version=` goes with `package=`");
+    t.send(&format!(
+        "{CLEAR}CVE-2026-1234 package=openssl version=3.0.11, GHSA-4xc9-8hmq-j652 purl=pkg:npm/lodash path=web/{{a,b}}/**\r"
+    ));
+    let preview = t.expect("Submit this exception?");
+    assert!(!preview.contains("cannot be filed"), "{preview}");
+    t.send("\r");
+    t.expect("Created exceptions/EXC-");
+    t.end();
+    let text = repo.read(&format!("exceptions/{}", repo.records()[0]));
+    for needle in [
+        "  - id: CVE-2026-1234\n    package: openssl\n    version: \"3.0.11\"",
+        "  - id: GHSA-4xc9-8hmq-j652\n    path: web/{a,b}/**\n    purl: pkg:npm/lodash",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+    repo.exc(&["validate"]).success();
+}
+
+/// The requester may propose a higher risk from the preview (never a lower
+/// one: only the type's tier and above are offered); the preview then says
+/// what that tier needs before approval.
+#[test]
+fn a_higher_risk_can_be_proposed_at_the_preview() {
+    let repo = Repo::init();
+    let flags = ["--type", "other", "--asset", "a", "--compensating-control", "c", "--as-of", "2026-11-27"];
+    let mut t = Tty::new_form(&repo, &[&flags[..], ANSWERED].concat());
+    t.expect("Submit this exception?");
+    t.send(&format!("{DOWN}\r"));
+    t.expect("Change which answer?");
+    // The risk is the last but one answer.
+    t.send(&format!("{UP}{UP}\r"));
+    t.expect("the approvers decide");
+    t.expect("critical");
+    let screen = t.screen();
+    assert!(screen.contains("medium (the type's default; approved by security)"), "{screen}");
+    assert!(!screen.contains("low ("), "a lower tier is not offered: {screen}");
+    t.send(&format!("{DOWN}\r"));
+    let preview = t.expect("Submit this exception?");
+    assert!(preview.contains("proposed_risk: high"), "{preview}");
+    // High risk needs evidence: the form says so, and how to add it now.
+    assert!(
+        preview.contains("Before it can be approved it needs: attachments. Choose \"Change an answer\""),
+        "{preview}"
+    );
+    t.send("\r");
+    t.expect("Created exceptions/EXC-");
+    t.end();
+    let text = repo.read(&format!("exceptions/{}", repo.records()[0]));
+    assert!(text.contains("\nproposed_risk: high\n"), "{text}");
 }

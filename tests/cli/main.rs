@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `exc` binary on real git repositories in temp dirs.
 
 mod adoption;
+mod as_of;
 mod bad_input;
 mod blindspots;
 mod consumers;
@@ -8,6 +9,7 @@ mod definitions;
 mod differential;
 mod evidence;
 mod faults;
+mod first_month;
 mod fleet;
 mod forgery;
 mod gate;

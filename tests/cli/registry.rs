@@ -162,7 +162,12 @@ fn new_rejects_bad_values_with_the_validate_messages() {
     assert!(stderr(&no_tld).contains("error[schema]: `risk_owner`"), "{}", stderr(&no_tld));
     for bad in ["CVE-2026-1", "cve-2026-12345", "GHSA-aaaa-bbbb-cccc", "RUSTSEC-2026-1"] {
         let out = filed("Leo Marsh <leo.marsh@example.com>", bad).code(2);
-        assert!(stderr(&out).contains(&format!("error[malformed-finding-id]: `{bad}` is not")), "{}", stderr(&out));
+        // Refused where it is typed, as the form refuses it.
+        assert!(
+            stderr(&out).contains(&format!("for '--finding <ID [KEY=VALUE…]>': `{bad}` is not a")),
+            "{}",
+            stderr(&out)
+        );
     }
     assert!(repo.records().is_empty(), "{:?}", repo.records());
     let bad_type = repo

@@ -286,14 +286,14 @@ fn the_dashboard_renders_in_chromium_and_shows_scripts_as_text() {
 }
 
 /// The windows the dashboard must fit: a desktop's and a phone's (an iPhone's 390 CSS px).
-const WIDTHS: &[(u32, u32)] = &[(1280, 900), (390, 844)];
+pub const WIDTHS: &[(u32, u32)] = &[(1280, 900), (390, 844)];
 
 /// A page that lays the dashboard out in a frame of each size and writes, once
 /// loaded, `width:scrollWidth:clientWidth` of each frame's root into
 /// `data-widths`. Frames, because headless Chromium widens any window narrower
 /// than 500 px; and a copy without the Content Security Policy, which (rightly)
 /// forbids the measuring script in the page itself.
-fn measuring_frames(page: &str, sizes: &[(u32, u32)]) -> String {
+pub fn measuring_frames(page: &str, sizes: &[(u32, u32)]) -> String {
     let csp_start = page.find("<meta http-equiv=\"Content-Security-Policy\"").unwrap();
     let csp_end = csp_start + page[csp_start..].find('>').unwrap() + 1;
     let copy = format!("{}{}", &page[..csp_start], &page[csp_end..]);
@@ -318,7 +318,7 @@ fn measuring_frames(page: &str, sizes: &[(u32, u32)]) -> String {
 const LONG_TITLE: &str =
     "Partner-settlement-gateway-inbound-allow-rule-for-10.20.30.0/24-on-port-8443-until-the-migration-completes";
 
-fn which(cmd: &str) -> bool {
+pub fn which(cmd: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
 }
 

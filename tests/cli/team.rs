@@ -167,7 +167,14 @@ impl Team {
 
     /// `exc audit`: exit code and finding codes.
     pub fn audit(&self) -> (i32, Vec<String>, String) {
-        let out = self.repo.cmd().args(["audit", "--format", "json"]).output().unwrap();
+        self.audit_with(&[])
+    }
+
+    /// `exc audit` with more arguments (`--trust-root …`).
+    pub fn audit_with(&self, extra: &[&str]) -> (i32, Vec<String>, String) {
+        let mut args = vec!["audit", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = self.repo.cmd().args(&args).output().unwrap();
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         let codes = v["findings"]
             .as_array()
@@ -185,6 +192,32 @@ impl Team {
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A new key for `short` (named `file` in the keys folder); returns its public line.
+    pub fn new_key(&self, file: &str) -> String {
+        let key = self.keys.join(file);
+        let out = Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(key.with_extension("pub")).unwrap()
+    }
+
+    /// The trust roots `exc keys --format trust-root` prints: (owner keys, policy digest).
+    pub fn trust_roots(&self) -> (String, String) {
+        let out = self.repo.cmd().args(["keys", "--format", "trust-root"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+        (lines.next().unwrap().to_string(), lines.next().unwrap().to_string())
+    }
+
+    /// On a branch: edits exc.yaml (and the keys file) with `edit`, has the CISO
+    /// approve it with `extra` arguments, and merges it into main, on `day`.
+    pub fn approved_policy_change(&self, branch: &str, day: &str, edit: impl FnOnce(&Team)) {
+        self.git_as("carol", day, &["switch", "-q", "-c", branch]);
+        edit(self);
+        self.exc("carol", day, &["policy", "approve", "--base", "main", "--commit"]).success();
+        self.git_as("carol", day, &["switch", "-q", "main"]);
+        self.git_as("carol", day, &["merge", "-q", "--no-ff", "-m", &format!("merge {branch}"), branch]);
     }
 
     /// An SSH signature by `short`'s key over `bytes`, as exc stores it.

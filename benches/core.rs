@@ -86,7 +86,7 @@ fn kpis_over_10k_records(bencher: divan::Bencher) {
     let edited = std::collections::HashMap::new();
     let inputs = Inputs {
         policy: &policy,
-        inventory: Some(12_000),
+        assets: exc::model::inventory::AssetBase::Total(12_000),
         as_of,
         since: None,
         now: as_of.and_hms_opt(12, 0, 0).unwrap().and_utc(),

@@ -62,7 +62,7 @@ impl Context {
     /// [`Context::load`], each record keeping its text: for output that
     /// quotes the files as written (the structured exports, evidence).
     pub fn load_with_text(&self, reg: &Registry) -> Result<Loaded> {
-        Ok(self.as_stood(reg, reg.load_with(&reg.record_files()?, None, true)))
+        Ok(self.as_stood(reg, reg.load_with(&reg.record_files()?, None, true)?))
     }
 
     /// [`Context::load`] for the given files (all of them when none is given).
@@ -95,6 +95,47 @@ impl Context {
     /// Finds and opens the registry (policy and keys included).
     pub fn registry(&self) -> Result<Registry> {
         Registry::open(registry::discover(self.dir.as_deref())?, self.rules())
+    }
+
+    /// The repository the current directory is in, and the registry that
+    /// governs it: `registry` (a path or a git URL, at `rev`) when given,
+    /// else the registry found as usual (`--dir`, or the nearest `exc.yaml`).
+    /// When that registry lives in another repository than the current
+    /// directory, the current directory's repository is the one governed (an
+    /// application repository under a central registry). Its name is
+    /// `repository`, else the `origin` remote's, else its folder's.
+    pub fn governed(&self, registry: Option<&str>, rev: Option<&str>, repository: Option<&str>) -> Result<Governed> {
+        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+        let canon = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let here = crate::git::workdir(&cwd).map(|p| canon(&p));
+        let (reg, source, fetched) = match registry {
+            Some(text) => {
+                let source = registry::Source::parse(text, rev, None, &cwd)?;
+                let fetched = matches!(source, registry::Source::Git { .. });
+                (source.open(self.rules())?, source.describe(), fetched)
+            }
+            None if rev.is_some() => return Err(Error::Usage("--ref needs --registry (a git URL or path)".into())),
+            None => {
+                let reg = self.registry()?;
+                let shown = reg.root.display().to_string();
+                (reg, shown, false)
+            }
+        };
+        let home = canon(&crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone()));
+        let scanned = here.clone().unwrap_or_else(|| canon(&cwd));
+        let central = match registry {
+            Some(_) => scanned != home,
+            None => here.is_some_and(|h| h != home),
+        };
+        let root = if central { scanned } else { home };
+        let name = match repository {
+            Some(n) if n.trim().is_empty() || n.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+                return Err(Error::Usage(format!("--repository {n:?}: a repository name has no spaces")));
+            }
+            Some(n) => Some(n.to_string()),
+            None => crate::git::repository_name(&root),
+        };
+        Ok(Governed { registry: reg, root, name, central, source, fetched })
     }
 
     /// What the rules need: nothing may be dated after the later of now and the
@@ -150,6 +191,23 @@ pub fn wall_clock() -> DateTime<Utc> {
     now.with_nanosecond(0).unwrap_or(now)
 }
 
+/// A repository and the registry that governs it (see [`Context::governed`]).
+#[derive(Debug)]
+pub struct Governed {
+    pub registry: Registry,
+    /// The work tree whose suppressions are read (its folder outside git).
+    pub root: PathBuf,
+    /// The repository's name, as records' findings name it (`repository:`).
+    pub name: Option<String>,
+    /// The registry lives in another repository: a central registry
+    /// governing this application repository.
+    pub central: bool,
+    /// How the registry was given: its folder, or `URL@ref`.
+    pub source: String,
+    /// The registry was fetched into the cache: a copy nobody should write to.
+    pub fetched: bool,
+}
+
 /// How a command ended when it could do its job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -157,6 +215,10 @@ pub enum Outcome {
     Clean,
     /// Findings were reported (exit 1).
     Findings,
+    /// Only part of the job could be done: a fleet's registry could not be
+    /// read. What could be read was shown, marked partial, with what failed
+    /// named (exit 2, as when the tool cannot do its job).
+    Partial,
 }
 
 impl Outcome {

@@ -34,12 +34,13 @@ pub use registry::{parse_policy, parse_version};
 use clap::Parser;
 
 /// Parses the command line, runs the command, reports an error, and returns
-/// the process exit code: 0 clean, 1 findings, 2 error.
+/// the process exit code: 0 clean, 1 findings, 2 error (or a partial run).
 pub fn main_exit_code() -> u8 {
     let cli = cli::Cli::parse();
     match cli.run() {
         Ok(context::Outcome::Clean) => 0,
         Ok(context::Outcome::Findings) => 1,
+        Ok(context::Outcome::Partial) => 2,
         Err(e) => {
             eprint!("{}", output::error_text(&e));
             e.exit_code()

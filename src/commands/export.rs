@@ -2,7 +2,9 @@
 //! YAML; `--with-history` adds the git trail), and scanner suppression files
 //! made only from valid, approved, active exceptions (Trivy, Snyk,
 //! osv-scanner, Grype, better-npm-audit, OpenVEX); `--all` writes every one
-//! exc.yaml lists.
+//! exc.yaml lists. `--repository NAME` writes one application repository's
+//! suppressions alone, and `--registry` reads a registry elsewhere, so an
+//! application repository's CI can write its own files from the central one.
 
 use clap::ValueEnum;
 
@@ -24,11 +26,15 @@ Examples:
   exc export --format trivyignore --out .trivyignore.yaml suppressions that lapse by themselves
   exc export --format snyk --out .snyk
   exc export --all                                        every suppression file exc.yaml lists (nightly)
+  exc export --all --registry https://git.example.com/sec/registry.git
+                                                          in an application repository: its own files, at its root
 
 Suppressions come only from the findings of valid, approved, active records. If such a
 record has any problem, the export stops (exit 1) and names it; --skip-invalid exports
 the rest and says what it left out. With nothing to suppress, each format is written
-as a valid, empty file. Scope a format cannot carry is named on standard error.")]
+as a valid, empty file. Scope a format cannot carry is named on standard error.
+With --repository (or --registry, from an application repository), a finding scoped to
+another repository is left out; findings that name none apply in every repository.")]
 pub struct Args {
     /// Add each record's git trail (commit, date, author, action).
     #[arg(long)]
@@ -44,23 +50,33 @@ pub struct Args {
     /// each under its usual name, into --out (default: the registry root).
     #[arg(long, conflicts_with_all = ["format", "with_history"])]
     pub all: bool,
+    #[command(flatten)]
+    pub registry: super::RegistryArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: ExportFormat,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
-    let reg = ctx.registry()?;
+    let governed = args.registry.governed(ctx)?;
+    let reg = &governed.registry;
     // The structured formats quote each file as written.
     let quotes = matches!(args.format, ExportFormat::Json | ExportFormat::Jsonl | ExportFormat::Yaml);
-    let loaded = if quotes && !args.all { ctx.load_with_text(&reg)? } else { ctx.load(&reg)? };
+    let loaded = if quotes && !args.all { ctx.load_with_text(reg)? } else { ctx.load(reg)? };
     if args.all || args.format.suppresses() {
-        let Some(chosen) = super::suppressing(ctx, &reg, &loaded, args.skip_invalid) else {
+        let Some(chosen) = super::suppressing(ctx, reg, &loaded, args.skip_invalid) else {
             return Ok(Outcome::Findings);
         };
-        let sups = suppression::suppressions(&chosen, &reg.policy);
+        let mut sups = suppression::suppressions(&chosen, &reg.policy);
+        // One application repository's own: named, or the one this runs in.
+        let named = args.registry.repository.clone().filter(|n| !n.trim().is_empty());
+        let only = named.or(if governed.central { governed.name.clone() } else { None });
+        if let Some(name) = &only {
+            sups = suppression::in_repository(sups, name);
+        }
         if args.all {
-            let dir = args.out.clone().unwrap_or_else(|| reg.root.clone());
+            let home = if governed.central { governed.root.clone() } else { reg.root.clone() };
+            let dir = args.out.clone().unwrap_or(home);
             for format in configured(&reg.policy)? {
                 let written = write_one(format, &sups)?;
                 let name = format.file_name().unwrap_or_default();
@@ -82,7 +98,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let records: Vec<&crate::model::record::Record> =
         loaded.records.iter().filter(|r| measure::exists(&r.exception, ctx.now())).collect();
     if args.format == ExportFormat::OscalPoam {
-        let system = super::system_name(&reg);
+        let system = super::system_name(reg);
         let exceptions: Vec<&crate::model::record::Exception> = records.iter().map(|r| &r.exception).collect();
         return emit(&args.out, &crate::output::oscal::poam(&exceptions, &reg.policy, &system)?);
     }

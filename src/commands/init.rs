@@ -93,11 +93,13 @@ targets:
   chronic_max: 0                    # active exceptions extended more than twice
   sla_breaches_max: 0               # requests decided (or pending) past their SLA
 
-# The inventory behind "% of assets excepted": a count, or a file with one asset
-# per line; and the scan targets each asset stands for, which scope the scanner
-# suppressions exported for it, e.g.
+# The inventory behind "% of assets excepted": a count, or a CMDB export (a .csv
+# with a header row name,owner,business_unit,criticality; a .json array of such
+# objects; or any other file with one asset per line), against which records'
+# assets are checked; and the scan targets each asset stands for, which scope the
+# scanner suppressions exported for it, e.g.
 #   targets: { pay-gateway: ["registry.example.com/payments/gateway*"] }
-assets: {}              # e.g. { total: 1200 } or { inventory: assets.txt }
+assets: {}              # e.g. { total: 1200 } or { inventory: cmdb.csv }
 
 # Commit each change exc makes (as with --commit).
 git: { commit: false }

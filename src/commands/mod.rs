@@ -312,6 +312,10 @@ pub fn check_request(reg: &Registry, e: &crate::model::record::Exception) -> Res
     if findings.iter().any(|f| f.is_error()) {
         return Err(Error::Invalid { what: "the request is not valid".into(), findings });
     }
+    // A misspelt asset is easiest to fix before anyone approves it.
+    for f in findings.iter().filter(|f| f.code == crate::model::finding::Code::UnknownAsset) {
+        output::warn(&f.message);
+    }
     Ok(())
 }
 
@@ -366,14 +370,45 @@ pub fn new_id(reg: &Registry) -> Result<String> {
     Err(Error::Conflict("could not find a free id; pass --id".into()))
 }
 
+/// Which registry governs the repository `reconcile`, `import` and `export`
+/// work on, when it lives elsewhere.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RegistryArgs {
+    /// The registry that governs this repository, when it lives in another one: its folder,
+    /// or a git URL (fetched shallowly into a cache and fetched again on every run).
+    #[arg(long, env = "EXC_REGISTRY", value_name = "PATH|URL")]
+    pub registry: Option<String>,
+    /// The branch, tag or commit of --registry to read (default: its default branch).
+    #[arg(long = "ref", env = "EXC_REGISTRY_REF", value_name = "REF")]
+    pub rev: Option<String>,
+    /// This repository's name, as records' findings scope it with `repository:`
+    /// (default: the name of its `origin` remote, else of its folder).
+    #[arg(long, value_name = "NAME")]
+    pub repository: Option<String>,
+}
+
+impl RegistryArgs {
+    /// The repository the command runs in, and the registry that governs it.
+    /// An empty value (a CI variable set to "") counts as not given.
+    pub fn governed(&self, ctx: &Context) -> Result<crate::context::Governed> {
+        fn given(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+        }
+        ctx.governed(given(&self.registry), given(&self.rev), given(&self.repository))
+    }
+}
+
 /// What `reconcile` and `import` look for and skip: the policy's patterns
-/// and exclusions, and the registry's own records and schemas (a record may
-/// quote the suppression it excepts).
-pub fn scan_options(reg: &Registry) -> crate::scan::Options {
+/// and exclusions and, in the registry's own repository, its records and
+/// schemas (a record may quote the suppression it excepts). In an
+/// application repository the registry's folders are elsewhere.
+pub fn scan_options(reg: &Registry, central: bool) -> crate::scan::Options {
     let rules = &reg.policy.reconcile;
     let prefix = reg.repository_prefix();
     let mut exclude = rules.exclude.clone();
-    exclude.extend([format!("{prefix}{}/**", crate::registry::RECORDS_DIR), format!("{prefix}schema/**")]);
+    if !central {
+        exclude.extend([format!("{prefix}{}/**", crate::registry::RECORDS_DIR), format!("{prefix}schema/**")]);
+    }
     crate::scan::Options {
         patterns: rules.patterns.iter().map(|p| (p.tool.clone(), p.pattern.clone())).collect(),
         exclude,
@@ -391,17 +426,51 @@ pub fn kpi_report(
     history: Option<&crate::git::History>,
 ) -> Result<crate::model::kpi::Report> {
     let records: Vec<&Record> = loaded.records.iter().collect();
-    let edited = edit_times(reg, &records, ctx.now(), history);
-    let inputs = crate::model::kpi::Inputs {
-        policy: &reg.policy,
-        inventory: reg.inventory()?,
-        as_of: ctx.as_of,
-        since,
-        now: ctx.now(),
-        edited: &edited,
+    let k = kpi_context(ctx, reg, loaded, history)?;
+    Ok(crate::model::kpi::report(&records, &k.inputs(ctx, reg, since)))
+}
+
+/// What a registry's KPI report needs besides its records and policy.
+pub struct KpiContext<'a> {
+    /// When each re-approved version was made, from the history.
+    pub edited: HashMap<(String, String), DateTime<Utc>>,
+    pub assets: crate::model::inventory::AssetBase<'a>,
+    pub ungoverned: Option<usize>,
+}
+
+impl KpiContext<'_> {
+    /// The report's inputs for `reg`, as of the context's date.
+    pub fn inputs<'b>(
+        &'b self,
+        ctx: &Context,
+        reg: &'b Registry,
+        since: Option<chrono::NaiveDate>,
+    ) -> crate::model::kpi::Inputs<'b> {
+        crate::model::kpi::Inputs {
+            policy: &reg.policy,
+            assets: self.assets,
+            as_of: ctx.as_of,
+            since,
+            now: ctx.now(),
+            edited: &self.edited,
+            ungoverned: self.ungoverned,
+        }
+    }
+}
+
+/// Reads what `reg`'s KPI report needs besides its records (see [`kpi_report`]).
+pub fn kpi_context<'a>(
+    ctx: &Context,
+    reg: &'a Registry,
+    loaded: &crate::registry::Loaded,
+    history: Option<&crate::git::History>,
+) -> Result<KpiContext<'a>> {
+    let records: Vec<&Record> = loaded.records.iter().collect();
+    Ok(KpiContext {
+        edited: edit_times(reg, &records, ctx.now(), history),
+        assets: reg.asset_base()?,
         ungoverned: ungoverned(reg, loaded, ctx),
-    };
-    Ok(crate::model::kpi::report(&records, &inputs))
+    })
 }
 
 /// How many scanner suppressions in the repository no active exception
@@ -409,8 +478,12 @@ pub fn kpi_report(
 /// cannot be read.
 fn ungoverned(reg: &Registry, loaded: &crate::registry::Loaded, ctx: &Context) -> Option<usize> {
     let root = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
-    let found = crate::scan::suppressions(&root, &scan_options(reg)).ok()?;
-    Some(crate::model::reconcile::judge(&found.sites, &loaded.records, ctx.as_of).len() + found.unreadable.len())
+    let found = crate::scan::suppressions(&root, &scan_options(reg, false)).ok()?;
+    let name = crate::git::repository_name(&root);
+    Some(
+        crate::model::reconcile::judge(&found.sites, &loaded.records, ctx.as_of, name.as_deref()).len()
+            + found.unreadable.len(),
+    )
 }
 
 /// When the re-approved versions were made, from the git history (read only

@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long = "control", value_name = "FRAMEWORK:ID")]
     pub controls: Vec<String>,
     /// A CVE or scanner rule id, optionally scoped: 'CVE-… purl=pkg:npm/x@1 path=app/**'
-    /// (keys: purl, package, version, path; repeatable).
+    /// (keys: purl, package, version, path, repository; repeatable).
     #[arg(long = "finding", value_name = "ID [KEY=VALUE…]", value_parser = parse_finding)]
     pub findings: Vec<Covered>,
     /// Evidence: a repository path or an https URL (repeatable).

@@ -106,6 +106,24 @@ pub fn commit(plan: &CommitPlan, message: &str, date: Option<chrono::DateTime<ch
     Ok(id.trim().to_string())
 }
 
+/// Starts branch `name` at HEAD in the work tree holding `root` and switches
+/// to it, as `git switch -c` does (an existing branch is refused by git).
+pub fn start_branch(root: &Path, name: &str) -> Result<()> {
+    if name.starts_with('-') || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(Error::Usage(format!("{name:?} is not a branch name")));
+    }
+    git(root, &["check-ref-format", "--branch", name])
+        .map_err(|_| Error::Usage(format!("`{name}` is not a branch name")))?;
+    let staged = git(root, &["diff", "--cached", "--name-only"])?;
+    if !staged.trim().is_empty() {
+        return Err(Error::Git(format!(
+            "{} has staged changes; commit or unstage them first, so the branch holds only the new requests",
+            root.display()
+        )));
+    }
+    git(root, &["switch", "-q", "-c", name]).map(|_| ())
+}
+
 /// Runs git in `dir` and returns its standard output.
 fn git(dir: &Path, args: &[&str]) -> Result<String> {
     let out = Command::new("git")

@@ -13,11 +13,13 @@ use crate::error::{Error, Result};
 mod commit;
 mod history;
 pub mod log_ref;
+mod remote;
 mod tree;
 
-pub use commit::{commit, message, plan_commit, plan_commit_all};
+pub use commit::{commit, message, plan_commit, plan_commit_all, start_branch};
 pub use git2::Oid;
 pub use history::{History, TrustChange};
+pub use remote::{fetch, is_url};
 
 /// The acting person as `Name <email>`, as git would name a commit's author:
 /// `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` when set, else the repository's git
@@ -69,6 +71,25 @@ pub fn config(dir: &Path, key: &str) -> Option<String> {
 /// The work tree of the repository holding `dir`, if there is one.
 pub fn workdir(dir: &Path) -> Option<std::path::PathBuf> {
     Repository::discover(dir).ok()?.workdir().map(Path::to_path_buf)
+}
+
+/// The name of the repository whose work tree is `root`, as a forge names
+/// it: the last part of the `origin` remote's URL without `.git`
+/// (`git@host:org/web-shop.git` is `web-shop`), else the work tree's folder
+/// name. `None` outside git and without a folder name.
+pub fn repository_name(root: &Path) -> Option<String> {
+    let from_origin = Repository::discover(root).ok().and_then(|repo| {
+        let remote = repo.find_remote("origin").ok()?;
+        let url = remote.url().ok()?.trim_end_matches('/').to_string();
+        let last = url.rsplit(['/', ':']).next()?;
+        let name = last.strip_suffix(".git").unwrap_or(last);
+        (!name.is_empty()).then(|| name.to_string())
+    });
+    from_origin.or_else(|| {
+        let top = workdir(root).unwrap_or_else(|| root.to_path_buf());
+        let top = std::fs::canonicalize(&top).unwrap_or(top);
+        top.file_name().map(|n| n.to_string_lossy().into_owned())
+    })
 }
 
 /// Who last changed line `line` (1-based) of `file` (relative to the work

@@ -261,6 +261,9 @@ codes! {
     UnscopedFinding = "unscoped-finding", Record, Warning, false,
         "a vulnerability deferral covers a finding with no scope, so its suppression applies to every scanned target",
         "A finding in a record may name the package (`purl`, or `package` and `version`) and the path or target it applies to, and an asset in exc.yaml may name the scan targets it stands for (`assets.targets`). Without either, the exported suppression (Trivy, Snyk, osv-scanner, Grype, SARIF) hides the CVE in every image and repository scanned with the file. Scope it: `--finding 'CVE-… purl=pkg:npm/x@1.2.3 path=app/**'`, or list the asset's targets in exc.yaml.";
+    UnknownAsset = "unknown-asset", Record, Warning, false,
+        "a record names an asset the inventory (assets.inventory) does not hold",
+        "exc.yaml's `assets.inventory` names the CMDB export the assets-excepted KPI counts against. An asset it does not hold is never counted, and is often a misspelt name (the message suggests the nearest ones). Fix the name (an approved record then needs approving again), or add the asset to the inventory. A warning, since a CMDB export can lag a new asset by a day; `severity: { unknown-asset: error }` makes the gate refuse it.";
     PolicyInvalid = "policy-invalid", Policy, Error, true,
         "exc.yaml is not a valid policy",
         "The policy must match `exc schema policy` and make sense (known roles in routing, a lifetime share between 0 and 1, …). Every command stops (exit 2) until it is fixed.";

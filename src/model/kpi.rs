@@ -13,6 +13,16 @@
 //! - *compensating-controls coverage*, *assets excepted*, *open-ended* and
 //!   *chronic*: over the active records.
 //!
+//! With an asset inventory, "assets excepted" counts the distinct inventory
+//! assets under an active exception, overall and by business unit and
+//! criticality; names the inventory does not hold are counted apart.
+//!
+//! A fleet (several registries, each with its own policy) is reported by the
+//! same definitions over the union of its records: each record is judged by
+//! its own registry's policy, the counts are added, and medians and p90 are
+//! taken over all the values, never averaged; each registry's own report
+//! comes with it.
+//!
 //! The active records are also counted per risk tier (the tier each is routed
 //! by), every tier shown. The breakdowns (by type, control, risk owner, the top assets) count the
 //! active records, like the KPIs beside them; only the status breakdown
@@ -23,9 +33,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::fleet::Unreadable;
+use super::inventory::{self, AssetBase};
 use super::lifecycle;
 use super::measure;
-use super::policy::Policy;
+use super::policy::{Policy, Targets};
 use super::record::{Exception, Record, Risk, Status};
 use super::routing;
 use super::time;
@@ -60,9 +72,25 @@ pub struct Count {
     pub count: usize,
 }
 
+/// Inventory assets under an active exception, in one group (a business
+/// unit, a criticality).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Share {
+    pub name: String,
+    /// Assets of the group under an active exception.
+    pub excepted: usize,
+    /// Assets of the group in the inventory.
+    pub total: usize,
+    /// `excepted` as a % of `total`.
+    pub pct: f64,
+}
+
 /// A record that needs someone to act.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Action {
+    /// The registry it is in, in a fleet report (shown as `registry:id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
     pub id: String,
     pub title: String,
     pub owner: String,
@@ -72,6 +100,17 @@ pub struct Action {
 /// The whole report.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Report {
+    /// The registry it covers, for each registry of a fleet report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    /// A fleet report: the registries it reads, by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registries: Vec<String>,
+    /// A fleet report missing registries that could not be read: partial.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Unreadable>,
     pub as_of: NaiveDate,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub since: Option<NaiveDate>,
@@ -95,14 +134,23 @@ pub struct Report {
     pub by_risk_owner: Vec<Count>,
     /// The ten assets in the most active records.
     pub top_assets: Vec<Count>,
+    /// With an inventory that gives them: inventory assets under an active
+    /// exception per business unit, and per criticality.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assets_by_business_unit: Vec<Share>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assets_by_criticality: Vec<Share>,
     pub needs_action: Vec<Action>,
+    /// A fleet report: each registry's own report, by its own policy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_registry: Vec<Report>,
 }
 
 /// What the report needs besides the records.
 pub struct Inputs<'a> {
     pub policy: &'a Policy,
-    /// Assets in scope: `assets.total`, or the inventory file's line count.
-    pub inventory: Option<u64>,
+    /// What "% of assets excepted" divides by: `assets.total`, or the inventory.
+    pub assets: AssetBase<'a>,
     pub as_of: NaiveDate,
     pub since: Option<NaiveDate>,
     /// The instant the report is as of (00:00 UTC of `as_of`, or now).
@@ -116,37 +164,117 @@ pub struct Inputs<'a> {
     pub ungoverned: Option<usize>,
 }
 
+/// One record, the policy it is judged by, and where it comes from.
+#[derive(Clone, Copy)]
+pub struct Member<'a> {
+    pub record: &'a Record,
+    pub policy: &'a Policy,
+    /// Its registry, in a fleet (its id is shown as `registry:id`).
+    pub registry: Option<&'a str>,
+    /// When its registry's re-approved versions were made (see [`Inputs::edited`]).
+    pub edited: &'a HashMap<(String, String), DateTime<Utc>>,
+}
+
 /// Computes every KPI over `records` (those that did not exist yet at
 /// `now` are left out).
 pub fn report(records: &[&Record], inp: &Inputs) -> Report {
-    let policy = inp.policy;
+    let members: Vec<Member> =
+        records.iter().map(|r| Member { record: r, policy: inp.policy, registry: None, edited: inp.edited }).collect();
+    compute(&members, &inp.policy.targets, inp)
+}
+
+/// One registry of a fleet: its name, its records and what its report needs.
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub records: Vec<&'a Record>,
+    pub inputs: Inputs<'a>,
+}
+
+/// What a fleet's union is measured against and as of when.
+pub struct Union<'a> {
+    pub targets: &'a Targets,
+    /// The union's asset base.
+    pub assets: AssetBase<'a>,
+    pub as_of: NaiveDate,
+    pub since: Option<NaiveDate>,
+    pub now: DateTime<Utc>,
+}
+
+/// A fleet's report: the KPIs over the union of the parts' records by the
+/// same definitions (each record judged by its own registry's policy),
+/// against the union's targets and asset base, with `ungoverned` summed; and
+/// each part's own report, by its own policy. `unreadable` names the
+/// registries left out.
+pub fn fleet(parts: &[Part], union: &Union, unreadable: Vec<Unreadable>) -> Report {
+    let mut members = Vec::new();
+    for p in parts {
+        members.extend(p.records.iter().map(|r| Member {
+            record: r,
+            policy: p.inputs.policy,
+            registry: Some(p.name),
+            edited: p.inputs.edited,
+        }));
+    }
+    let by_registry: Vec<Report> = parts
+        .iter()
+        .map(|p| {
+            let mut r = report(&p.records, &p.inputs);
+            r.registry = Some(p.name.to_string());
+            for a in &mut r.needs_action {
+                a.registry = Some(p.name.to_string());
+            }
+            r
+        })
+        .collect();
+    let ungoverned = parts.iter().map(|p| p.inputs.ungoverned).sum::<Option<usize>>();
+    let default = Policy::default();
+    let never = HashMap::new();
+    let inp = Inputs {
+        policy: parts.first().map_or(&default, |p| p.inputs.policy),
+        assets: union.assets,
+        as_of: union.as_of,
+        since: union.since,
+        now: union.now,
+        edited: &never,
+        ungoverned: if parts.is_empty() { None } else { ungoverned },
+    };
+    let mut whole = compute(&members, union.targets, &inp);
+    whole.registries = parts.iter().map(|p| p.name.to_string()).collect();
+    whole.partial = !unreadable.is_empty();
+    whole.unreadable = unreadable;
+    whole.by_registry = by_registry;
+    whole
+}
+
+/// The KPIs over `members`, each judged by its own policy, against `targets`.
+fn compute(members: &[Member], targets: &Targets, inp: &Inputs) -> Report {
     let (as_of, now) = (inp.as_of, inp.now);
-    let all: Vec<&Record> = records.iter().copied().filter(|r| measure::exists(&r.exception, now)).collect();
-    let flow: Vec<&Record> =
-        all.iter().copied().filter(|r| inp.since.is_none_or(|s| r.exception.created_date() >= s)).collect();
-    let open: Vec<&Exception> = all.iter().map(|r| &r.exception).filter(|e| e.status == Status::Approved).collect();
-    let active_records: Vec<&Record> = all
+    let all: Vec<&Member> = members.iter().filter(|m| measure::exists(&m.record.exception, now)).collect();
+    let flow: Vec<&Member> =
+        all.iter().copied().filter(|m| inp.since.is_none_or(|s| m.record.exception.created_date() >= s)).collect();
+    let open: Vec<&Member> = all.iter().copied().filter(|m| m.record.exception.status == Status::Approved).collect();
+    let active_members: Vec<&Member> = all
         .iter()
         .copied()
-        .filter(|r| r.exception.status == Status::Approved && measure::active(&r.exception, as_of))
+        .filter(|m| m.record.exception.status == Status::Approved && measure::active(&m.record.exception, as_of))
         .collect();
-    let active: Vec<&Exception> = active_records.iter().map(|r| &r.exception).collect();
+    let active: Vec<&Exception> = active_members.iter().map(|m| &m.record.exception).collect();
 
     let mut hours: Vec<f64> =
-        flow.iter().filter_map(|r| measure::approval_time(r, policy, now)).map(measure::hours).collect();
+        flow.iter().filter_map(|m| measure::approval_time(m.record, m.policy, now)).map(measure::hours).collect();
     hours.sort_by(|a, b| a.total_cmp(b));
-    let breaches = flow.iter().filter(|r| measure::wait(r, policy, now).is_some_and(|w| w.breached())).count();
-    let (reapproved, mut rehours) = reapprovals(&flow, policy, now, inp.edited);
+    let breaches = flow.iter().filter(|m| measure::wait(m.record, m.policy, now).is_some_and(|w| w.breached())).count();
+    let (reapproved, mut rehours) = reapprovals(&flow, now);
     rehours.sort_by(|a, b| a.total_cmp(b));
-    let overdue = open.iter().filter(|e| measure::overdue(e, policy, as_of)).count();
+    let overdue = open.iter().filter(|m| measure::overdue(&m.record.exception, m.policy, as_of)).count();
     let covered = active.iter().filter(|e| !e.compensating_controls.is_empty()).count();
-    let assets: BTreeSet<&str> = active.iter().flat_map(|e| e.assets.iter().map(String::as_str)).collect();
-    let open_ended = active.iter().filter(|e| measure::open_ended(e, policy)).count();
-    let chronic = active.iter().filter(|e| lifecycle::is_chronic(e, policy)).count();
-    let t = &policy.targets;
+    let open_ended = active_members.iter().filter(|m| measure::open_ended(&m.record.exception, m.policy)).count();
+    let chronic = active_members.iter().filter(|m| lifecycle::is_chronic(&m.record.exception, m.policy)).count();
+    let excepted = excepted_assets(&active, inp.assets);
+    let t = targets;
 
     let mean = (!hours.is_empty()).then(|| hours.iter().sum::<f64>() / hours.len() as f64);
-    let kpis = vec![
+    let mut kpis = vec![
         count_kpi("volume", "Exceptions created", flow.len(), None),
         Kpi {
             key: "approval_hours_avg",
@@ -189,14 +317,16 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
         pct_kpi(
             "assets_excepted_pct",
             "Assets excepted (% of inventory)",
-            inp.inventory.filter(|n| *n > 0).map(|n| assets.len() as f64 * 100.0 / n as f64),
+            inp.assets.size().filter(|n| *n > 0).map(|n| excepted.counted as f64 * 100.0 / n as f64),
             format!("≤ {} %", t.assets_excepted_max_pct),
             |v| v <= t.assets_excepted_max_pct,
         ),
         active_count_kpi("open_ended", "Open-ended", open_ended, active.len(), t.open_ended_max),
         active_count_kpi("chronic", "Chronic (extended more than twice)", chronic, active.len(), t.chronic_max),
     ];
-    let mut kpis = kpis;
+    if let AssetBase::Inventory(_) = inp.assets {
+        kpis.push(count_kpi("assets_unknown", "Assets of active records not in the inventory", excepted.unknown, None));
+    }
     if let Some(n) = inp.ungoverned {
         kpis.push(count_kpi(
             "ungoverned_suppressions",
@@ -214,12 +344,19 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
             month: m.format("%Y-%m").to_string(),
             created: all
                 .iter()
-                .filter(|r| r.exception.created.year() == m.year() && r.exception.created.month() == m.month())
+                .filter(|m2| {
+                    let c = m2.record.exception.created;
+                    c.year() == m.year() && c.month() == m.month()
+                })
                 .count(),
         })
         .collect();
 
     Report {
+        registry: None,
+        registries: Vec::new(),
+        partial: false,
+        unreadable: Vec::new(),
         as_of,
         since: inp.since,
         records: all.len(),
@@ -227,31 +364,78 @@ pub fn report(records: &[&Record], inp: &Inputs) -> Report {
         kpis,
         volume,
         approval_hours: hours.clone(),
-        by_status: tally(all.iter().map(|r| r.exception.status.to_string())),
-        by_tier: by_tier(&active_records, policy),
+        by_status: tally(all.iter().map(|m| m.record.exception.status.to_string())),
+        by_tier: by_tier(&active_members),
         by_type: tally(active.iter().map(|e| e.kind.clone())),
         by_control: tally(active.iter().flat_map(|e| e.controls.iter().cloned())),
         by_risk_owner: tally(active.iter().map(|e| e.risk_owner.clone())),
         top_assets: tally(active.iter().flat_map(|e| e.assets.iter().cloned())).into_iter().take(10).collect(),
-        needs_action: needs_action(&all, policy, as_of, now),
+        assets_by_business_unit: excepted.by_business_unit,
+        assets_by_criticality: excepted.by_criticality,
+        needs_action: needs_action(&all, as_of, now),
+        by_registry: Vec::new(),
+    }
+}
+
+/// The assets of the active records, as the asset base counts them.
+struct Excepted {
+    /// What "% excepted" counts: distinct inventory assets, or (without an
+    /// inventory) distinct names.
+    counted: usize,
+    /// Distinct names the inventory does not hold.
+    unknown: usize,
+    by_business_unit: Vec<Share>,
+    by_criticality: Vec<Share>,
+}
+
+fn excepted_assets(active: &[&Exception], base: AssetBase) -> Excepted {
+    let names: BTreeSet<String> = active.iter().flat_map(|e| e.assets.iter().map(|a| inventory::key(a))).collect();
+    let AssetBase::Inventory(inv) = base else {
+        let exact: BTreeSet<&str> = active.iter().flat_map(|e| e.assets.iter().map(String::as_str)).collect();
+        return Excepted { counted: exact.len(), unknown: 0, by_business_unit: Vec::new(), by_criticality: Vec::new() };
+    };
+    let held: Vec<&inventory::Asset> = names.iter().filter_map(|n| inv.get(n)).collect();
+    let share = |field: fn(&inventory::Asset) -> Option<&str>| -> Vec<Share> {
+        if inv.assets().iter().all(|a| field(a).is_none()) {
+            return Vec::new();
+        }
+        let mut groups: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for a in inv.assets() {
+            groups.entry(field(a).unwrap_or("unassigned")).or_default().1 += 1;
+        }
+        for a in &held {
+            groups.entry(field(a).unwrap_or("unassigned")).or_default().0 += 1;
+        }
+        let mut v: Vec<Share> = groups
+            .into_iter()
+            .map(|(name, (excepted, total))| Share {
+                name: name.to_string(),
+                excepted,
+                total,
+                pct: excepted as f64 * 100.0 / total.max(1) as f64,
+            })
+            .collect();
+        v.sort_by(|a, b| b.pct.total_cmp(&a.pct).then(a.name.cmp(&b.name)));
+        v
+    };
+    Excepted {
+        counted: held.len(),
+        unknown: names.len() - held.len(),
+        by_business_unit: share(|a| a.business_unit.as_deref()),
+        by_criticality: share(|a| a.criticality.as_deref()),
     }
 }
 
 /// How many records were re-approved after an edit (by `now`), and for each
 /// re-approval whose edit the history dates, the hours from edit to re-approval.
-fn reapprovals(
-    flow: &[&Record],
-    policy: &Policy,
-    now: DateTime<Utc>,
-    edited: &HashMap<(String, String), DateTime<Utc>>,
-) -> (usize, Vec<f64>) {
+fn reapprovals(flow: &[&Member], now: DateTime<Utc>) -> (usize, Vec<f64>) {
     let mut count = 0;
     let mut hours = Vec::new();
-    for r in flow {
-        let again = measure::reapprovals(r, policy, now);
+    for m in flow {
+        let again = measure::reapprovals(m.record, m.policy, now);
         count += usize::from(!again.is_empty());
         for c in again {
-            if let Some(t) = edited.get(&(r.path.clone(), c.digest.clone())) {
+            if let Some(t) = m.edited.get(&(m.record.path.clone(), c.digest.clone())) {
                 hours.push(measure::hours((c.at - *t).max(chrono::TimeDelta::zero())));
             }
         }
@@ -309,8 +493,8 @@ fn ratio(part: usize, whole: usize) -> Option<f64> {
 }
 
 /// The active records per risk tier (`routing::tier_of`), low to critical.
-fn by_tier(active: &[&Record], policy: &Policy) -> Vec<Count> {
-    let tiers: Vec<Risk> = active.iter().map(|r| routing::tier_of(r, policy)).collect();
+fn by_tier(active: &[&Member]) -> Vec<Count> {
+    let tiers: Vec<Risk> = active.iter().map(|m| routing::tier_of(m.record, m.policy)).collect();
     Risk::ALL
         .iter()
         .map(|tier| Count { name: tier.to_string(), count: tiers.iter().filter(|t| *t == tier).count() })
@@ -328,9 +512,10 @@ fn tally(items: impl Iterator<Item = String>) -> Vec<Count> {
     v
 }
 
-fn needs_action(all: &[&Record], policy: &Policy, as_of: NaiveDate, now: DateTime<Utc>) -> Vec<Action> {
+fn needs_action(all: &[&Member], as_of: NaiveDate, now: DateTime<Utc>) -> Vec<Action> {
     let mut out = Vec::new();
-    for r in all {
+    for m in all {
+        let (r, policy) = (m.record, m.policy);
         let e = &r.exception;
         let why = match e.status {
             Status::Approved if measure::expired(e, as_of) => {
@@ -348,10 +533,16 @@ fn needs_action(all: &[&Record], policy: &Policy, as_of: NaiveDate, now: DateTim
             _ => None,
         };
         if let Some(why) = why {
-            out.push(Action { id: e.id.clone(), title: e.title.clone(), owner: e.risk_owner.clone(), why });
+            out.push(Action {
+                registry: m.registry.map(str::to_string),
+                id: e.id.clone(),
+                title: e.title.clone(),
+                owner: e.risk_owner.clone(),
+                why,
+            });
         }
     }
-    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out.sort_by(|a, b| (&a.registry, &a.id).cmp(&(&b.registry, &b.id)));
     out
 }
 
@@ -405,7 +596,7 @@ mod tests {
         let as_of = testkit::day(as_of);
         let inputs = Inputs {
             policy: &policy,
-            inventory: None,
+            assets: AssetBase::Unknown,
             as_of,
             since: None,
             now: testkit::at(&as_of.to_string()),
@@ -458,6 +649,51 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_judges_each_record_by_its_own_registrys_policy() {
+        // The same pending request, 72 h old: a breach where the SLA is 48 h, not where it is 120 h.
+        let strict =
+            Policy { sla: crate::model::policy::Sla { standard_hours: 48, ..Default::default() }, ..testkit::policy() };
+        let lenient = testkit::policy();
+        let pending = testkit::requested("other", "2026-01-01", "2026-03-01");
+        let a = Record::new("exceptions/EXC-0001.yaml".into(), "EXC-0001".into(), pending.clone(), "".into());
+        let b = Record::new("exceptions/EXC-0001.yaml".into(), "EXC-0001".into(), pending, "".into());
+        let as_of = testkit::day("2026-01-04");
+        let never = HashMap::new();
+        let inputs = |policy| Inputs {
+            policy,
+            assets: AssetBase::Total(10),
+            as_of,
+            since: None,
+            now: testkit::at("2026-01-04"),
+            edited: &never,
+            ungoverned: None,
+        };
+        let parts = [
+            Part { name: "strict", records: vec![&a], inputs: inputs(&strict) },
+            Part { name: "lenient", records: vec![&b], inputs: inputs(&lenient) },
+        ];
+        let targets = Targets::default();
+        let union = Union {
+            targets: &targets,
+            assets: AssetBase::Total(20),
+            as_of,
+            since: None,
+            now: testkit::at("2026-01-04"),
+        };
+        let r = fleet(&parts, &union, Vec::new());
+        let breaches = |r: &Report| kpi(r, "sla_breaches").value;
+        assert_eq!(
+            (breaches(&r), breaches(&r.by_registry[0]), breaches(&r.by_registry[1])),
+            (Some(1.0), Some(1.0), Some(0.0))
+        );
+        assert_eq!(r.records, 2);
+        let ids: Vec<(Option<&str>, &str)> =
+            r.needs_action.iter().map(|a| (a.registry.as_deref(), a.id.as_str())).collect();
+        assert_eq!(ids, [(Some("lenient"), "EXC-0001"), (Some("strict"), "EXC-0001")], "the same id, told apart");
+        assert!(!r.partial);
+    }
+
+    #[test]
     fn empty_registry_has_no_division_by_zero() {
         let policy = Policy::default();
         let as_of = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
@@ -465,7 +701,7 @@ mod tests {
             &[],
             &Inputs {
                 policy: &policy,
-                inventory: None,
+                assets: AssetBase::Unknown,
                 as_of,
                 since: None,
                 now: as_of.and_hms_opt(0, 0, 0).unwrap().and_utc(),

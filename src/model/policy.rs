@@ -606,14 +606,61 @@ impl Default for Targets {
 pub struct Assets {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
-    /// A file of one asset per line, relative to the registry root.
+    /// The inventory file, relative to the registry root: a CMDB export as
+    /// CSV (`.csv`, with a header row) or JSON (`.json`, an array of
+    /// objects), or any other file with one asset name per line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<String>,
+    /// The inventory's column (CSV) or key (JSON) names, where the CMDB
+    /// export does not use `name`, `owner`, `business_unit` and `criticality`.
+    #[serde(default, skip_serializing_if = "Columns::is_default")]
+    pub columns: Columns,
     /// The scan targets each asset stands for (image references, repository
     /// paths, hostnames; globs as the scanner sees targets), which scope the
     /// suppressions exported for it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub targets: BTreeMap<String, Vec<String>>,
+}
+
+/// Where an inventory keeps each field of an asset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Columns {
+    #[serde(default = "col_name")]
+    pub name: String,
+    #[serde(default = "col_owner")]
+    pub owner: String,
+    #[serde(default = "col_business_unit")]
+    pub business_unit: String,
+    #[serde(default = "col_criticality")]
+    pub criticality: String,
+}
+fn col_name() -> String {
+    "name".into()
+}
+fn col_owner() -> String {
+    "owner".into()
+}
+fn col_business_unit() -> String {
+    "business_unit".into()
+}
+fn col_criticality() -> String {
+    "criticality".into()
+}
+impl Default for Columns {
+    fn default() -> Self {
+        Columns {
+            name: col_name(),
+            owner: col_owner(),
+            business_unit: col_business_unit(),
+            criticality: col_criticality(),
+        }
+    }
+}
+impl Columns {
+    fn is_default(&self) -> bool {
+        *self == Columns::default()
+    }
 }
 
 impl Assets {

@@ -50,9 +50,11 @@ pub struct Site {
     pub package: Option<String>,
 }
 
-/// The findings about `sites`: each must cite an exception that is approved
-/// and active on `as_of` and, when the site names a rule, that covers it.
-pub fn judge(sites: &[Site], records: &[Record], as_of: NaiveDate) -> Vec<Finding> {
+/// The findings about `sites`, found in the application repository
+/// `repository` (its name, when known): each must cite an exception that is
+/// approved and active on `as_of` and, when the site names a rule, that
+/// covers it there (a finding scoped to another repository does not).
+pub fn judge(sites: &[Site], records: &[Record], as_of: NaiveDate, repository: Option<&str>) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in sites {
         let at = Position { line: s.line, col: s.col };
@@ -101,19 +103,66 @@ pub fn judge(sites: &[Site], records: &[Record], as_of: NaiveDate) -> Vec<Findin
             ));
             continue;
         }
-        if let Some(rule) = &s.rule
-            && !active.iter().any(|e| e.findings.iter().any(|f| same_rule(f.id(), rule)))
-        {
-            let ids: Vec<&str> = active.iter().map(|e| e.id.as_str()).collect();
-            out.push(Finding::at(
-                Code::ShadowSuppression,
-                &s.file,
-                at,
-                format!("{what} cites {}, which does not cover {rule}: add it to the exception's findings, or file one for it", ids.join(", ")),
-            ));
+        let here = |e: &&Exception| applies_in(e, repository);
+        let ids: Vec<&str> = active.iter().map(|e| e.id.as_str()).collect();
+        let uncovered = match &s.rule {
+            Some(rule) => {
+                let covering: Vec<&Exception> =
+                    active.iter().copied().filter(|e| e.findings.iter().any(|f| same_rule(f.id(), rule))).collect();
+                if covering.is_empty() {
+                    Some(format!(
+                        "cites {}, which does not cover {rule}: add it to the exception's findings, or file one for it",
+                        ids.join(", ")
+                    ))
+                } else if !covering
+                    .iter()
+                    .any(|e| e.findings.iter().any(|f| same_rule(f.id(), rule) && f.applies_in(repository)))
+                {
+                    Some(format!(
+                        "cites {}, which covers {rule} only in {}, not in {}: file an exception for this repository",
+                        ids.join(", "),
+                        repositories(&covering, Some(rule)),
+                        repository.unwrap_or("this repository")
+                    ))
+                } else {
+                    None
+                }
+            }
+            None if !active.iter().any(here) => Some(format!(
+                "cites {}, which applies only in {}, not in {}: file an exception for this repository",
+                ids.join(", "),
+                repositories(&active, None),
+                repository.unwrap_or("this repository")
+            )),
+            None => None,
+        };
+        if let Some(why) = uncovered {
+            out.push(Finding::at(Code::ShadowSuppression, &s.file, at, format!("{what} {why}")));
         }
     }
     out
+}
+
+/// Whether an exception applies in the application repository `name`: it
+/// has no findings (no scope at all), or one of them applies there.
+pub fn applies_in(e: &Exception, name: Option<&str>) -> bool {
+    e.findings.is_empty() || e.findings.iter().any(|f| f.applies_in(name))
+}
+
+/// The repositories `records`' findings (of `rule`, when given) name, for messages.
+fn repositories(records: &[&Exception], rule: Option<&str>) -> String {
+    let mut names: Vec<&str> = records
+        .iter()
+        .flat_map(|e| e.findings.iter())
+        .filter(|f| rule.is_none_or(|r| same_rule(f.id(), r)))
+        .filter_map(|f| match f {
+            super::record::Covered::Scoped(s) => s.repository.as_deref(),
+            super::record::Covered::Id(_) => None,
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(", ")
 }
 
 /// Whether a record's finding and a suppression's rule name the same thing
@@ -137,8 +186,14 @@ pub struct Reported {
 
 /// Active exceptions whose findings the scans no longer report (where the
 /// finding is scoped, on its package or path): each such finding could be
-/// dropped, and a record with none left could be retired.
-pub fn stale(records: &[Record], reported: &[Reported], as_of: NaiveDate) -> Vec<Finding> {
+/// dropped, and a record with none left could be retired. Only the findings
+/// `judged` picks are looked at (those the scanned repository is meant to show).
+pub fn stale(
+    records: &[Record],
+    reported: &[Reported],
+    as_of: NaiveDate,
+    judged: impl Fn(&super::record::Covered) -> bool,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in records.iter().filter(|r| r.exception.is_active(as_of)) {
         let e = &r.exception;
@@ -146,6 +201,7 @@ pub fn stale(records: &[Record], reported: &[Reported], as_of: NaiveDate) -> Vec
             .findings
             .iter()
             .enumerate()
+            .filter(|(_, f)| judged(f))
             .filter(|(_, f)| {
                 let scope = f.scope();
                 !reported.iter().any(|rep| {
@@ -160,6 +216,9 @@ pub fn stale(records: &[Record], reported: &[Reported], as_of: NaiveDate) -> Vec
             .map(|(i, f)| (i, f.id()))
             .collect();
         let all = unseen.len() == e.findings.len();
+        if unseen.is_empty() {
+            continue;
+        }
         for (i, id) in unseen {
             let advice = if all {
                 format!(
@@ -197,9 +256,15 @@ fn purl_matches(want: &str, got: &str) -> bool {
 }
 
 /// The note an imported record carries, which also makes importing twice
-/// create nothing new.
-pub fn import_key(s: &Site) -> String {
-    format!("Imported by exc import from {} ({} {})", s.file, s.tool, s.rule.as_deref().unwrap_or("any rule"))
+/// create nothing new. Imported into a registry in another repository, the
+/// site is named with its repository (`web-shop:app/main.py`), since
+/// repositories hold files of the same names.
+pub fn import_key(s: &Site, repository: Option<&str>) -> String {
+    let file = match repository {
+        Some(r) => format!("{r}:{}", s.file),
+        None => s.file.clone(),
+    };
+    format!("Imported by exc import from {file} ({} {})", s.tool, s.rule.as_deref().unwrap_or("any rule"))
 }
 
 /// Whether a rule id names a vulnerability (so the request is a deferral).
@@ -226,12 +291,15 @@ pub struct Import<'a> {
 /// The import of `sites`: `kind` when given, else the vulnerability
 /// deferral for vulnerability ids (where the policy has it) or `other`.
 /// `blame` is who last changed each site's line, and when, if git knows.
+/// From an application repository governed by a registry elsewhere
+/// (`central`, its name), each finding is scoped to that repository.
 pub fn import<'a>(
     sites: Vec<&'a Site>,
     kind: Option<&str>,
     policy: &super::policy::Policy,
     today: NaiveDate,
     blame: &[Option<(String, NaiveDate)>],
+    central: Option<&str>,
 ) -> Import<'a> {
     use super::record::{Covered, Scoped};
     let first = sites[0];
@@ -258,8 +326,10 @@ pub fn import<'a>(
                 None => (None, None, None),
             };
             let path = (s.kind == SiteKind::Inline).then(|| s.file.clone());
-            let scoped = Scoped { id: rule.clone(), package, path, purl, version };
-            if scoped.package.is_none() && scoped.path.is_none() && scoped.purl.is_none() {
+            let repository = central.map(str::to_string);
+            let scoped = Scoped { id: rule.clone(), package, path, purl, repository, version };
+            if scoped.package.is_none() && scoped.path.is_none() && scoped.purl.is_none() && scoped.repository.is_none()
+            {
                 Covered::Id(rule.clone())
             } else {
                 Covered::Scoped(scoped)
@@ -274,12 +344,16 @@ pub fn import<'a>(
         (1, None) => format!("{} suppression", first.tool),
         (n, _) => format!("{n} {} suppressions", first.tool),
     };
-    let title: String = format!("{what} in {}", first.file).chars().take(200).collect();
+    let place = match central {
+        Some(r) => format!("{r}:{}", first.file),
+        None => first.file.clone(),
+    };
+    let title: String = format!("{what} in {place}").chars().take(200).collect();
     let reasons: Vec<String> = sites.iter().filter_map(|s| s.reason.clone()).filter(|r| !r.is_empty()).collect();
     let justification = if reasons.is_empty() {
-        format!("Imported from {}, where it gave no reason: replace this with why the finding is accepted.", first.file)
+        format!("Imported from {place}, where it gave no reason: replace this with why the finding is accepted.")
     } else {
-        format!("Imported from {}: {}", first.file, reasons.join("; "))
+        format!("Imported from {place}: {}", reasons.join("; "))
     };
     let mut notes = Vec::new();
     for (s, who) in sites.iter().zip(blame) {
@@ -287,7 +361,7 @@ pub fn import<'a>(
             Some((author, day)) => format!("; line {} last changed by {author} on {day} (git blame)", s.line),
             None => format!("; line {}", s.line),
         };
-        notes.push(format!("{}{by}", import_key(s)));
+        notes.push(format!("{}{by}", import_key(s, central)));
     }
     Import { sites, kind, title, justification, findings, expires, notes: notes.join("\n") }
 }
@@ -329,7 +403,7 @@ mod tests {
     fn each_kind_of_ungoverned_suppression() {
         let rs = records();
         let codes = |s: Site, as_of: &str| {
-            judge(&[s], &rs, day(as_of)).into_iter().map(|f| (f.code, f.message)).collect::<Vec<_>>()
+            judge(&[s], &rs, day(as_of), Some("app")).into_iter().map(|f| (f.code, f.message)).collect::<Vec<_>>()
         };
         assert_eq!(codes(site(Some("B101"), &["EXC-0001"]), "2026-02-01"), vec![]);
         assert_eq!(codes(site(None, &["exc-0001"]), "2026-02-01"), vec![], "ids in any case");
@@ -346,18 +420,41 @@ mod tests {
     }
 
     #[test]
+    fn a_finding_scoped_to_a_repository_governs_only_there() {
+        let mut e = approved(); // EXC-0001, through 2026-03-01
+        e.findings = vec!["B101 repository=payments-*".parse().unwrap()];
+        let rs = vec![Record::new("exceptions/EXC-0001.yaml".into(), "EXC-0001".into(), e, "".into())];
+        let judged = |rule: Option<&str>, repo: Option<&str>| {
+            judge(&[site(rule, &["EXC-0001"])], &rs, day("2026-02-01"), repo)
+                .into_iter()
+                .map(|f| (f.code, f.message))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(judged(Some("B101"), Some("payments-api")), vec![]);
+        assert_eq!(judged(Some("B101"), Some("Payments-API")), vec![], "names in any case");
+        assert_eq!(judged(None, Some("payments-api")), vec![]);
+        let elsewhere = judged(Some("B101"), Some("web-shop"));
+        assert_eq!(elsewhere[0].0, Code::ShadowSuppression);
+        assert!(elsewhere[0].1.contains("covers B101 only in payments-*, not in web-shop"), "{}", elsewhere[0].1);
+        let any = judged(None, Some("web-shop"));
+        assert!(any[0].1.contains("applies only in payments-*"), "{}", any[0].1);
+        assert_eq!(judged(Some("B101"), None)[0].0, Code::ShadowSuppression, "an unknown repository is not payments");
+    }
+
+    #[test]
     fn stale_findings_are_those_the_scans_no_longer_report() {
         let rs = records();
         let seen = |id: &str| Reported { ids: vec![id.into()], location: Some("app".into()), purl: None };
-        let codes =
-            |rep: &[Reported]| stale(&rs, rep, day("2026-02-01")).into_iter().map(|f| f.pointer).collect::<Vec<_>>();
+        let codes = |rep: &[Reported]| {
+            stale(&rs, rep, day("2026-02-01"), |_| true).into_iter().map(|f| f.pointer).collect::<Vec<_>>()
+        };
         assert_eq!(codes(&[seen("CVE-2026-0001"), seen("B101")]), Vec::<String>::new());
         assert_eq!(codes(&[seen("CVE-2026-0001")]), vec!["/findings/1".to_string()]);
-        let all = stale(&rs, &[], day("2026-02-01"));
+        let all = stale(&rs, &[], day("2026-02-01"), |_| true);
         assert_eq!(all.len(), 2);
         assert!(all[0].message.contains("retire it"), "{}", all[0].message);
         // Closed and lapsed records are not judged.
-        assert!(stale(&rs, &[], day("2026-03-02")).is_empty());
+        assert!(stale(&rs, &[], day("2026-03-02"), |_| true).is_empty());
     }
 
     #[test]

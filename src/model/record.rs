@@ -201,6 +201,11 @@ pub struct Scoped {
     /// A package URL (`pkg:npm/lodash@4.17.20`); the version may be left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purl: Option<String>,
+    /// The application repository it applies to (a name or a glob, any case),
+    /// when a central registry governs several: a suppression in another
+    /// repository is not covered. Absent, it applies in every repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 }
@@ -221,9 +226,23 @@ impl Covered {
         }
     }
 
-    /// Whether it names a package or a path.
+    /// Whether it names a package, a path or a repository.
     pub fn is_scoped(&self) -> bool {
-        matches!(self, Covered::Scoped(s) if s.package.is_some() || s.path.is_some() || s.purl.is_some())
+        matches!(self, Covered::Scoped(s) if s.package.is_some() || s.path.is_some() || s.purl.is_some() || s.repository.is_some())
+    }
+
+    /// Whether it applies in the application repository `name`: it names
+    /// none, or its `repository` glob matches the name (any case). `None`
+    /// (the repository is not known) matches only a finding that names none.
+    pub fn applies_in(&self, name: Option<&str>) -> bool {
+        match (self, name) {
+            (Covered::Id(_), _) => true,
+            (Covered::Scoped(s), name) => match (&s.repository, name) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(glob), Some(name)) => super::glob::glob(&glob.to_ascii_lowercase(), &name.to_ascii_lowercase()),
+            },
+        }
     }
 }
 
@@ -232,7 +251,13 @@ impl std::fmt::Display for Covered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.scope();
         write!(f, "{}", s.id)?;
-        for (k, v) in [("purl", &s.purl), ("package", &s.package), ("version", &s.version), ("path", &s.path)] {
+        for (k, v) in [
+            ("purl", &s.purl),
+            ("package", &s.package),
+            ("version", &s.version),
+            ("path", &s.path),
+            ("repository", &s.repository),
+        ] {
             if let Some(v) = v {
                 write!(f, " {k}={v}")?;
             }
@@ -244,11 +269,11 @@ impl std::fmt::Display for Covered {
 impl std::str::FromStr for Covered {
     type Err = String;
 
-    /// Parses `ID` or `ID key=value …` (keys: purl, package, version, path),
-    /// refusing what no scanner could match: a malformed advisory id (a CVE,
-    /// GHSA, RustSec, Go or PyPI id not written as its database writes it),
-    /// an empty or repeated scope, a package URL that is not one, a version
-    /// with no package.
+    /// Parses `ID` or `ID key=value …` (keys: purl, package, version, path,
+    /// repository), refusing what no scanner could match: a malformed
+    /// advisory id (a CVE, GHSA, RustSec, Go or PyPI id not written as its
+    /// database writes it), an empty or repeated scope, a package URL that is
+    /// not one, a version with no package.
     fn from_str(text: &str) -> Result<Covered, String> {
         let mut parts = text.split_whitespace();
         let id = parts.next().ok_or("a finding needs an id, like CVE-2026-12345")?.to_string();
@@ -265,15 +290,20 @@ impl std::str::FromStr for Covered {
         let mut s = Scoped { id, ..Scoped::default() };
         let mut any = false;
         for part in parts {
-            let (key, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("`{part}`: write the scope as key=value (purl, package, version, path)"))?;
+            let (key, value) = part.split_once('=').ok_or_else(|| {
+                format!("`{part}`: write the scope as key=value (purl, package, version, path, repository)")
+            })?;
             let slot = match key {
                 "purl" => &mut s.purl,
                 "package" => &mut s.package,
                 "version" => &mut s.version,
                 "path" => &mut s.path,
-                _ => return Err(format!("`{key}` is not a finding's scope; use purl, package, version or path")),
+                "repository" => &mut s.repository,
+                _ => {
+                    return Err(format!(
+                        "`{key}` is not a finding's scope; use purl, package, version, path or repository"
+                    ));
+                }
             };
             if value.is_empty() {
                 return Err(format!("`{key}=` needs a value"));

@@ -28,6 +28,9 @@ pub enum Reason {
 /// One thing to act on.
 #[derive(Clone, Debug, Serialize)]
 pub struct Item {
+    /// Its registry, in a fleet (the record is shown as `registry:id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
     pub id: String,
     pub title: String,
     pub reason: Reason,
@@ -56,6 +59,9 @@ pub struct Group {
     pub kind: &'static str,
     /// Where to send it.
     pub emails: Vec<String>,
+    /// In a fleet, the registry whose policy names a role's holders.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
     pub items: Vec<Item>,
 }
 
@@ -83,6 +89,7 @@ pub fn reminders_in(
                 to: e.risk_owner.clone(),
                 kind: "risk_owner",
                 emails: vec![email],
+                registry: None,
                 items: Vec::new(),
             })
             .items
@@ -97,6 +104,7 @@ pub fn reminders_in(
         let link = policy.notify.as_ref().and_then(|n| n.links.record(&e.id, &format!("{prefix}{}", r.path)));
         let risk = routing::tier_of(r, policy);
         let item = |reason, date: NaiveDate, message: String| Item {
+            registry: None,
             id: e.id.clone(),
             title: e.title.clone(),
             reason,
@@ -212,13 +220,45 @@ pub fn reminders_in(
             policy.roles.get(&role).map(|p| p.iter().map(|x| email_of(x).to_string()).collect()).unwrap_or_default();
         groups
             .entry((role.clone(), "role"))
-            .or_insert_with(|| Group { to: role.clone(), kind: "role", emails, items: Vec::new() })
+            .or_insert_with(|| Group { to: role.clone(), kind: "role", emails, registry: None, items: Vec::new() })
             .items
             .push(it);
     }
     let mut out: Vec<Group> = groups.into_values().collect();
     for g in &mut out {
         g.items.sort_by(|a, b| (a.date, &a.id, a.reason).cmp(&(b.date, &b.id, b.reason)));
+    }
+    out
+}
+
+/// A fleet's reminders from each registry's own (`parts`: its name and its
+/// groups, by its own policy): every item names its registry; a risk owner
+/// gets one group across registries (a person is one person); a role stays
+/// one group per registry, since each registry's policy says who holds it.
+pub fn fleet(parts: Vec<(String, Vec<Group>)>) -> Vec<Group> {
+    let mut groups: BTreeMap<(String, &'static str, Option<String>), Group> = BTreeMap::new();
+    for (name, part) in parts {
+        for mut g in part {
+            for i in &mut g.items {
+                i.registry = Some(name.clone());
+            }
+            let key = if g.kind == "role" {
+                g.registry = Some(name.clone());
+                (g.to.clone(), g.kind, Some(name.clone()))
+            } else {
+                (g.emails.first().cloned().unwrap_or_else(|| g.to.to_ascii_lowercase()), g.kind, None)
+            };
+            match groups.get_mut(&key) {
+                Some(have) => have.items.extend(g.items),
+                None => {
+                    groups.insert(key, g);
+                }
+            }
+        }
+    }
+    let mut out: Vec<Group> = groups.into_values().collect();
+    for g in &mut out {
+        g.items.sort_by(|a, b| (a.date, &a.registry, &a.id, a.reason).cmp(&(b.date, &b.registry, &b.id, b.reason)));
     }
     out
 }

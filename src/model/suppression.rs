@@ -15,6 +15,8 @@ use super::policy::{Policy, Vex};
 use super::record::{Covered, Exception, Record, Status};
 use super::time;
 
+pub use super::glob::glob;
+
 /// A package, as a package URL names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Package {
@@ -56,6 +58,8 @@ pub struct Suppression<'a> {
     pub reason: String,
     /// The policy says this type's approved records mean "not affected" (for VEX).
     pub vex: Option<Vex>,
+    /// The application repository the finding is scoped to (a name or glob), if any.
+    pub repository: Option<String>,
 }
 
 impl Suppression<'_> {
@@ -123,10 +127,12 @@ pub fn suppressions<'a>(records: &[&'a Exception], policy: &Policy) -> Vec<Suppr
         let reason = format!("{}: {} (risk owner {}, until {})", e.id, e.title, e.risk_owner, e.expires);
         let vex = policy.types.get(&e.kind).and_then(|t| t.vex.clone());
         for f in &e.findings {
+            let scope = f.scope();
             out.push(Suppression {
                 record: e,
                 id: f.id().to_string(),
-                path: f.scope().path,
+                path: scope.path,
+                repository: scope.repository,
                 targets: targets.clone(),
                 package: package_of(f),
                 lapses,
@@ -136,6 +142,14 @@ pub fn suppressions<'a>(records: &[&'a Exception], policy: &Policy) -> Vec<Suppr
         }
     }
     out
+}
+
+/// The suppressions that apply in the application repository `name`: those
+/// whose finding names no repository (they apply in every one) or names it
+/// (a glob, any case), as `exc reconcile` counts them there.
+pub fn in_repository<'a>(sups: Vec<Suppression<'a>>, name: &str) -> Vec<Suppression<'a>> {
+    let name = name.to_ascii_lowercase();
+    sups.into_iter().filter(|s| s.repository.as_deref().is_none_or(|g| glob(&g.to_ascii_lowercase(), &name))).collect()
 }
 
 /// The package a finding names: from its package URL, else its name and version.
@@ -189,43 +203,6 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Glob matching as scanners do it (doublestar): `*` matches within a path
-/// segment, `**` any number of segments, `?` one character. Memoised, so a
-/// hostile pattern cannot make it take exponential time.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let mut memo = vec![None; (p.len() + 1) * (t.len() + 1)];
-    glob_at(p, t, 0, 0, &mut memo)
-}
-
-fn glob_at(p: &[u8], t: &[u8], pi: usize, ti: usize, memo: &mut [Option<bool>]) -> bool {
-    let key = pi * (t.len() + 1) + ti;
-    if let Some(known) = memo[key] {
-        return known;
-    }
-    let answer = match p.get(pi) {
-        None => ti == t.len(),
-        Some(b'*') if p.get(pi + 1) == Some(&b'*') => {
-            let mut next = pi + 2;
-            if next == p.len() {
-                true
-            } else {
-                if p[next] == b'/' {
-                    next += 1;
-                }
-                (ti..=t.len()).any(|i| (i == ti || t[i - 1] == b'/') && glob_at(p, t, next, i, memo))
-            }
-        }
-        Some(b'*') => {
-            (ti..=t.len()).take_while(|i| *i == ti || t[i - 1] != b'/').any(|i| glob_at(p, t, pi + 1, i, memo))
-        }
-        Some(b'?') => t.get(ti).is_some_and(|c| *c != b'/') && glob_at(p, t, pi + 1, ti + 1, memo),
-        Some(c) => t.get(ti) == Some(c) && glob_at(p, t, pi + 1, ti + 1, memo),
-    };
-    memo[key] = Some(answer);
-    answer
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,29 +219,5 @@ mod tests {
         let p = parse_purl("pkg:deb/debian/openssl").unwrap();
         assert_eq!((p.name.as_str(), p.version), ("openssl", None));
         assert_eq!(parse_purl("npm/x@1"), None);
-    }
-
-    #[test]
-    fn globs_as_doublestar() {
-        for (pattern, text, yes) in [
-            ("app/**", "app/package-lock.json", true),
-            ("app/**", "app/a/b/c.json", true),
-            ("**/package-lock.json", "package-lock.json", true),
-            ("**/package-lock.json", "x/y/package-lock.json", true),
-            ("app/*", "app/a/b", false),
-            ("registry.example.com/pay/gw*", "registry.example.com/pay/gw:1.2 (debian 12.4)", true),
-            ("registry.example.com/pay/gw*", "registry.example.com/web/gw:1", false),
-            ("a?c", "abc", true),
-            ("a?c", "a/c", false),
-            ("**", "anything/at/all", true),
-        ] {
-            assert_eq!(glob(pattern, text), yes, "{pattern} ~ {text}");
-        }
-    }
-
-    #[test]
-    fn a_hostile_glob_is_quick() {
-        let pattern = "*a".repeat(200) + "b";
-        assert!(!glob(&pattern, &"a".repeat(400)));
     }
 }

@@ -8,12 +8,17 @@
 //! inside its panel, charts scale down and long words wrap. With the
 //! quarterly trend (`report --trend quarterly --format html`), each main KPI
 //! at each quarter end is a line chart beside its target, and a table.
+//!
+//! A fleet's dashboard adds a table of the registries, each with its own
+//! KPIs, names records `registry:id`, and opens with a banner when a
+//! registry could not be read.
 
 use std::fmt::Write;
 
 use super::escape::html;
 use super::report::{Quarter, TREND_KPIS};
-use crate::model::kpi::{Count, Report};
+use crate::model::fleet::{partial_notice, qualified};
+use crate::model::kpi::{Count, Report, Share};
 
 const STYLE: &str = "
 :root{--ink:#1d2433;--muted:#5b6478;--line:#e3e7ef;--bg:#f6f7fb;--card:#fff;--ok:#1a7f4b;--bad:#c0362c;--na:#8a93a6;--accent:#2f5fd0}
@@ -43,6 +48,8 @@ table.actions{min-width:560px}table.actions td:first-child{white-space:nowrap;ov
 @media (max-width:600px){header,main,footer{padding-left:14px;padding-right:14px}.card .value{font-size:22px}}
 .trends{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(360px,100%),1fr));gap:14px;margin-bottom:14px}
 .trend td,.trend th{white-space:nowrap}.trend .fail{color:var(--bad);font-weight:600}.panel .target{color:var(--muted);font-size:12.5px;margin:-6px 0 8px}
+table.registries{min-width:720px}table.registries th,table.registries td:first-child{overflow-wrap:normal}
+.partial{background:#fdecea;border:1px solid var(--bad);color:var(--bad);border-radius:10px;padding:12px 16px;font-weight:600;margin-top:18px}
 .why{color:var(--bad);font-weight:600}footer{color:var(--muted);font-size:12px;padding:20px 32px 40px;text-align:center}
 ";
 
@@ -64,12 +71,21 @@ fn page(r: &Report, quarters: Option<&[Quarter]>) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Security exceptions: KPIs as of {as_of}</title><style>{STYLE}</style></head><body>\
-<header><h1>Security exceptions</h1><p>KPIs as of {as_of}{since} · {records} records · {active} active</p></header><main>",
+<header><h1>Security exceptions</h1><p>{scope}KPIs as of {as_of}{since} · {records} records · {active} active</p></header><main>",
+        scope = if r.registries.is_empty() && r.unreadable.is_empty() {
+            String::new()
+        } else {
+            format!("{} registries · ", r.registries.len() + r.unreadable.len())
+        },
         as_of = r.as_of,
         since = r.since.map(|s| format!(" (flow KPIs since {s})")).unwrap_or_default(),
         records = r.records,
         active = r.active,
     );
+
+    if let Some(p) = partial_notice(&r.unreadable, r.registries.len() + r.unreadable.len()) {
+        let _ = write!(o, "<div class=\"partial\">{}</div>", html(&p));
+    }
 
     tiers(&mut o, r);
 
@@ -93,6 +109,8 @@ fn page(r: &Report, quarters: Option<&[Quarter]>) -> String {
     if let Some(quarters) = quarters {
         trend(&mut o, quarters);
     }
+
+    registries(&mut o, r);
 
     o.push_str("<h2>Trends and distribution</h2><div class=\"grid\">");
     let months: Vec<(String, f64)> = r.volume.iter().map(|m| (m.month[2..].to_string(), m.created as f64)).collect();
@@ -124,7 +142,7 @@ fn page(r: &Report, quarters: Option<&[Quarter]>) -> String {
             let _ = write!(
                 o,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"why\">{}</td></tr>",
-                html(&a.id),
+                html(&qualified(a.registry.as_deref(), &a.id)),
                 html(&a.title),
                 html(&a.owner),
                 html(&a.why)
@@ -139,6 +157,8 @@ fn page(r: &Report, quarters: Option<&[Quarter]>) -> String {
     table(&mut o, "By control (active)", &r.by_control);
     table(&mut o, "By risk owner (active)", &r.by_risk_owner);
     table(&mut o, "Top assets (active)", &r.top_assets);
+    shares(&mut o, "Assets excepted by business unit", &r.assets_by_business_unit);
+    shares(&mut o, "Assets excepted by criticality", &r.assets_by_criticality);
     o.push_str("</div></main>");
     let _ = writeln!(
         o,
@@ -303,6 +323,71 @@ fn line(points: &[Point]) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+/// A fleet's registries, each with its own counts and KPIs (failing ones
+/// marked), and those that could not be read.
+fn registries(o: &mut String, r: &Report) {
+    if r.by_registry.is_empty() && r.unreadable.is_empty() {
+        return;
+    }
+    let keys = super::report::REGISTRY_KPIS;
+    o.push_str("<h2>By registry</h2><div class=\"panel\"><table class=\"registries\"><thead><tr><th>Registry</th><th>Records</th><th>Active</th>");
+    for key in keys {
+        let name = r.kpis.iter().find(|k| k.key == *key).map(|k| k.name).unwrap_or(key);
+        let _ = write!(o, "<th>{}</th>", html(name));
+    }
+    o.push_str("</tr></thead><tbody>");
+    for p in &r.by_registry {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+            html(p.registry.as_deref().unwrap_or("")),
+            p.records,
+            p.active
+        );
+        for key in keys {
+            match p.kpis.iter().find(|k| k.key == *key) {
+                Some(k) if k.pass == Some(false) => {
+                    let _ = write!(o, "<td class=\"n why\">{} ✗</td>", html(&k.display));
+                }
+                Some(k) => {
+                    let _ = write!(o, "<td class=\"n\">{}</td>", html(&k.display));
+                }
+                None => o.push_str("<td></td>"),
+            }
+        }
+        o.push_str("</tr>");
+    }
+    for u in &r.unreadable {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"why\" colspan=\"{}\">could not be read: {}</td></tr>",
+            html(&u.registry),
+            keys.len() + 2,
+            html(&u.error)
+        );
+    }
+    o.push_str("</tbody></table></div>");
+}
+
+/// Inventory assets under an active exception per group, as a table.
+fn shares(o: &mut String, title: &str, rows: &[Share]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = write!(o, "<div class=\"panel\"><h3>{}</h3><table><tbody>", html(title));
+    for s in rows {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td class=\"n\">{} / {}</td><td class=\"n\">{:.1} %</td></tr>",
+            html(&s.name),
+            s.excepted,
+            s.total,
+            s.pct
+        );
+    }
+    o.push_str("</tbody></table></div>");
 }
 
 fn panel(o: &mut String, title: &str, body: &str) {

@@ -22,9 +22,11 @@ pub mod export;
 pub mod findings;
 pub mod notify;
 pub mod oscal;
+pub mod patch;
 pub mod record;
 pub mod remind;
 pub mod report;
+pub mod request;
 pub mod suppressions;
 
 /// Output formats of commands that print only text or JSON.

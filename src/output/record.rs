@@ -16,6 +16,9 @@ use crate::model::{routing, time};
 /// One row of the register: the record plus what is derived from it on `--as-of`.
 #[derive(Debug, Serialize)]
 pub struct Row<'a> {
+    /// Its registry, in a fleet's register (the id is then shown as `registry:id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<&'a str>,
     #[serde(flatten)]
     pub exception: &'a Exception,
     pub path: &'a str,
@@ -35,6 +38,7 @@ impl<'a> Row<'a> {
     pub fn new(r: &'a Record, policy: &Policy, as_of: NaiveDate) -> Row<'a> {
         let e = &r.exception;
         Row {
+            registry: None,
             exception: e,
             path: &r.path,
             effective_risk: routing::tier_of(r, policy).to_string(),
@@ -44,6 +48,13 @@ impl<'a> Row<'a> {
             next_review: crate::model::lifecycle::review_due(e, policy).filter(|d| *d <= e.expires),
             later: r.later,
         }
+    }
+}
+
+impl Row<'_> {
+    /// The id as shown: `registry:id` in a fleet's register.
+    pub fn shown_id(&self) -> String {
+        crate::model::fleet::qualified(self.registry, &self.exception.id)
     }
 }
 
@@ -63,7 +74,7 @@ pub fn register_table(rows: &[Row], as_of: NaiveDate) -> String {
             let e = r.exception;
             let days = if e.status.is_closed() { "-".into() } else { r.days_to_expiry.to_string() };
             vec![
-                e.id.clone(),
+                r.shown_id(),
                 status_word(e, as_of),
                 e.kind.clone(),
                 r.effective_risk.clone(),
@@ -78,8 +89,11 @@ pub fn register_table(rows: &[Row], as_of: NaiveDate) -> String {
     format!("{table}\n{} exception(s) as of {as_of}\n", rows.len())
 }
 
-/// The register as CSV for a spreadsheet: numbers stay numbers, lists are joined with `; `.
+/// The register as CSV for a spreadsheet: numbers stay numbers, lists are
+/// joined with `; `. A fleet's register starts with the registry, and its
+/// ids read `registry:id`.
 pub fn register_csv(rows: &[Row]) -> Result<String> {
+    let fleet = rows.iter().any(|r| r.registry.is_some());
     let headers = [
         "id",
         "status",
@@ -99,8 +113,9 @@ pub fn register_csv(rows: &[Row]) -> Result<String> {
         .iter()
         .map(|r| {
             let e = r.exception;
-            vec![
-                e.id.as_str().into(),
+            let mut row: Vec<Cell> = if fleet { vec![r.registry.unwrap_or("").into()] } else { Vec::new() };
+            row.extend([
+                r.shown_id().into(),
                 e.status.as_str().into(),
                 e.kind.as_str().into(),
                 r.effective_risk.as_str().into(),
@@ -113,9 +128,12 @@ pub fn register_csv(rows: &[Row]) -> Result<String> {
                 e.assets.join("; ").into(),
                 e.compensating_controls.join("; ").into(),
                 r.path.into(),
-            ]
+            ]);
+            row
         })
         .collect();
+    let headers: Vec<&str> =
+        if fleet { std::iter::once("registry").chain(headers).collect() } else { headers.to_vec() };
     super::csv(&headers, &cells)
 }
 

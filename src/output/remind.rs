@@ -4,13 +4,15 @@
 use chrono::NaiveDate;
 
 use super::{Paint, escape, paint};
+use crate::model::fleet::qualified;
 use crate::model::remind::Group;
 
 fn heading(g: &Group) -> String {
     if g.kind == "role" {
         format!(
-            "role {} ({})",
+            "role {}{} ({})",
             g.to,
+            g.registry.as_deref().map(|r| format!(" in {r}")).unwrap_or_default(),
             if g.emails.is_empty() { "nobody holds it".to_string() } else { g.emails.join(", ") }
         )
     } else {
@@ -28,7 +30,7 @@ pub fn text(groups: &[Group], as_of: NaiveDate, within: i64, color: bool) -> Str
         for i in &g.items {
             o.push_str(&format!(
                 "  {}  {}: {}\n",
-                escape::text(&i.id),
+                escape::text(&qualified(i.registry.as_deref(), &i.id)),
                 escape::text(&i.title),
                 escape::text(&i.message)
             ));
@@ -51,7 +53,7 @@ pub fn markdown(groups: &[Group], as_of: NaiveDate, within: i64) -> String {
         for i in &g.items {
             o.push_str(&format!(
                 "- **{}** {}: {}\n",
-                escape::markdown_code(&i.id),
+                escape::markdown_code(&qualified(i.registry.as_deref(), &i.id)),
                 escape::markdown_code(&i.title),
                 escape::markdown_message(&i.message)
             ));

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::model::finding::{self, Code, Finding, Position};
+use crate::model::inventory::{AssetBase, Inventory};
 use crate::model::policy::Policy;
 use crate::model::record::{Exception, Record};
 use crate::model::rules;
@@ -26,10 +27,14 @@ use crate::yaml;
 mod audit;
 mod decisions;
 pub mod deliveries;
+pub mod fleet;
+mod inventory;
+mod source;
 mod sources;
 mod write;
 
 pub use decisions::decision_key;
+pub use source::Source;
 pub use sources::Sources;
 pub use write::{CommitOptions, append_policy_approval, render, set_policy_version, write_atomic, write_folder};
 
@@ -52,6 +57,8 @@ pub struct Registry {
     pub policy: Policy,
     /// What the rules need besides the policy (the time horizon).
     pub cx: rules::Context,
+    /// The asset inventory, read the first time it is needed.
+    inventory: std::sync::OnceLock<std::result::Result<Option<Inventory>, String>>,
 }
 
 /// Records loaded from disk, and what was wrong with the rest.
@@ -134,7 +141,7 @@ impl Registry {
             let file = inside(&root, rel)?;
             fs::read_to_string(&file).map_err(|e| e.to_string())
         })?;
-        Ok(Registry { root, policy, cx })
+        Ok(Registry { root, policy, cx, inventory: std::sync::OnceLock::new() })
     }
 
     pub fn records_dir(&self) -> PathBuf {
@@ -192,12 +199,14 @@ impl Registry {
     /// Loads every record in the registry.
     pub fn load_all(&self) -> Result<Loaded> {
         let files = self.record_files()?;
-        Ok(self.load(&files, None))
+        self.load(&files, None)
     }
 
     /// Loads `files` in parallel and runs every rule over them. With `only`,
-    /// findings are kept for those files alone (the rest still count for duplicates).
-    pub fn load(&self, files: &[PathBuf], only: Option<&[PathBuf]>) -> Loaded {
+    /// findings are kept for those files alone (the rest still count for
+    /// duplicates). An inventory the policy names but that cannot be read is
+    /// an error.
+    pub fn load(&self, files: &[PathBuf], only: Option<&[PathBuf]>) -> Result<Loaded> {
         self.load_with(files, only, false)
     }
 
@@ -207,7 +216,8 @@ impl Registry {
     /// chunk at a time; each record's findings get their positions while its
     /// text is at hand, and the text is let go after its chunk, so memory
     /// holds the typed records, never every file's text or every statement.
-    pub fn load_with(&self, files: &[PathBuf], only: Option<&[PathBuf]>, keep_text: bool) -> Loaded {
+    pub fn load_with(&self, files: &[PathBuf], only: Option<&[PathBuf]>, keep_text: bool) -> Result<Loaded> {
+        let inventory = self.inventory()?.zip(self.policy.assets.inventory.as_deref());
         let mut loaded = Loaded { paths: files.iter().map(|p| self.display_path(p)).collect(), ..Loaded::default() };
         let empty: std::sync::Arc<str> = std::sync::Arc::from("");
         for chunk in files.chunks(LOAD_CHUNK) {
@@ -222,6 +232,13 @@ impl Registry {
                         let (record, mut findings) = check_one(record, &self.policy, self.cx, &verdicts);
                         if let Some(r) = &record {
                             findings.extend(self.evidence(r));
+                            if let Some((inv, file)) = inventory {
+                                findings.extend(crate::model::inventory::unknown_assets(
+                                    std::slice::from_ref(r),
+                                    inv,
+                                    file,
+                                ));
+                            }
                             if !findings.is_empty() {
                                 let sources = Sources::new(&self.root, std::slice::from_ref(r));
                                 for f in findings.iter_mut().filter(|f| f.path == r.path) {
@@ -255,7 +272,7 @@ impl Registry {
         loaded.paths.sort();
         finding::sort(&mut loaded.findings);
         loaded.records.sort_by(|a, b| a.exception.id.cmp(&b.exception.id));
-        loaded
+        Ok(loaded)
     }
 
     /// Loads the given record files (relative to the current directory), checked
@@ -292,7 +309,7 @@ impl Registry {
                 all.push(g.clone());
             }
         }
-        Ok(self.load(&all, Some(&given)))
+        self.load(&all, Some(&given))
     }
 
     /// For records changed after approval, finds in the history the version the
@@ -547,17 +564,29 @@ impl Registry {
         crate::git::records_at(&self.root, RECORDS_DIR, commit)
     }
 
-    /// The inventory size behind "% of assets excepted": `assets.total`, or the
-    /// lines of `assets.inventory` (a file inside the repository, not a link).
-    pub fn inventory(&self) -> Result<Option<u64>> {
-        if let Some(n) = self.policy.assets.total {
-            return Ok(Some(n));
-        }
+    /// The asset inventory `assets.inventory` names (a file inside the
+    /// repository, not a link), read once; none without one.
+    pub fn inventory(&self) -> Result<Option<&Inventory>> {
         let Some(file) = &self.policy.assets.inventory else { return Ok(None) };
-        let path = self.inside(file).map_err(|why| Error::Refused(format!("assets.inventory `{file}`: {why}")))?;
-        let text = fs::read_to_string(&path)
-            .map_err(|e| Error::Refused(format!("assets.inventory: {}: {e}", path.display())))?;
-        Ok(Some(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).count() as u64))
+        let read = self.inventory.get_or_init(|| {
+            let path = self.inside(file)?;
+            inventory::read(&path, &self.policy.assets.columns)
+                .map(Some)
+                .map_err(|why| format!("{}: {why}", path.display()))
+        });
+        match read {
+            Ok(inv) => Ok(inv.as_ref()),
+            Err(why) => Err(Error::Refused(format!("assets.inventory `{file}`: {why}"))),
+        }
+    }
+
+    /// What "% of assets excepted" divides by: the inventory, else `assets.total`.
+    pub fn asset_base(&self) -> Result<AssetBase<'_>> {
+        Ok(match (self.inventory()?, self.policy.assets.total) {
+            (Some(inv), _) => AssetBase::Inventory(inv),
+            (None, Some(n)) => AssetBase::Total(n),
+            (None, None) => AssetBase::Unknown,
+        })
     }
 
     /// A path relative to the registry, resolved (see [`inside`]).
@@ -587,6 +616,9 @@ impl Registry {
         if findings.is_empty() {
             let record = Record::new(shown.clone(), e.id.clone(), e.clone(), text.into());
             findings.extend(rules::check_record(&record, &self.policy, self.cx).0);
+            if let (Some(inv), Some(file)) = (self.inventory()?, &self.policy.assets.inventory) {
+                findings.extend(crate::model::inventory::unknown_assets(std::slice::from_ref(&record), inv, file));
+            }
         }
         findings.extend(self.evidence(&Record::new(shown.clone(), e.id.clone(), e.clone(), "".into())));
         if self.ids()?.contains(&e.id.to_uppercase()) {

@@ -24,6 +24,7 @@ fn workflows() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files.push(root().join("examples/ci/github-actions.yml"));
+    files.push(root().join("examples/ci/github-application.yml"));
     files
 }
 

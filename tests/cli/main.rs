@@ -10,6 +10,7 @@ mod differential;
 mod evidence;
 mod faults;
 mod first_month;
+mod fleet;
 mod forgery;
 mod gate;
 mod harness;

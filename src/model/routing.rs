@@ -202,7 +202,7 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
             false
         }
     };
-    let request_key = e.signature.as_deref().and_then(|s| signature::signing_key(s).ok());
+    let request_key = e.signature.as_deref().and_then(signature::key_blob);
 
     let current = digest::digest(e);
 
@@ -386,7 +386,7 @@ fn standing_approvals<'e>(
     e: &'e Exception,
     policy: &Policy,
     signs: &dyn Fn(Entry) -> bool,
-    request_key: Option<&ssh_key::PublicKey>,
+    request_key: Option<&Vec<u8>>,
     add: &mut dyn FnMut(Code, String, String),
 ) -> Vec<(usize, &'e Approval)> {
     let base = base_tier(e, policy);
@@ -422,7 +422,7 @@ fn standing_approvals<'e>(
             continue;
         }
         if let (Some(rk), Some(sig)) = (request_key, a.signature.as_deref())
-            && signature::signing_key(sig).is_ok_and(|k| k.key_data() == rk.key_data())
+            && signature::key_blob(sig).is_some_and(|k| k == *rk)
         {
             add(
                 Code::SelfApproval,
@@ -542,7 +542,7 @@ pub fn base_tier(e: &Exception, policy: &Policy) -> Risk {
 pub fn completions(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Verdict>) -> Vec<Completion> {
     let signs = |entry: Entry| signed.get(&entry).is_none_or(|v| *v == Verdict::Valid);
     let mut ignore = |_: Code, _: String, _: String| {};
-    let request_key = e.signature.as_deref().and_then(|s| signature::signing_key(s).ok());
+    let request_key = e.signature.as_deref().and_then(signature::key_blob);
     let mut standing = standing_approvals(e, policy, &signs, request_key.as_ref(), &mut ignore);
     standing.sort_by_key(|(i, a)| (a.at, *i));
     let mut done: Vec<(&str, NaiveDate)> = Vec::new();

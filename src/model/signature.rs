@@ -338,6 +338,22 @@ pub fn verify_landed(
     }
 }
 
+/// [`verify`] without the memo of signatures already verified in this
+/// process: the curve arithmetic every time (what one check costs).
+pub fn verify_uncached(
+    keyring: &Keyring,
+    signer: &str,
+    at: DateTime<Utc>,
+    statement: &[u8],
+    signature: Option<&str>,
+) -> Verdict {
+    match prepare(keyring, &Job { signer, at, landed: None, statement, signature }) {
+        Err(v) => v,
+        Ok((trusted, sig)) if trusted.verifies(statement, &sig) => Verdict::Valid,
+        Ok(_) => Verdict::Invalid("the signature does not match the decision as written".into()),
+    }
+}
+
 /// One signature to check: `signature` over `statement`, by `signer` at `at`.
 pub struct Job<'a> {
     pub signer: &'a str,
@@ -471,21 +487,49 @@ pub fn verify_with_embedded_key(statement: &[u8], signature: &str) -> Option<Str
     key.verifies(statement, &sig).then(|| key.fingerprint())
 }
 
+/// The public key blob a signature names (its SSH wire form), read from the
+/// start of the base64 alone: enough to tell whether two signatures were
+/// made with the same key, without decoding either whole.
+pub fn key_blob(signature: &str) -> Option<Vec<u8>> {
+    use base64ct::Encoding;
+    // "SSHSIG", a u32 version, then the key as a u32 length and its bytes.
+    let head = base64ct::Base64::decode_vec(signature.get(..20)?).ok()?;
+    if head.get(..6)? != b"SSHSIG" {
+        return None;
+    }
+    let len = u32::from_be_bytes(head.get(10..14)?.try_into().ok()?) as usize;
+    if len > 4096 {
+        return None;
+    }
+    let chars = (14 + len).div_ceil(3) * 4;
+    let prefix = signature.get(..chars.min(signature.len()))?;
+    let bytes = base64ct::Base64::decode_vec(prefix).ok()?;
+    bytes.get(14..14 + len).map(<[u8]>::to_vec)
+}
+
 /// The key a signature was made with (to tell a signer which key they used).
 pub fn signing_key(signature: &str) -> Result<PublicKey, String> {
     decode(signature).map(|s| PublicKey::from(s.public_key().clone()))
 }
 
-/// Reads a stored signature: base64 of the binary sshsig blob.
+/// Reads a stored signature: base64 of the binary sshsig blob (one line as
+/// exc writes it; whitespace inside is tolerated).
 fn decode(b64: &str) -> Result<SshSig, String> {
-    let mut pem = String::from("-----BEGIN SSH SIGNATURE-----\n");
-    let clean: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
-    for chunk in clean.as_bytes().chunks(70) {
-        pem.push_str(std::str::from_utf8(chunk).unwrap_or(""));
-        pem.push('\n');
+    use base64ct::Encoding;
+    use ssh_encoding::Decode;
+    let bytes = if b64.contains(char::is_whitespace) {
+        let clean: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+        base64ct::Base64::decode_vec(&clean)
+    } else {
+        base64ct::Base64::decode_vec(b64)
     }
-    pem.push_str("-----END SSH SIGNATURE-----\n");
-    SshSig::from_pem(pem).map_err(|e| format!("not an SSH signature ({e})"))
+    .map_err(|e| format!("not an SSH signature (base64: {e})"))?;
+    let mut reader = bytes.as_slice();
+    let sig = SshSig::decode(&mut reader).map_err(|e| format!("not an SSH signature ({e})"))?;
+    if !reader.is_empty() {
+        return Err("not an SSH signature (bytes after its end)".into());
+    }
+    Ok(sig)
 }
 
 /// The stored form of an armored signature (`ssh-keygen -Y sign` output):
@@ -568,6 +612,19 @@ mod tests {
             verify_landed(&rotated, "sam@example.com", before, landed, statement, Some(&stored)),
             Verdict::Expired { .. }
         ));
+        // Two signatures by one key name the same key blob; another key's do not.
+        let again = SshSig::sign(&key, NAMESPACE, HashAlg::Sha512, b"other words").unwrap();
+        let again = from_armored(&again.to_pem(ssh_key::LineEnding::LF).unwrap()).unwrap();
+        let other = ssh_key::PrivateKey::from(ssh_key::private::Ed25519Keypair::from_seed(&[8; 32]));
+        let theirs = SshSig::sign(&other, NAMESPACE, HashAlg::Sha512, statement).unwrap();
+        let theirs = from_armored(&theirs.to_pem(ssh_key::LineEnding::LF).unwrap()).unwrap();
+        use ssh_encoding::Encode;
+        let mut wire = Vec::new();
+        key.public_key().key_data().encode(&mut wire).unwrap();
+        assert_eq!(key_blob(&stored), Some(wire.clone()));
+        assert_eq!(key_blob(&again), Some(wire));
+        assert_ne!(key_blob(&theirs), key_blob(&stored));
+        assert_eq!(key_blob("AAAA"), None);
         // The same signature over other words does not verify.
         let other = b"exc decision: approve EXC-0002";
         assert!(matches!(verify(&ring, "sam@example.com", at, other, Some(&stored)), Verdict::Invalid(_)));

@@ -33,6 +33,22 @@ pub use registry::{parse_policy, parse_version};
 
 use clap::Parser;
 
+/// Whether `args` (the words after `exc`) is a command line exc accepts;
+/// if not, clap's error. The examples in the documentation are checked with
+/// it (`tests/cli/docs.rs`). Asking for help or the version is accepted.
+pub fn parses<I, T>(args: I) -> Result<(), clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::error::ErrorKind;
+    match cli::Cli::try_parse_from(std::iter::once("exc".into()).chain(args.into_iter().map(Into::into))) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Parses the command line, runs the command, reports an error, and returns
 /// the process exit code: 0 clean, 1 findings, 2 error (or a partial run).
 pub fn main_exit_code() -> u8 {

@@ -15,7 +15,7 @@ Examples:
   exc explain                                every code
   exc explain changed-after-approval
   exc explain --format json
-  exc explain --format markdown              the table in the README
+  exc explain --format markdown              the table in docs/findings.md
 
 The policy can raise or lower a code's severity (`severity:` in exc.yaml), except
 for the codes marked as guarding integrity.")]
@@ -32,7 +32,7 @@ pub enum ExplainFormat {
     #[default]
     Text,
     Json,
-    /// A table for documentation (the README's is made this way).
+    /// A table for documentation (docs/findings.md is made this way).
     Markdown,
 }
 

@@ -54,7 +54,7 @@ impl Severity {
     }
 }
 
-/// What a code is about, for `exc explain` and the README's table.
+/// What a code is about, for `exc explain` and the table in docs/findings.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Area {

@@ -1,6 +1,6 @@
 //! KPIs computed from the records on demand, each beside its policy target.
-//! Every quantity is defined once, in `measure` (the README's Definitions
-//! table); this module counts and aggregates them:
+//! Every quantity is defined once, in `measure` (the table in
+//! docs/definitions.md); this module counts and aggregates them:
 //! - *volume*: records created (since `--since`), that existed as of the date;
 //! - *approval time*: mean, median (the usual one) and p90 (nearest rank) of
 //!   the hours from `created` to the approval that first completed the

@@ -1,5 +1,5 @@
-//! The quantities exc reports, each defined once, as the README's
-//! Definitions table says: when a record exists, how long a request waited
+//! The quantities exc reports, each defined once, as the Definitions table
+//! (docs/definitions.md) says: when a record exists, how long a request waited
 //! and whether that broke its SLA, how long its approval took, whether an
 //! approved record is active, expired, due for review, overdue or past its
 //! grace period, and how much of its lifetime has passed. `report`, `remind`,

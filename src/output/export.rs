@@ -217,7 +217,7 @@ const COLUMNS: &[&str] = &[
     "path",
 ];
 
-/// How lists are joined in a CSV cell (documented in the README).
+/// How lists are joined in a CSV cell (documented in docs/reports.md).
 pub const LIST_SEPARATOR: &str = "; ";
 
 /// The export format's version (`exc schema export`).

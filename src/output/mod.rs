@@ -24,6 +24,7 @@ pub mod notify;
 pub mod oscal;
 pub mod patch;
 pub mod record;
+pub mod reference;
 pub mod remind;
 pub mod report;
 pub mod request;

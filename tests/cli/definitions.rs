@@ -1,4 +1,4 @@
-//! The README's Definitions, end to end: each class of disagreement found
+//! The Definitions (docs/definitions.md), end to end: each class of disagreement found
 //! between `report`, `remind`, `check` and the definitions, on a registry
 //! made with the real binary, and the three commands agreeing on the SLA.
 

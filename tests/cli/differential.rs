@@ -2,7 +2,7 @@
 //! same way: several hundred mutations of one valid record (YAML scalars,
 //! dates and formats, structure, unicode, line ends) are checked by both
 //! against the same schema, and their verdicts must agree, except on the
-//! short list of deliberate differences below (each also in the README).
+//! short list of deliberate differences below (each also in docs/design.md).
 
 use std::collections::BTreeMap;
 use std::process::Command;

@@ -67,8 +67,8 @@ fn shipped_schemas_are_valid_2020_12() {
 }
 
 #[test]
-fn the_readme_lists_every_finding_code() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+fn the_finding_codes_page_lists_every_code() {
+    let page = std::fs::read_to_string(root().join("docs/findings.md")).unwrap();
     let table = String::from_utf8(
         std::process::Command::new(assert_cmd::cargo_bin!("exc"))
             .args(["explain", "--format", "markdown"])
@@ -78,8 +78,8 @@ fn the_readme_lists_every_finding_code() {
     )
     .unwrap();
     assert!(
-        readme.contains(&table),
-        "README.md's finding table is stale: regenerate it with `exc explain --format markdown`"
+        page.contains(&table),
+        "docs/findings.md's table is stale: regenerate it with `cargo run -- explain --format markdown`"
     );
 }
 

@@ -19,6 +19,7 @@ mod interactive;
 mod lifecycle;
 mod notify;
 mod reconcile;
+mod redteam;
 mod registry;
 mod report;
 mod safety;

@@ -958,6 +958,10 @@ fn an_extension_of_a_three_role_record_needs_the_other_two_again() {
     assert_eq!(code, 0, "{text}");
 }
 
+// ---------------------------------------------------------------------------
+// More attacks: the owners' seat, closures, keys files, suppression files.
+// ---------------------------------------------------------------------------
+
 /// The CISO left and the seat is empty (`ciso: []`, approved by her before
 /// she went), while everyone else's keys are listed and in use. A policy
 /// whose owner roles nobody holds with a key is a bootstrap policy: the next

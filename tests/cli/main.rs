@@ -21,6 +21,7 @@ mod lifecycle;
 mod notify;
 mod readme;
 mod reconcile;
+mod redteam;
 mod registry;
 mod report;
 mod safety;

@@ -70,6 +70,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         },
     };
     let mut loaded = ctx.load_files(&reg, &args.files)?;
+    against_base.extend(crate::model::rules::check_policy(&reg.policy, ctx.now(), crate::registry::POLICY_FILE));
     reg.policy.severity.apply(&mut against_base);
     loaded.findings.extend(against_base);
     let g = Gate {

@@ -81,11 +81,19 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<Outcome> {
     if previous.digest() == reg.policy.digest() {
         return Err(Error::Refused(format!("exc.yaml does not change the policy at {base_name}; nothing to approve")));
     }
-    if !previous.can_approve_anything() {
+    if !previous.can_approve_anything(Some(ctx.now())) {
+        if previous.trust.keyring.is_empty() {
+            return Err(Error::Refused(format!(
+                "the policy at {base_name} names no owner ({}) who holds a key, so nobody can approve a change to it: \
+                 this change takes effect without approval, trusted on first use as the first policy was. Commit it; \
+                 approvals start once an owner role has a holder with a key",
+                previous.trust.owners.join(", ")
+            )));
+        }
         return Err(Error::Refused(format!(
-            "the policy at {base_name} names no owner ({}) who holds a key, so nobody can approve a change to it: \
-             this change takes effect without approval, trusted on first use as the first policy was. Commit it; \
-             approvals start once an owner role has a holder with a key",
+            "no holder of an owner role ({}) of the policy at {base_name} has a key valid now, so nobody can approve a \
+             change to it: the policy is locked. Start over from a new trust root pinned outside the repository \
+             (docs/trust.md, \"A locked policy\")",
             previous.trust.owners.join(", ")
         )));
     }

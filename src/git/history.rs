@@ -37,6 +37,10 @@ pub struct CommitInfo {
     /// On the first-parent line from HEAD (the mainline), not only on a branch merged into it.
     #[serde(skip)]
     pub mainline: bool,
+    /// Audited: not the trusted start (`trust.audit_from`, or the commit of a
+    /// pinned policy) nor one of its ancestors. Every commit, without a start.
+    #[serde(skip)]
+    pub audited: bool,
     #[serde(skip)]
     tree: Oid,
 }
@@ -75,10 +79,13 @@ pub struct History {
     pub changes: Vec<FileChange>,
     /// (commit index, what changed), in commit order.
     pub trust: Vec<(usize, TrustChange)>,
-    /// Where the audited history starts: the index of the first commit after
-    /// the `from` commit (0 without one), and that commit's tree.
-    pub start: usize,
+    /// The index of the commit the audit trusts as it was (its state is the
+    /// start; it and its ancestors are not audited), if any.
+    pub start: Option<usize>,
     from_tree: Option<Oid>,
+    /// A start that was not taken: it is not on the mainline (a side commit
+    /// merged in later), so the whole history is audited.
+    pub refused_start: Option<String>,
 }
 
 /// What the walk found.
@@ -87,8 +94,9 @@ struct Walked {
     commits: Vec<CommitInfo>,
     changes: Vec<FileChange>,
     trust: Vec<(usize, TrustChange)>,
-    start: usize,
+    start: Option<usize>,
     from_tree: Option<Oid>,
+    refused_start: Option<String>,
 }
 
 /// The paths the walk follows, relative to the repository root.
@@ -121,6 +129,17 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
         mainline.insert(oid);
         at = repo.find_commit(oid).ok().and_then(|c| c.parent_id(0).ok());
     }
+    // The trusted start must be on the mainline; it and every ancestor of it
+    // are trusted as they were, and everything else is audited (a commit
+    // merged in later from a side branch included, wherever the walk meets it).
+    let (from, trusted) = match from {
+        Some(f) if !mainline.contains(&f) => {
+            h.refused_start = Some(f.to_string());
+            (None, std::collections::HashSet::new())
+        }
+        Some(f) => (Some(f), ancestors(repo, f)?),
+        None => (None, std::collections::HashSet::new()),
+    };
     // Reading objects without re-hashing each one (as git itself does) saves a
     // third of the walk; zlib still refuses a damaged object.
     git2::opts::strict_hash_verification(false);
@@ -142,7 +161,7 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
         let commit = repo.find_commit(oid).map_err(broken)?;
         let tree = commit.tree().map_err(broken)?;
         if Some(oid) == from {
-            h.start = h.commits.len() + 1;
+            h.start = Some(h.commits.len());
             h.from_tree = Some(tree.id());
         }
         let parents: Vec<git2::Commit> = commit.parents().collect();
@@ -206,6 +225,7 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
                 committer: person(&commit.committer()),
                 time: Utc.timestamp_opt(when.seconds(), 0).single().unwrap_or_default(),
                 landed: committed,
+                audited: !trusted.contains(&oid),
                 summary: commit.summary().ok().flatten().unwrap_or("").to_string(),
                 action: trailer(message, "Exc-Action:"),
                 mainline: mainline.contains(&oid),
@@ -215,6 +235,13 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
     }
     landings(repo, head, &mut h.commits)?;
     Ok(h)
+}
+
+/// A commit and every ancestor of it.
+fn ancestors(repo: &Repository, of: Oid) -> Result<std::collections::HashSet<Oid>> {
+    let mut walk = repo.revwalk().map_err(broken)?;
+    walk.push(of).map_err(broken)?;
+    walk.map(|o| o.map_err(broken)).collect()
 }
 
 /// Sets when each commit off the mainline reached it: the committer date of
@@ -417,7 +444,7 @@ impl History {
             None => None,
         };
         let w = walk(&repo, &paths, from)?;
-        if from.is_some() && w.from_tree.is_none() {
+        if from.is_some() && w.from_tree.is_none() && w.refused_start.is_none() {
             return Err(Error::Git("trust.audit_from names a commit that is not in the history of HEAD".into()));
         }
         Ok(History {
@@ -428,14 +455,26 @@ impl History {
             trust: w.trust,
             start: w.start,
             from_tree: w.from_tree,
+            refused_start: w.refused_start,
         })
     }
 
-    /// Starts the audited history after commit `index` (a commit that
-    /// touched the trust files), trusting the state it left as it was.
-    pub fn start_after(&mut self, index: usize) {
-        self.start = index + 1;
+    /// Trusts commit `index` (a mainline commit that touched the trust
+    /// files) and its ancestors as they were, and audits everything else.
+    pub fn start_after(&mut self, index: usize) -> Result<()> {
+        let oid = Oid::from_str(&self.commits[index].id).map_err(broken)?;
+        let trusted = ancestors(&self.repo, oid)?;
+        for c in &mut self.commits {
+            c.audited = Oid::from_str(&c.id).is_ok_and(|o| !trusted.contains(&o));
+        }
+        self.start = Some(index);
         self.from_tree = Some(self.commits[index].tree);
+        Ok(())
+    }
+
+    /// Whether commit `index` is audited (see [`CommitInfo::audited`]).
+    pub fn audited(&self, index: usize) -> bool {
+        self.commits[index].audited
     }
 
     /// The text of a blob (lossy UTF-8: history may hold anything).

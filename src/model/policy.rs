@@ -858,11 +858,23 @@ impl Policy {
         if mine == theirs {
             return change;
         }
-        if !self.can_approve_anything() {
-            change.bootstrap = true;
+        let all = || self.trust.owners.clone();
+        let at = bounds.landed.or(bounds.not_after);
+        if !self.can_approve_anything(at) {
+            // Only a registry that lists no key at all is still bootstrapping;
+            // once keys are in use, an empty or expired owner seat locks the
+            // policy rather than opening it to anyone.
+            if self.trust.keyring.is_empty() {
+                change.bootstrap = true;
+                return change;
+            }
+            change.problems.push(format!(
+                "no holder of an owner role ({}) of the policy in force has a key valid now, so nobody can approve a change to it; name an owner and list their key in a policy the current owners approve, or start over from a new trust root pinned outside the repository",
+                self.trust.owners.join(", ")
+            ));
+            change.missing = all();
             return change;
         }
-        let all = || self.trust.owners.clone();
         if let Some(id) = &self.trust.registry
             && next.trust.registry.as_ref() != Some(id)
         {
@@ -940,13 +952,36 @@ impl Policy {
     }
 
     /// Whether some owner role has a holder who could approve a change: one
-    /// who holds the role and, where signatures are required, has a key.
-    pub fn can_approve_anything(&self) -> bool {
+    /// who holds the role and, where signatures are required, has a key
+    /// (valid at `at`, when given).
+    pub fn can_approve_anything(&self, at: Option<DateTime<Utc>>) -> bool {
         self.trust.owners.iter().any(|role| {
             self.roles.get(role).is_some_and(|people| {
-                people.iter().any(|p| !self.signatures_required() || !self.trust.keyring.keys_of(p).is_empty())
+                people.iter().any(|p| {
+                    !self.signatures_required()
+                        || self.trust.keyring.keys_of(p).iter().any(|k| at.is_none_or(|t| k.valid_at(t)))
+                })
             })
         })
+    }
+
+    /// When every key of every owner of this policy stops being valid (each
+    /// has a `valid-before`), the last of those instants: after it, no change
+    /// to the policy can be approved. `None` when some owner key never expires
+    /// or no owner has a key.
+    pub fn owners_lock_at(&self) -> Option<DateTime<Utc>> {
+        let keys: Vec<&super::signature::TrustedKey> = self
+            .trust
+            .owners
+            .iter()
+            .filter_map(|r| self.roles.get(r))
+            .flatten()
+            .flat_map(|p| self.trust.keyring.keys_of(p))
+            .collect();
+        if keys.is_empty() {
+            return None;
+        }
+        keys.iter().map(|k| k.valid_before).collect::<Option<Vec<_>>>()?.into_iter().max()
     }
 
     /// Whether signatures are required.

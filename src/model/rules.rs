@@ -222,6 +222,28 @@ fn times(e: &Exception, cx: Context, add: &mut impl FnMut(Code, &str, String)) {
     }
 }
 
+/// Rules about the policy itself that are worth a warning but stop nothing:
+/// owner keys that all expire (as of `now`, whether they have or will).
+pub fn check_policy(policy: &Policy, now: DateTime<Utc>, file: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(lock) = policy.owners_lock_at() {
+        let when = lock.format("%Y-%m-%d %H:%M UTC");
+        let message = if lock <= now {
+            format!(
+                "every key of the policy's owners ({}) expired by {when} (its valid-before): no change to the policy can be approved any more; start over from a new trust root pinned outside the repository",
+                policy.trust.owners.join(", ")
+            )
+        } else {
+            format!(
+                "every key of the policy's owners ({}) has a valid-before, the last on {when}: list a next key for an owner before then, or no change to the policy can be approved",
+                policy.trust.owners.join(", ")
+            )
+        };
+        out.push(Finding::new(Code::OwnerKeysExpire, file, "/trust", message));
+    }
+    out
+}
+
 /// Whether `e` counts as approved: it says so and every required role stands.
 pub fn counts_as_approved(e: &Exception, standing: &Standing) -> bool {
     e.status == Status::Approved && standing.complete()

@@ -77,7 +77,7 @@ impl TrustedKey {
         self.key.fingerprint(HashAlg::Sha256).to_string()
     }
 
-    fn valid_at(&self, at: DateTime<Utc>) -> bool {
+    pub fn valid_at(&self, at: DateTime<Utc>) -> bool {
         self.valid_after.is_none_or(|a| at >= a) && self.valid_before.is_none_or(|b| at < b)
     }
 }
@@ -129,8 +129,18 @@ impl Keyring {
             ));
         }
         let entry = self.people.entry(id).or_insert_with(|| (email, Vec::new()));
-        if !entry.1.contains(&key) {
-            entry.1.push(key);
+        // The same key listed twice for one person keeps the narrower window
+        // of the two: a line that retires a key retires it, whatever else
+        // lists it.
+        match entry.1.iter_mut().find(|k| k.key.key_data() == key.key.key_data()) {
+            Some(k) => {
+                k.valid_after = k.valid_after.max(key.valid_after);
+                k.valid_before = match (k.valid_before, key.valid_before) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            None => entry.1.push(key),
         }
         Ok(())
     }
@@ -563,7 +573,9 @@ mod tests {
         assert_eq!(lines, vec![5, 6, 7], "{problems:?}");
         assert!(problems[1].message.contains("looks like `sam@example.com`"), "{}", problems[1].message);
         assert!(problems[2].message.contains("listed for `sam@example.com` already"), "{}", problems[2].message);
-        assert_eq!(k.keys_of("Sam <sam@example.com>").len(), 2, "one person, the key with and without a window");
+        let sam = k.keys_of("Sam <sam@example.com>");
+        assert_eq!(sam.len(), 1, "one key listed twice is one key");
+        assert!(sam[0].valid_before.is_some(), "with the narrower window of the two");
         assert!(k.keys_of("git@example.com").is_empty(), "keys for other namespaces do not count");
         let mut old = Keyring::default();
         old.add_allowed_signers(&format!("old@example.com valid-before=\"20260101\" {KEY}\n"));

@@ -106,7 +106,7 @@ impl Registry {
                 .find(|(_, p)| p.as_ref().is_some_and(|p| p.digest() == *digest));
             if let Some((c, _)) = found {
                 let id = short(&history.commits[c].id);
-                history.start_after(c);
+                history.start_after(c)?;
                 return Ok(Start {
                     history,
                     findings,
@@ -126,9 +126,23 @@ impl Registry {
         // that replaced the policy could point it at itself.
         let ignored = root.is_none() && self.policy.trust.audit_from.is_some();
         let history = if root.is_some() { self.history()? } else { self.history_from(None)? };
+        if let Some(off) = &history.refused_start {
+            findings.push(
+                Finding::new(
+                    Code::PolicyUnapproved,
+                    POLICY_FILE,
+                    "/trust/audit_from",
+                    format!(
+                        "trust.audit_from names commit {}, which is not on the mainline (the first-parent line of HEAD): a side commit merged in later could skip what the mainline did before it, so the audit reads the whole history",
+                        short(off)
+                    ),
+                )
+                .with_commit(off),
+            );
+        }
         // The policy trusted at the start: the one at audit_from, else the first.
-        let (start_policy, start_commit) = if history.start > 0 {
-            (Self::policy_in(&history, None).ok().flatten(), history.commits[history.start - 1].id.clone())
+        let (start_policy, start_commit) = if let Some(start) = history.start {
+            (Self::policy_in(&history, None).ok().flatten(), history.commits[start].id.clone())
         } else {
             match Self::policy_versions(&history).into_iter().next() {
                 Some((c, p)) => (p, history.commits[c].id.clone()),
@@ -253,19 +267,19 @@ impl Registry {
 
         let mut chain = PolicyChain::default();
         let mut audit = Audit::default();
-        if history.start > 0
+        if history.start.is_some()
             && let Some(p) = policy_at(None).map_err(Error::Usage)?
         {
             chain.trust(p);
         }
-        let mut events = history.trust.iter().filter(|(c, _)| *c >= history.start).peekable();
+        let mut events = history.trust.iter().filter(|(c, _)| history.audited(*c)).peekable();
         let mut last_time: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
         // The last version of each file that read as a record: a version
         // that does not read breaks nothing, and the next one that does is
         // judged against this one (never as a new record).
         let mut last_readable: HashMap<String, (crate::git::Oid, chrono::DateTime<chrono::Utc>)> = HashMap::new();
         let mut files = BTreeSet::new();
-        let changes = history.changes.iter().filter(|c| c.commit >= history.start);
+        let changes = history.changes.iter().filter(|c| history.audited(c.commit));
         let symlink = |path: &str, c: usize| {
             Finding::new(
                 Code::Symlink,
@@ -365,10 +379,10 @@ impl Registry {
         self.policy.severity.apply(&mut findings);
         Ok(Audited {
             findings,
-            commits: history.commits.len() - history.start.min(history.commits.len()),
-            changes: history.changes.iter().filter(|c| c.commit >= history.start).count(),
+            commits: history.commits.iter().filter(|c| c.audited).count(),
+            changes: history.changes.iter().filter(|c| history.audited(c.commit)).count(),
             files: files.into_iter().collect(),
-            from_audit_start: history.start > 0,
+            from_audit_start: history.start.is_some(),
             root: String::new(),
         })
     }

@@ -143,7 +143,6 @@ fn a_pushed_policy_that_keeps_its_owners_fails_the_audit() {
 /// starts after X: E is never audited, and the policy it trusts (X's) is
 /// owned by the pinned keys.
 #[test]
-#[ignore = "hole: with a keys pin, audit_from may name a side commit the walk visits after the unapproved change, which is then never audited"]
 fn audit_from_cannot_skip_an_unapproved_change_under_a_keys_pin() {
     let t = Team::new();
     let (owners, _) = t.trust_roots();
@@ -969,7 +968,6 @@ fn an_extension_of_a_three_role_record_needs_the_other_two_again() {
 /// hers under Sam's name and approves as Sam: nothing on the pull request
 /// or in the audit says the policy changed without an owner.
 #[test]
-#[ignore = "hole: bootstrap (trust on first use) applies whenever no owner holds a key, even in a registry whose approvers' keys are listed and in use; the change passes silently"]
 fn an_empty_owner_seat_does_not_open_the_policy_to_anyone() {
     let t = Team::new();
     t.approved_policy_change("ciso-leaves", "2026-01-10", |t| {
@@ -1066,7 +1064,6 @@ fn an_unreadable_policy_version_does_not_reset_the_policy_chain() {
 /// so the next policy is not trusted on first use either. The change that
 /// set it up is the one place to say so.
 #[test]
-#[ignore = "false positive: a policy whose only owner key expires locks every later change out for good, and nothing warns when that policy is approved"]
 fn a_policy_whose_owner_keys_all_expire_is_flagged_when_approved() {
     let t = Team::new();
     t.git_as("carol", "2026-01-10", &["switch", "-q", "-c", "expiry"]);
@@ -1215,7 +1212,6 @@ fn a_suppression_file_exc_cannot_read_fails_the_gate() {
 /// line in place, and lists his new key. exc takes the first line that
 /// names the key, which has no window: the old key never retires.
 #[test]
-#[ignore = "hole: a key listed twice keeps the first line's window; a valid-before added on a second line (as diff shows it) retires nothing"]
 fn a_key_listed_again_with_a_valid_before_is_retired() {
     let t = Team::new();
     t.request("EXC-0001", "vulnerability-deferral", "2026-02-10", &["--finding", "CVE-2026-1319 path=app/**"]);

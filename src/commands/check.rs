@@ -59,13 +59,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             let mut found = Vec::new();
             // The base's policy judges the branch: it is what must be rooted.
             if let Some(root) = args.trust.root() {
-                found.extend(reg.check_root(root, &reg.policy_at(commit)?, true));
+                found.extend(reg.check_root(root, &reg.policy_at(commit)?, Some(commit)));
             }
             found.extend(reg.against_base(commit, &name, ctx.now())?);
             found
         }
         None => match args.trust.root() {
-            Some(root) => reg.check_root(root, &reg.policy, false),
+            Some(root) => reg.check_root(root, &reg.policy, None),
             None => Vec::new(),
         },
     };

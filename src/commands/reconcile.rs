@@ -119,7 +119,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         about_registry.extend(super::stale_suppressions(ctx, reg, &loaded)?);
     } else if let Some(pinned) = args.trust.root() {
         // A central registry whose policy is not the one pinned governs nothing trustworthy.
-        about_registry.extend(reg.check_root(pinned, &reg.policy, false));
+        about_registry.extend(reg.check_root(pinned, &reg.policy, None));
     }
     for mut f in about_registry {
         f.position = Some(f.position(&sources));

@@ -112,16 +112,18 @@ fn at_path(tree: &git2::Tree, path: &Path) -> Option<(Oid, bool)> {
 }
 
 /// The one walk: every commit, oldest first; a tree diff only where `exceptions/` changed.
-fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>) -> Result<Walked> {
+fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>) -> Result<Walked> {
     let mut h = Walked::default();
-    let head = match repo.head() {
-        Ok(h) => h,
-        Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => {
-            return Ok(h);
-        }
-        Err(e) => return Err(broken(e)),
+    let head = match at {
+        Some(commit) => commit,
+        None => match repo.head() {
+            Ok(h) => h.peel_to_commit().map_err(broken)?.id(),
+            Err(e) if e.code() == git2::ErrorCode::UnbornBranch || e.code() == git2::ErrorCode::NotFound => {
+                return Ok(h);
+            }
+            Err(e) => return Err(broken(e)),
+        },
     };
-    let head = head.peel_to_commit().map_err(broken)?.id();
     // The mainline: HEAD and its first parents.
     let mut mainline = std::collections::HashSet::new();
     let mut at = Some(head);
@@ -407,13 +409,15 @@ fn trailer(message: &str, key: &str) -> Option<String> {
 impl History {
     /// Reads the history of the records directory `<root>/<records>` in one
     /// walk, keeping track of the policy file `<root>/<policy>` and the keys
-    /// file `<root>/<signers>`.
-    pub fn read(
+    /// file `<root>/<signers>`: as of commit `at` (its history, its
+    /// first-parent line as the mainline), or HEAD without one.
+    pub fn read_at(
         root: &Path,
         records: &str,
         policy: &str,
         signers: Option<&str>,
         from: Option<&str>,
+        at: Option<Oid>,
     ) -> Result<History> {
         let repo = match Repository::discover(root) {
             Ok(r) => r,
@@ -443,7 +447,7 @@ impl History {
             ),
             None => None,
         };
-        let w = walk(&repo, &paths, from)?;
+        let w = walk(&repo, &paths, from, at)?;
         if from.is_some() && w.from_tree.is_none() && w.refused_start.is_none() {
             return Err(Error::Git("trust.audit_from names a commit that is not in the history of HEAD".into()));
         }

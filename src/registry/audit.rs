@@ -183,61 +183,62 @@ impl Registry {
         Ok(Start { history, findings, root: note })
     }
 
-    /// Whether `policy` (the one in force: the work tree's, or the base's
-    /// on a pull request) descends from the pinned root: it is rooted by the
-    /// file alone, or, for a pinned policy digest, the approved changes in
-    /// the history lead from that policy to it. Findings when it does not.
-    pub fn check_root(&self, root: &TrustRoot, policy: &Policy, any_in_force: bool) -> Vec<Finding> {
-        if root.roots(policy) {
+    /// Whether `policy` (the one in force: the work tree's, or the base's on
+    /// a pull request, with `at` its commit) descends from the pinned root:
+    /// the approved changes on the mainline lead to it from the first policy
+    /// the root names (the pinned policy, or the first one the pinned keys own
+    /// or approved). Without history (a shallow clone), only the file can be
+    /// judged: the pinned policy itself, or one the pinned keys own or
+    /// approved; the audit follows the chain. Findings when it does not.
+    pub fn check_root(&self, root: &TrustRoot, policy: &Policy, at: Option<crate::git::Oid>) -> Vec<Finding> {
+        let mismatch = |why: String| vec![Finding::new(Code::TrustRootMismatch, POLICY_FILE, "", why)];
+        let now = policy.digest();
+        if let TrustRoot::Policy(d) = root
+            && *d == now
+        {
             return Vec::new();
         }
-        let mismatch = |why: String| vec![Finding::new(Code::TrustRootMismatch, POLICY_FILE, "", why)];
-        let TrustRoot::Policy(digest) = root else {
-            return mismatch(format!(
-                "exc.yaml is not rooted in the pinned owner keys ({root}): none of its owners holds only pinned keys, and no pinned key approved it. A policy replaced without its owners (e.g. by a direct push) looks like this; if the owners changed on purpose, update the pin"
-            ));
-        };
-        let history = match self.history_from(None) {
+        let history = match self.history_of(None, at) {
             Ok(h) => h,
+            Err(e) if root.roots(policy) => {
+                crate::output::note(&format!(
+                    "trust: the policy is rooted in the pinned trust root by the file alone ({e}); `exc audit` follows every change from it"
+                ));
+                return Vec::new();
+            }
             Err(e) => {
                 return mismatch(format!(
-                    "exc.yaml is not the pinned policy {digest}, and following the approved changes from it needs the history ({e}); pin the owners' keys instead to check without history"
+                    "exc.yaml is not rooted in the pinned trust root ({root}) by the file alone, and following the approved changes needs the history ({e})"
                 ));
             }
         };
         let mut chain = crate::model::audit::PolicyChain::default();
         let mut started = false;
-        let mut in_force: Vec<String> = Vec::new();
         for (c, p) in Self::policy_versions(&history) {
             let Some(p) = p else { continue };
             if !started {
-                if p.digest() != *digest {
+                if !root.roots(&p) {
                     continue;
                 }
                 started = true;
-                in_force.push(p.digest());
                 chain.trust(p);
                 continue;
             }
             let info = &history.commits[c];
             let commit = CommitRef { id: &info.id, author: &info.author, time: info.time, landed: info.landed };
-            if chain.offer(Ok(p), &commit, POLICY_FILE, true).is_none()
-                && let Some(e) = chain.effective()
-            {
-                in_force.push(e.digest());
-            }
-        }
-        let now = policy.digest();
-        let reached = if any_in_force { in_force.contains(&now) } else { in_force.last() == Some(&now) };
-        if reached {
-            return Vec::new();
+            let _ = chain.offer(Ok(p), &commit, POLICY_FILE, true);
         }
         if !started {
-            return mismatch(format!("no commit on the mainline has the pinned policy {digest}"));
+            return mismatch(format!(
+                "no policy on the mainline is the pinned trust root ({root}) or owned or approved by its keys: this history does not descend from it"
+            ));
         }
-        mismatch(format!(
-            "exc.yaml ({now}) is not reached from the pinned policy {digest} by changes its owners approved"
-        ))
+        match chain.effective() {
+            Some(e) if e.digest() == now => Vec::new(),
+            _ => mismatch(format!(
+                "exc.yaml ({now}) is not reached from the pinned trust root ({root}) by changes its owners approved: a policy replaced or replayed without them (e.g. by a direct push)"
+            )),
+        }
     }
 
     /// Chooses the start (see [`Registry::audit_start`]) and audits from there.

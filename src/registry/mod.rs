@@ -435,14 +435,22 @@ impl Registry {
     /// The history, its audited part starting after `from` (a commit), or
     /// from the first commit.
     pub fn history_from(&self, from: Option<&str>) -> Result<crate::git::History> {
-        crate::git::History::read(
+        self.history_of(from, None)
+    }
+
+    /// The history as of commit `at` (HEAD without one), its audited part
+    /// starting after `from`.
+    pub fn history_of(&self, from: Option<&str>, at: Option<crate::git::Oid>) -> Result<crate::git::History> {
+        crate::git::History::read_at(
             &self.root,
             RECORDS_DIR,
             POLICY_FILE,
             self.policy.trust.allowed_signers.as_deref(),
             from,
+            at,
         )
     }
+
 
     /// When each wanted version of a record first appeared: for (record path,
     /// request digest), the author time of the first commit whose version of

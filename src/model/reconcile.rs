@@ -48,6 +48,11 @@ pub struct Site {
     pub expires: Option<NaiveDate>,
     /// The package it is scoped to, when the format says (a purl or name@version).
     pub package: Option<String>,
+    /// For an ignore-file entry, everything that decides what it hides (its
+    /// id, packages, paths and the like), as canonical JSON, without its
+    /// free text and its expiry: two entries with the same scope hide the
+    /// same thing until their expiries.
+    pub scope: Option<String>,
 }
 
 /// The findings about `sites`, found in the application repository
@@ -384,6 +389,7 @@ mod tests {
             reason: None,
             expires: None,
             package: None,
+            scope: None,
         }
     }
 

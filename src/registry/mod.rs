@@ -451,7 +451,6 @@ impl Registry {
         )
     }
 
-
     /// When each wanted version of a record first appeared: for (record path,
     /// request digest), the author time of the first commit whose version of
     /// that file has that digest. Reads the history once, and only the

@@ -50,6 +50,7 @@ pub fn parse(format: Format, file: &str, text: &str) -> Result<Vec<Site>, String
         reason: None,
         expires: None,
         package: None,
+        scope: None,
     };
     // The lines of an entry: from its first to just before the next entry's.
     let span = |starts: &[usize], i: usize| -> String {
@@ -68,6 +69,9 @@ pub fn parse(format: Format, file: &str, text: &str) -> Result<Vec<Site>, String
                 s.cited = super::cited(t);
                 s.expires = t.split_whitespace().find_map(|f| f.strip_prefix("exp:")).and_then(|d| d.parse().ok());
                 s.reason = t.split_once('#').map(|(_, c)| c.trim().to_string()).filter(|c| !c.is_empty());
+                let kept: Vec<&str> =
+                    t.split('#').next().unwrap_or("").split_whitespace().filter(|f| !f.starts_with("exp:")).collect();
+                s.scope = scope(&serde_json::json!(kept));
                 out.push(s);
             }
         }
@@ -84,6 +88,7 @@ pub fn parse(format: Format, file: &str, text: &str) -> Result<Vec<Site>, String
                             s.reason = item["statement"].as_str().map(String::from);
                             s.expires = item["expired_at"].as_str().and_then(last_day);
                             s.package = item["purls"][0].as_str().map(String::from);
+                            s.scope = scope(&serde_json::json!({ "section": section, "entry": item }));
                             entries.push((line, s));
                         }
                     }
@@ -99,6 +104,7 @@ pub fn parse(format: Format, file: &str, text: &str) -> Result<Vec<Site>, String
                                 Some(v) => format!("{n}@{v}"),
                                 None => n.to_string(),
                             });
+                        s.scope = scope(item);
                         entries.push((line, s));
                     }
                 }
@@ -112,6 +118,7 @@ pub fn parse(format: Format, file: &str, text: &str) -> Result<Vec<Site>, String
                                 s.reason = details["reason"].as_str().map(String::from);
                                 s.expires = details["expires"].as_str().and_then(last_day);
                                 s.package = (path != "*").then(|| path.trim_start_matches("* > ").to_string());
+                                s.scope = scope(&serde_json::json!({ "id": id, "path": path, "details": details }));
                                 entries.push((line, s));
                             }
                         }
@@ -146,6 +153,14 @@ pub fn parse(format: Format, file: &str, text: &str) -> Result<Vec<Site>, String
                 s.reason = value("reason");
                 s.expires = value("ignoreUntil").or(value("effectiveUntil")).as_deref().and_then(last_day);
                 s.cited = super::cited(&body);
+                // The table's lines as written, but its free text and expiry.
+                let kept: Vec<&str> = body
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .filter(|l| !["reason", "ignoreUntil", "effectiveUntil"].iter().any(|k| l.starts_with(k)))
+                    .collect();
+                s.scope = scope(&serde_json::json!(kept));
                 out.push(s);
             }
         }
@@ -161,6 +176,7 @@ pub fn parse(format: Format, file: &str, text: &str) -> Result<Vec<Site>, String
                 let mut s = site("better-npm-audit", line, Some(id.clone()));
                 s.reason = details["notes"].as_str().map(String::from);
                 s.expires = details["expiry"].as_str().and_then(last_day);
+                s.scope = scope(&serde_json::json!({ "id": id, "details": details }));
                 entries.push((line, s));
             }
             out.extend(citing(entries, &lines));
@@ -190,6 +206,23 @@ pub fn parse(format: Format, file: &str, text: &str) -> Result<Vec<Site>, String
         }
     }
     Ok(out)
+}
+
+/// The canonical form of what an entry hides: its JSON with object keys
+/// sorted, without free text (statements, reasons, notes) and expiries.
+fn scope(entry: &Value) -> Option<String> {
+    fn strip(v: &Value) -> Value {
+        const SKIP: &[&str] =
+            &["statement", "reason", "notes", "expired_at", "expires", "expiry", "ignoreUntil", "effectiveUntil"];
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter().filter(|(k, _)| !SKIP.contains(&k.as_str())).map(|(k, v)| (k.clone(), strip(v))).collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    Some(crate::model::digest::canonical_json(&strip(entry)))
 }
 
 /// Entries (each with its first line) with the ids cited anywhere in their

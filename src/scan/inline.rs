@@ -112,6 +112,7 @@ impl Matcher {
                         reason: Some(text.trim().to_string()),
                         expires: None,
                         package: None,
+                        scope: None,
                     });
                 }
             }

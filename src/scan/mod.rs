@@ -211,6 +211,7 @@ mod tests {
             reason: None,
             expires: None,
             package: None,
+            scope: None,
         };
         let a = site("a.py", 2, SiteKind::Inline, "bandit", "B101");
         assert_eq!(cite("x\ny = 1  # nosec B101\n", &[(&a, "EXC-AAAA")]), "x\ny = 1  # nosec B101 EXC-AAAA\n");

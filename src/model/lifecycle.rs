@@ -65,6 +65,15 @@ pub struct Transition {
 /// Applies `action` to `e` as `act.actor` at `act.at`. The new decision is
 /// unsigned: the caller signs `Transition::entry` before saving.
 pub fn apply(e: &Exception, policy: &Policy, act: &Act, action: Action) -> Result<Transition, Refusal> {
+    // The chain orders decisions by time: a new one comes after every
+    // decision already made, even when its maker's clock runs behind or two
+    // fall in the same second (it is then dated a second after the latest).
+    let latest = latest_decision(e);
+    let at = match latest {
+        Some(l) if act.at <= l => l + chrono::TimeDelta::seconds(1),
+        _ => act.at,
+    };
+    let act = &Act { actor: act.actor, at };
     let verb = action.verb();
     let (mut after, detail, entry) = match action {
         Action::Approve { role, risk, note } => {
@@ -98,6 +107,13 @@ pub fn apply(e: &Exception, policy: &Policy, act: &Act, action: Action) -> Resul
     }
     let awaiting = if after.status == Status::Requested { standing.missing } else { Vec::new() };
     Ok(Transition { after, action: verb, detail, entry, awaiting })
+}
+
+/// When the record's latest decision was made.
+pub fn latest_decision(e: &Exception) -> Option<DateTime<Utc>> {
+    let approvals = e.approvals.iter().map(|a| a.at);
+    let reviews = e.reviews.iter().map(|v| v.at);
+    approvals.chain(reviews).chain(e.closed.as_ref().map(|c| c.at)).max()
 }
 
 /// Who is acting and when.
@@ -445,6 +461,16 @@ pub fn closure_problem(e: &Exception, policy: &Policy) -> Option<String> {
         let mut open = e.clone();
         open.status = Status::Approved;
         open.closed = None;
+        // Only what was approved expires: a request nobody approved is
+        // retired or rejected by a person. (A key revoked since does not
+        // undo that it was approved when it expired.)
+        let verdicts = routing::verdicts_of(&open, policy)
+            .into_iter()
+            .map(|(entry, v)| if v.is_key_problem() { (entry, super::signature::Verdict::Valid) } else { (entry, v) })
+            .collect();
+        if !routing::standing_with(&open, policy, &verdicts).complete() {
+            return Some(format!("closed as {} by the policy on {day}, but it was never approved", e.status));
+        }
         if e.status == Status::Expired && expiry_due(&open, policy, day).is_some() {
             return None;
         }

@@ -59,6 +59,8 @@ pub struct Standing {
     pub revoked: Vec<usize>,
     /// The request's own signature does not count because its key was removed or retired.
     pub request_revoked: bool,
+    /// Reviews that do not count because their key was removed or retired.
+    pub revoked_reviews: Vec<usize>,
     /// Why decisions do not stand.
     pub problems: Vec<Problem>,
 }
@@ -235,7 +237,17 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
 
     // Of those, the ones that cover the record as it is now (none while the
     // request itself does not stand).
-    let cover = Coverage::of(e, policy, &standing, &reviews);
+    // Extensions whose key was revoked or retired no longer count, but the
+    // date they set was set: approvals wait for it, rather than having
+    // been left behind by a change.
+    let revoked_reviews: Vec<usize> = e
+        .reviews
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| signed.get(&Entry::Review(*i)).is_some_and(Verdict::is_key_problem))
+        .map(|(i, _)| i)
+        .collect();
+    let cover = Coverage::of(e, policy, &standing, &reviews, &revoked_reviews);
     let covering: Vec<&Approval> =
         standing.iter().filter(|(i, _)| request_stands && cover.covers(*i, &current)).map(|(_, a)| *a).collect();
     // An approval the content left behind; not one that waits for its role
@@ -248,7 +260,7 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
 
     let (tier, missing) = route(e, policy, &covering, &mut add);
     let request_revoked = request.as_ref().is_some_and(Verdict::is_key_problem);
-    Standing { tier, missing, stale, revoked, request_revoked, problems }
+    Standing { tier, missing, stale, revoked, request_revoked, revoked_reviews, problems }
 }
 
 /// Which approvals cover which content, from the chain of decisions that
@@ -271,6 +283,7 @@ impl Coverage {
         policy: &Policy,
         standing: &[(usize, &Approval)],
         reviews: &[(usize, &super::record::Review)],
+        revoked_reviews: &[usize],
     ) -> Coverage {
         let stands = |entry: Entry| match entry {
             Entry::Approval(i) => {
@@ -282,7 +295,19 @@ impl Coverage {
         };
         let mut approvals: HashMap<usize, (bool, NaiveDate, String)> = HashMap::new();
         let mut stated = None;
-        for entry in statement::chain(e).into_iter().filter(|x| stands(*x)) {
+        for entry in statement::chain(e) {
+            if let Entry::Review(i) = entry
+                && revoked_reviews.contains(&i)
+            {
+                let v = &e.reviews[i];
+                if let (ReviewDecision::Extend, Some(new)) = (v.decision, v.expires) {
+                    stated = Some(new);
+                }
+                continue;
+            }
+            if !stands(entry) {
+                continue;
+            }
             match entry {
                 Entry::Approval(i) => {
                     let a = &e.approvals[i];

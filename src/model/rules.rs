@@ -182,7 +182,9 @@ pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Sta
     // Approvals that stopped counting because their key was revoked or
     // retired are warnings (each named above): the record is requested again.
     let revoked_roles: Vec<&str> = standing.revoked.iter().map(|i| e.approvals[*i].role.as_str()).collect();
-    let only_revoked = standing.request_revoked || standing.missing.iter().all(|r| revoked_roles.contains(&r.as_str()));
+    let only_revoked = standing.request_revoked
+        || (!standing.revoked_reviews.is_empty() && standing.stale.is_empty())
+        || standing.missing.iter().all(|r| revoked_roles.contains(&r.as_str()));
     if e.status == Status::Approved && !standing.complete() && !only_revoked {
         add(
             Code::ApprovalsMissing,

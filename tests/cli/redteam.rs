@@ -774,7 +774,6 @@ fn a_requester_signs_their_edited_request_again() {
 /// verifies: the honest record fails the gate. exc should refuse to date a
 /// decision before the last one (or date it after it).
 #[test]
-#[ignore = "false positive: a decision dated before the record's latest one (clock skew between laptops) reorders the chain and breaks the signatures after it"]
 fn a_decision_made_on_a_clock_that_runs_behind_does_not_break_the_chain() {
     let t = Team::new();
     t.request("EXC-0001", "mfa-bypass", "2026-02-01", &["--attachment", "https://wiki.example.com/e"]);
@@ -797,7 +796,6 @@ fn a_decision_made_on_a_clock_that_runs_behind_does_not_break_the_chain() {
 /// extension it follows: the extension's signature breaks, and the approval
 /// voids the risk owner's.
 #[test]
-#[ignore = "false positive: decisions in the same second are chained approvals-first, not in the order they were made, breaking the later one's signature"]
 fn an_extension_and_its_approval_in_the_same_second_stand() {
     let t = Team::new();
     t.request(
@@ -825,7 +823,6 @@ fn an_extension_and_its_approval_in_the_same_second_stand() {
 /// Instead the record's expiry is the one nobody standing approved, and
 /// `check` reports `changed-after-approval` and `approvals-missing` errors.
 #[test]
-#[ignore = "false positive: revoking the key that signed an extension leaves changed-after-approval and approvals-missing errors, not a signature-revoked warning"]
 fn revoking_the_key_that_signed_an_extension_leaves_ci_green() {
     let t = Team::new();
     t.request("EXC-0001", "other", "2026-02-01", &["--expires", "2026-04-01"]);
@@ -1012,7 +1009,6 @@ fn a_closure_by_someone_without_the_role_fails_the_pull_request() {
 /// (180 days) has waited 105 days; Mallory closes it "by policy" as expired,
 /// since a review would have been due had it been approved.
 #[test]
-#[ignore = "hole: closure_problem judges a policy closure as if the record were approved, so a pending request can be closed by policy (check and check --base pass)"]
 fn the_policy_closes_no_pending_request() {
     let t = Team::new();
     let path = t.request("EXC-0001", "firewall-rule", "2026-01-01", &["--expires", "2026-06-29"]);

@@ -59,13 +59,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             let mut found = Vec::new();
             // The base's policy judges the branch: it is what must be rooted.
             if let Some(root) = args.trust.root() {
-                found.extend(reg.check_root(root, &reg.policy_at(commit)?, Some(commit)));
+                let (findings, note) = reg.rooted(root, &reg.policy_at(commit)?, Some(commit));
+                note.inspect(|n| crate::output::note(n));
+                found.extend(findings);
             }
             found.extend(reg.against_base(commit, &name, ctx.now())?);
             found
         }
         None => match args.trust.root() {
-            Some(root) => reg.check_root(root, &reg.policy, None),
+            Some(root) => {
+                let (findings, note) = reg.rooted(root, &reg.policy, None);
+                note.inspect(|n| crate::output::note(n));
+                findings
+            }
             None => Vec::new(),
         },
     };

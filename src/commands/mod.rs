@@ -29,6 +29,7 @@ pub mod retire;
 pub mod revoke;
 pub mod schema;
 pub mod show;
+pub mod sign;
 pub mod suppress;
 pub mod validate;
 

@@ -240,6 +240,33 @@ impl Audit {
             );
         }
 
+        // A request filed or signed again in this change: by a key still valid
+        // when it reached the mainline, whatever date it was written at.
+        if before.is_none_or(|b| b.signature != after.signature)
+            && after.signature.is_some()
+            && s.policy.signatures_required()
+        {
+            let v = signature::verify_landed(
+                &s.policy.trust.keyring,
+                &after.requester,
+                after.created,
+                Some(s.commit.landed),
+                &statement::request_statement(after, s.policy.trust.registry.as_deref()),
+                after.signature.as_deref(),
+            );
+            if let v @ Verdict::Expired { .. } = v {
+                add(
+                    Code::SignatureUnknownKey,
+                    "/signature",
+                    format!(
+                        "the request is {} before it reached the mainline (on {})",
+                        v.describe(&after.requester),
+                        s.commit.landed.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                );
+            }
+        }
+
         // Decisions already made are never edited or removed.
         if let Some(b) = before {
             rewritten(b, after, &mut add);
@@ -358,6 +385,31 @@ pub fn new_decisions(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let new = new_entries(before, after);
+    // Who decides: a role holder (as of the policy judging the branch), never the requester.
+    for entry in &new {
+        let Entry::Approval(i) = entry else { continue };
+        let a = &after.approvals[*i];
+        if a.by == POLICY_APPROVER {
+            continue;
+        }
+        let word = if a.decision == Decision::Approved { "approval" } else { "rejection" };
+        let problem = if policy.same_person(&a.by, &after.requester) {
+            Some((
+                Code::SelfApproval,
+                format!("the `{}` {word} by {}, new on this branch, is by the requester", a.role, a.by),
+            ))
+        } else if !policy.holds_role(&a.by, &a.role, after) {
+            Some((
+                Code::UnauthorizedApprover,
+                format!("the `{}` {word} by {}, new on this branch: {} does not hold `{}`", a.role, a.by, a.by, a.role),
+            ))
+        } else {
+            None
+        };
+        if let Some((code, message)) = problem {
+            out.push(Finding::new(code, file, &entry.pointer(), message).with_id(&after.id));
+        }
+    }
     let verdicts = signature_verdicts(after, policy, &new, now);
     let mut entries: Vec<(&Entry, &Verdict)> = verdicts.iter().collect();
     entries.sort_by_key(|(e, _)| **e);
@@ -378,8 +430,19 @@ pub fn new_decisions(
             );
         }
     }
-    if before.is_none()
-        && let Some(v) = routing::request_verdict(after, policy).filter(Verdict::is_key_problem)
+    // A request new on the branch, or signed again there: by a key valid now.
+    let signed_again = before.is_none_or(|b| b.signature != after.signature);
+    if signed_again
+        && routing::request_verdict(after, policy).is_some()
+        && let Some(v) = Some(signature::verify_landed(
+            &policy.trust.keyring,
+            &after.requester,
+            after.created,
+            Some(now),
+            &statement::request_statement(after, policy.trust.registry.as_deref()),
+            after.signature.as_deref(),
+        ))
+        .filter(Verdict::is_key_problem)
     {
         out.push(
             Finding::new(

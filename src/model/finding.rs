@@ -198,6 +198,9 @@ codes! {
     TrustRootMismatch = "trust-root-mismatch", Trust, Error, true,
         "the policy does not descend from the trust root pinned outside the repository",
         "CI can pin the registry's root of trust (`--trust-root`, the environment variable EXC_TRUST_ROOT, the action's `trust-root` input): the policy owners' key fingerprints (SHA256:…) or the digest of a trusted policy (sha256:…). The policy in force must be that policy, be approved by those keys, or be reached from it by approved changes. Anything else is a policy someone replaced without its owners, e.g. by a direct push. Restore the policy, or, if the owners changed on purpose, update the pin.";
+    RoleRemoved = "role-removed", Trust, Warning, false,
+        "a decision by someone the policy no longer lists in the role they decided as: it no longer counts",
+        "Taking someone out of a role works as revoking a key does: what they approved in that role stops counting, so an open record they approved is requested again until someone who holds the role approves it (`exc approve ID`), and the warning goes. On a closed record nothing follows, and nothing is reported. A decision new on a pull request by someone without the role is an error (`unauthorized-approver`), as in the audit.";
     OwnerKeysExpire = "owner-keys-expire", Policy, Warning, false,
         "every key of the policy's owners has a valid-before: after the last one, no change to the policy can be approved",
         "The owners of the policy (`trust.owners`, default ciso) approve every change to it with their keys. When each of their keys carries a `valid-before` in the allowed_signers file, the policy locks once the last one passes: nobody could approve the change that lists a new key. List the next key for an owner (a change the owners approve) before that date. A policy that is already locked can only start over from a new trust root pinned outside the repository.";

@@ -156,7 +156,9 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
     }
 
     // Where decisions are signed, the request is signed by its requester.
-    let request = signed.get(&Entry::Request).cloned().or_else(|| request_verdict(e, policy));
+    // A closed record's request decides nothing any more: no finding about it.
+    let request =
+        if closed { None } else { signed.get(&Entry::Request).cloned().or_else(|| request_verdict(e, policy)) };
     let request_stands = match &request {
         None | Some(Verdict::Valid) => true,
         Some(Verdict::Missing) => {
@@ -259,6 +261,23 @@ pub fn standing_with(e: &Exception, policy: &Policy, signed: &BTreeMap<Entry, Ve
         .collect();
 
     let (tier, missing) = route(e, policy, &covering, &mut add);
+    // A role approved again by someone who holds it: the old approval is past.
+    problems.retain(|p| {
+        p.code != Code::RoleRemoved
+            || p.pointer
+                .strip_prefix("/approvals/")
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| e.approvals.get(i))
+                .is_none_or(|a| missing.contains(&a.role))
+    });
+    // Approvals whose role was taken away count as revoked ones do.
+    let mut revoked = revoked;
+    revoked.extend(
+        problems
+            .iter()
+            .filter(|p| p.code == Code::RoleRemoved)
+            .filter_map(|p| p.pointer.strip_prefix("/approvals/").and_then(|i| i.parse::<usize>().ok())),
+    );
     let request_revoked = request.as_ref().is_some_and(Verdict::is_key_problem);
     Standing { tier, missing, stale, revoked, request_revoked, revoked_reviews, problems }
 }
@@ -460,12 +479,21 @@ fn standing_approvals<'e>(
             continue;
         }
         if !policy.holds_role(&a.by, &a.role, e) {
-            let what = if a.role == RISK_OWNER {
-                "is not the record's risk owner".to_string()
-            } else {
-                format!("does not hold role `{}` in the policy", a.role)
-            };
-            add(Code::UnauthorizedApprover, at, format!("{} {what}", a.by));
+            if a.role == RISK_OWNER {
+                add(Code::UnauthorizedApprover, at, format!("{} is not the record's risk owner", a.by));
+            } else if !e.status.is_closed() && signs(Entry::Approval(i)) {
+                // Taken out of the role since (as a key is revoked): the
+                // approval stops counting. A new one is judged strictly where
+                // it is made (`exc check --base`, the audit).
+                add(
+                    Code::RoleRemoved,
+                    at,
+                    format!(
+                        "{} no longer holds role `{}` in the policy: the approval no longer counts, and `{}` must approve again",
+                        a.by, a.role, a.role
+                    ),
+                );
+            }
             continue;
         }
         if !signs(Entry::Approval(i)) {

@@ -191,25 +191,36 @@ impl Registry {
     /// judged: the pinned policy itself, or one the pinned keys own or
     /// approved; the audit follows the chain. Findings when it does not.
     pub fn check_root(&self, root: &TrustRoot, policy: &Policy, at: Option<crate::git::Oid>) -> Vec<Finding> {
+        self.rooted(root, policy, at).0
+    }
+
+    /// [`Registry::check_root`], with a note to show when the file alone was judged.
+    pub fn rooted(
+        &self,
+        root: &TrustRoot,
+        policy: &Policy,
+        at: Option<crate::git::Oid>,
+    ) -> (Vec<Finding>, Option<String>) {
+        let done = |f: Vec<Finding>| (f, None);
         let mismatch = |why: String| vec![Finding::new(Code::TrustRootMismatch, POLICY_FILE, "", why)];
         let now = policy.digest();
         if let TrustRoot::Policy(d) = root
             && *d == now
         {
-            return Vec::new();
+            return done(Vec::new());
         }
         let history = match self.history_of(None, at) {
             Ok(h) => h,
             Err(e) if root.roots(policy) => {
-                crate::output::note(&format!(
+                let note = format!(
                     "trust: the policy is rooted in the pinned trust root by the file alone ({e}); `exc audit` follows every change from it"
-                ));
-                return Vec::new();
+                );
+                return (Vec::new(), Some(note));
             }
             Err(e) => {
-                return mismatch(format!(
+                return done(mismatch(format!(
                     "exc.yaml is not rooted in the pinned trust root ({root}) by the file alone, and following the approved changes needs the history ({e})"
-                ));
+                )));
             }
         };
         let mut chain = crate::model::audit::PolicyChain::default();
@@ -229,16 +240,16 @@ impl Registry {
             let _ = chain.offer(Ok(p), &commit, POLICY_FILE, true);
         }
         if !started {
-            return mismatch(format!(
+            return done(mismatch(format!(
                 "no policy on the mainline is the pinned trust root ({root}) or owned or approved by its keys: this history does not descend from it"
-            ));
+            )));
         }
-        match chain.effective() {
+        done(match chain.effective() {
             Some(e) if e.digest() == now => Vec::new(),
             _ => mismatch(format!(
                 "exc.yaml ({now}) is not reached from the pinned trust root ({root}) by changes its owners approved: a policy replaced or replayed without them (e.g. by a direct push)"
             )),
-        }
+        })
     }
 
     /// Chooses the start (see [`Registry::audit_start`]) and audits from there.

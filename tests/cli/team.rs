@@ -78,7 +78,7 @@ impl Team {
     pub fn exc(&self, short: &str, day: &str, args: &[&str]) -> assert_cmd::assert::Assert {
         let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         a.extend(["--as-of".into(), day.into()]);
-        if ["approve", "reject", "recertify", "retire", "revoke", "new", "policy"].contains(&args[0])
+        if ["approve", "reject", "recertify", "retire", "revoke", "new", "policy", "sign"].contains(&args[0])
             && !args.contains(&"--key")
         {
             a.extend(["--key".into(), self.key(short)]);

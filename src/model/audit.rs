@@ -20,7 +20,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::digest;
 use super::finding::{Code, Finding};
-use super::identity::same_person;
+use super::identity::{identity, same_person};
 use super::lifecycle;
 use super::policy::Policy;
 use super::record::{Decision, Exception, Status};
@@ -107,6 +107,10 @@ pub struct PolicyChain {
     since: Option<DateTime<Utc>>,
     /// The commit of an unapproved change still waiting, if any.
     unapproved: Option<String>,
+    /// Who committed each policy approval first (by its maker, role and
+    /// time): where signatures are off, an approval counts only when its
+    /// maker committed it, as an unsigned record decision does.
+    introduced: HashMap<(String, String, DateTime<Utc>), String>,
 }
 
 impl PolicyChain {
@@ -147,11 +151,22 @@ impl PolicyChain {
         let f = |code: Code, message: String| {
             Some(Finding::new(code, path, "", format!("{message} ({})", commit.describe())).with_commit(commit.id))
         };
-        let candidate = match candidate {
+        let mut candidate = match candidate {
             Ok(c) => c,
             Err(_) if !mainline => return None,
             Err(why) => return f(Code::PolicyInvalid, format!("the policy does not read: {why}")),
         };
+        for a in &candidate.approvals {
+            self.introduced.entry((a.by.clone(), a.role.clone(), a.at)).or_insert_with(|| commit.author.to_string());
+        }
+        if let Some(current) = &self.effective
+            && !current.signatures_required()
+        {
+            let introduced = &self.introduced;
+            candidate.approvals.retain(|a| {
+                introduced.get(&(a.by.clone(), a.role.clone(), a.at)).is_some_and(|who| same_person(who, &a.by))
+            });
+        }
         let Some(current) = &self.effective else {
             self.trust_from(candidate, commit.time);
             return None;
@@ -184,6 +199,10 @@ impl PolicyChain {
 #[derive(Default)]
 pub struct Audit {
     pending: HashMap<String, Finding>,
+    /// Approvals that reached the mainline after their key retired, by
+    /// (file, maker, role): reported unless their maker makes them again
+    /// with a key that counts (as a change needs approving again).
+    late: HashMap<(String, String, String), Finding>,
     findings: Vec<Finding>,
 }
 
@@ -278,7 +297,6 @@ impl Audit {
         for entry in &new {
             check_decision(s, after, *entry, signed.get(entry), &mut add);
         }
-
         // Request fields changed while approvals stood, with nothing re-approving them.
         let now = routing::standing(after, s.policy);
         if let Some(b) = before {
@@ -303,6 +321,28 @@ impl Audit {
         if let Some(msg) = skipped_transition(before, after, &new, &now) {
             add(Code::LifecycleSkipped, "/status", msg);
         }
+        // A late approval (its key retired before it landed) waits to be made
+        // again; one made again with a key that counts clears it.
+        for entry in &new {
+            let Entry::Approval(i) = entry else { continue };
+            let a = &after.approvals[*i];
+            let key = (s.file.to_string(), identity(&a.by), a.role.clone());
+            match signed.get(entry) {
+                Some(Verdict::Expired { .. }) => {
+                    let pointer = entry.pointer();
+                    if let Some(k) =
+                        out.iter().rposition(|f| f.code == Code::SignatureUnknownKey && f.pointer == pointer)
+                    {
+                        self.late.insert(key, out.remove(k));
+                    }
+                }
+                Some(Verdict::Valid) => {
+                    self.late.remove(&key);
+                }
+                _ => {}
+            }
+        }
+
         if let Some(policy_commit) = s.unapproved_policy {
             for f in &mut out {
                 if matches!(f.code, Code::UnauthorizedApprover | Code::SignatureUnknownKey | Code::RiskLowered) {
@@ -324,7 +364,7 @@ impl Audit {
     /// Ends the audit: request changes never re-approved become findings, in
     /// the order they happened.
     pub fn finish(mut self) -> Vec<Finding> {
-        let mut pending: Vec<Finding> = self.pending.into_values().collect();
+        let mut pending: Vec<Finding> = self.pending.into_values().chain(self.late.into_values()).collect();
         pending.sort_by(|a, b| (&a.commit, &a.path).cmp(&(&b.commit, &b.path)));
         self.findings.extend(pending);
         self.findings
@@ -948,8 +988,13 @@ mod tests {
             previous: Some(first.digest()),
             signature: None,
         });
-        assert_eq!(chain.offer(Ok(grab.clone()), &commit, "exc.yaml", true), None);
-        assert_eq!((chain.effective(), chain.unapproved()), (Some(&grab), None));
+        // Unsigned (signatures are off), it counts only as committed by its maker.
+        assert!(chain.offer(Ok(grab.clone()), &commit, "exc.yaml", true).is_some(), "committed by Eve");
+        let mut by_carol = PolicyChain::default();
+        assert_eq!(by_carol.offer(Ok(first.clone()), &commit, "exc.yaml", true), None);
+        let carols = CommitRef { id: "cafe", author: CAROL, time: at("2026-01-03"), landed: at("2026-01-03") };
+        assert_eq!(by_carol.offer(Ok(grab.clone()), &carols, "exc.yaml", true), None);
+        assert_eq!((by_carol.effective(), by_carol.unapproved()), (Some(&grab), None));
         // A policy that does not read is reported on the mainline only.
         assert_eq!(chain.offer(Err("bad".into()), &commit, "exc.yaml", false), None);
         assert_eq!(chain.offer(Err("bad".into()), &commit, "exc.yaml", true).unwrap().code, Code::PolicyInvalid);

@@ -135,8 +135,29 @@ fn approve(
     note: Option<String>,
 ) -> Result<Exception, Refusal> {
     let standing = routing::standing(e, policy);
+    // The actor's own approvals of this content made with a key that is no
+    // longer valid now (it retired after they were made, perhaps before they
+    // landed): they may be made again with a key that is.
+    let current_digest = digest::digest(e);
+    let renewable: Vec<&Approval> = e
+        .approvals
+        .iter()
+        .filter(|a| {
+            a.decision == Decision::Approved
+                && a.digest == current_digest
+                && a.expires == e.expires
+                && policy.same_person(&a.by, act.actor)
+        })
+        .filter(|a| {
+            a.signature.as_deref().and_then(super::signature::key_blob).is_some_and(|blob| {
+                policy.trust.keyring.keys_of(act.actor).iter().any(|k| k.blob() == blob && !k.valid_at(act.at))
+            })
+        })
+        .collect();
     // An approved record whose approvals no longer stand needs approving again.
-    if !(e.status == Status::Requested || (e.status == Status::Approved && !standing.complete())) {
+    if !(e.status == Status::Requested
+        || (e.status == Status::Approved && (!standing.complete() || !renewable.is_empty())))
+    {
         return Err(format!("{} is {}; only requested exceptions can be approved", e.id, e.status));
     }
     if policy.same_person(act.actor, &e.requester) {
@@ -168,7 +189,11 @@ fn approve(
             && a.expires == e.expires
             && policy.same_person(&a.by, act.actor)
             && !standing.revoked.contains(i)
+            && !renewable.iter().any(|r| std::ptr::eq(*r, *a))
     };
+    // Making a retired key's approval again: in the same role, by default.
+    let role = role.or_else(|| renewable.first().map(|a| a.role.as_str()));
+    let renewing = |r: &str| renewable.iter().any(|a| a.role == r);
     if let Some((_, prev)) = e.approvals.iter().enumerate().rev().find(mine)
         && role.is_none_or(|r| r != prev.role)
     {
@@ -187,7 +212,7 @@ fn approve(
                     tier_roles.join(", ")
                 ));
             }
-            if !open.iter().any(|x| x == r) && assessed <= standing.tier {
+            if !open.iter().any(|x| x == r) && assessed <= standing.tier && !renewing(r) {
                 return Err(format!("role `{r}` has already approved {}", e.id));
             }
             if !policy.holds_role(act.actor, r, e) {

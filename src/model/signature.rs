@@ -72,6 +72,13 @@ impl TrustedKey {
         }
         self.key.verify(NAMESPACE, statement, sig).is_ok()
     }
+    /// The key's SSH wire form, as a signature names it (see [`key_blob`]).
+    pub fn blob(&self) -> Vec<u8> {
+        let mut wire = Vec::new();
+        let _ = ssh_encoding::Encode::encode(self.key.key_data(), &mut wire);
+        wire
+    }
+
     /// `SHA256:…`, as `ssh-keygen -l` prints it.
     pub fn fingerprint(&self) -> String {
         self.key.fingerprint(HashAlg::Sha256).to_string()

@@ -174,7 +174,6 @@ fn audit_from_cannot_skip_an_unapproved_change_under_a_keys_pin() {
 /// decisions must be committed by their maker (`approval-committed-by-other`);
 /// an unsigned policy approval must be too.
 #[test]
-#[ignore = "hole: with signatures off, a policy approval is never tied to who committed it; anyone can approve a policy change in the owner's name"]
 fn an_unsigned_policy_approval_must_be_committed_by_its_owner() {
     let repo = Repo::new();
     let policy = "roles:\n  security: [sam@example.com]\n  ciso: [carol@example.com]\ntrust:\n  registry: unsigned\n  signatures: off\n";
@@ -385,7 +384,7 @@ fn a_retired_key_on_a_fast_forwarded_branch_fails_the_pull_request() {
 /// committer date as the time it landed, so the retired key's decision
 /// counts in the history too.
 #[test]
-#[ignore = "hole: the audit takes a fast-forwarded commit's own (author-controlled) committer date as when it landed, so a retired key's decision passes it"]
+#[ignore = "limit (docs/threat-model.md): a fast-forward keeps the branch commits' own committer dates, which git cannot tell from forged ones; the pull request's check --base stops it"]
 fn a_retired_key_on_a_fast_forwarded_branch_fails_the_audit() {
     let t = Team::new();
     let old_sam = t.key("sam");
@@ -635,7 +634,6 @@ fn audit_from_cannot_skip_an_unapproved_change_under_a_policy_pin() {
 /// history nobody can change; `exc approve` with the new key is refused
 /// (the files say the record is approved). CI is red for good.
 #[test]
-#[ignore = "false positive: an approval made while its key was valid but merged after its valid-before fails the audit for good, and exc approve refuses to make it again"]
 fn an_approval_in_flight_when_its_key_retires_can_be_made_again() {
     let t = Team::new();
     t.request("EXC-0001", "other", "2026-02-10", &[]);

@@ -86,6 +86,8 @@ pub struct History {
     /// A start that was not taken: it is not on the mainline (a side commit
     /// merged in later), so the whole history is audited.
     pub refused_start: Option<String>,
+    /// The commit the walk started from (HEAD, or the commit asked for).
+    pub tip: Option<Oid>,
 }
 
 /// What the walk found.
@@ -97,6 +99,7 @@ struct Walked {
     start: Option<usize>,
     from_tree: Option<Oid>,
     refused_start: Option<String>,
+    tip: Option<Oid>,
 }
 
 /// The paths the walk follows, relative to the repository root.
@@ -111,8 +114,67 @@ fn at_path(tree: &git2::Tree, path: &Path) -> Option<(Oid, bool)> {
     tree.get_path(path).ok().map(|e| (e.id(), e.filemode() == 0o120000))
 }
 
-/// The one walk: every commit, oldest first; a tree diff only where `exceptions/` changed.
-fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>) -> Result<Walked> {
+/// A commit, and when it reached the mainline.
+type Landing = (Oid, DateTime<Utc>);
+
+/// The commits from HEAD back to `after` (or the first commit), in the order
+/// they reached the mainline: each first-parent commit of HEAD, oldest first,
+/// preceded by the commits its merge brought in (oldest first). Each commit
+/// is there once, with when it landed (the committer date of the mainline
+/// commit that carries it); `after` and its ancestors are left out. Two
+/// walks that share a mainline commit therefore agree on everything before
+/// it, which is what lets an audit resume from a checkpoint.
+fn landing_order(repo: &Repository, head: Oid, after: Option<Oid>) -> Result<(Vec<Landing>, Vec<Oid>)> {
+    let mut mainline = Vec::new();
+    let mut at = Some(head);
+    while let Some(oid) = at {
+        if Some(oid) == after {
+            break;
+        }
+        mainline.push(oid);
+        at = repo.find_commit(oid).map_err(broken)?.parent_id(0).ok();
+    }
+    mainline.reverse();
+    let mut order = Vec::new();
+    for &oid in &mainline {
+        let commit = repo.find_commit(oid).map_err(broken)?;
+        let landed = Utc.timestamp_opt(commit.committer().when().seconds(), 0).single().unwrap_or_default();
+        if commit.parent_count() > 1 {
+            let mut side = repo.revwalk().map_err(broken)?;
+            side.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(broken)?;
+            for k in 1..commit.parent_count() {
+                side.push(commit.parent_id(k).map_err(broken)?).map_err(broken)?;
+            }
+            side.hide(commit.parent_id(0).map_err(broken)?).map_err(broken)?;
+            if let Some(a) = after {
+                side.hide(a).map_err(broken)?;
+            }
+            for o in side {
+                order.push((o.map_err(broken)?, landed));
+            }
+        }
+        order.push((oid, landed));
+    }
+    Ok((order, mainline))
+}
+
+/// Whether `commit` is HEAD or one of its first parents (the mainline of
+/// the repository that holds `root`), walking back from HEAD.
+pub fn on_mainline(root: &Path, commit: Oid) -> Result<bool> {
+    let repo = Repository::discover(root).map_err(broken)?;
+    let mut at = repo.head().ok().and_then(|h| h.peel_to_commit().ok()).map(|c| c.id());
+    while let Some(oid) = at {
+        if oid == commit {
+            return Ok(true);
+        }
+        at = repo.find_commit(oid).map_err(broken)?.parent_id(0).ok();
+    }
+    Ok(false)
+}
+
+/// The one walk: every commit (after `after`, when resuming) in landing
+/// order; a tree diff only where `exceptions/` changed.
+fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>, after: Option<Oid>) -> Result<Walked> {
     let mut h = Walked::default();
     let head = match at {
         Some(commit) => commit,
@@ -124,13 +186,10 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>) ->
             Err(e) => return Err(broken(e)),
         },
     };
+    h.tip = Some(head);
     // The mainline: HEAD and its first parents.
-    let mut mainline = std::collections::HashSet::new();
-    let mut at = Some(head);
-    while let Some(oid) = at {
-        mainline.insert(oid);
-        at = repo.find_commit(oid).ok().and_then(|c| c.parent_id(0).ok());
-    }
+    let (order, mainline) = landing_order(repo, head, after)?;
+    let mainline: std::collections::HashSet<Oid> = mainline.into_iter().collect();
     // The trusted start must be on the mainline; it and every ancestor of it
     // are trusted as they were, and everything else is audited (a commit
     // merged in later from a side branch included, wherever the walk meets it).
@@ -150,16 +209,12 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>) ->
     let odb = repo.odb().map_err(broken)?;
     let read_tree = |t: Oid| odb.read(t).map_err(broken);
     let mut previous: Option<tree::Indexed> = None;
-    let mut walk = repo.revwalk().map_err(broken)?;
-    walk.push(head).map_err(broken)?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(broken)?;
 
     let subtree = |tree: &git2::Tree| -> Option<Oid> {
         tree.get_path(paths.records).ok().filter(|e| e.kind() == Some(ObjectType::Tree)).map(|e| e.id())
     };
     let trust_of = |tree: &git2::Tree| (at_path(tree, paths.policy), paths.signers.and_then(|p| at_path(tree, p)));
-    for oid in walk {
-        let oid = oid.map_err(broken)?;
+    for (oid, landed) in order {
         let commit = repo.find_commit(oid).map_err(broken)?;
         let tree = commit.tree().map_err(broken)?;
         if Some(oid) == from {
@@ -220,13 +275,12 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>) ->
         if touched || Some(oid) == from {
             let message = commit.message().unwrap_or("");
             let when = commit.author().when();
-            let committed = Utc.timestamp_opt(commit.committer().when().seconds(), 0).single().unwrap_or_default();
             h.commits.push(CommitInfo {
                 id: oid.to_string(),
                 author: person(&commit.author()),
                 committer: person(&commit.committer()),
                 time: Utc.timestamp_opt(when.seconds(), 0).single().unwrap_or_default(),
-                landed: committed,
+                landed,
                 audited: !trusted.contains(&oid),
                 summary: commit.summary().ok().flatten().unwrap_or("").to_string(),
                 action: trailer(message, "Exc-Action:"),
@@ -235,7 +289,6 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>) ->
             });
         }
     }
-    landings(repo, head, &mut h.commits)?;
     Ok(h)
 }
 
@@ -244,41 +297,6 @@ fn ancestors(repo: &Repository, of: Oid) -> Result<std::collections::HashSet<Oid
     let mut walk = repo.revwalk().map_err(broken)?;
     walk.push(of).map_err(broken)?;
     walk.map(|o| o.map_err(broken)).collect()
-}
-
-/// Sets when each commit off the mainline reached it: the committer date of
-/// the mainline merge that brought it in. Each merge's branch is walked once
-/// (what its first parent already holds is hidden), so every commit is seen once.
-fn landings(repo: &Repository, head: Oid, commits: &mut [CommitInfo]) -> Result<()> {
-    let mut off: HashMap<Oid, usize> = HashMap::new();
-    for (i, c) in commits.iter().enumerate().filter(|(_, c)| !c.mainline) {
-        if let Ok(oid) = Oid::from_str(&c.id) {
-            off.insert(oid, i);
-        }
-    }
-    let mut at = Some(head);
-    while let Some(oid) = at {
-        if off.is_empty() {
-            break;
-        }
-        let commit = repo.find_commit(oid).map_err(broken)?;
-        at = commit.parent_id(0).ok();
-        if commit.parent_count() < 2 {
-            continue;
-        }
-        let merged = Utc.timestamp_opt(commit.committer().when().seconds(), 0).single().unwrap_or_default();
-        let mut walk = repo.revwalk().map_err(broken)?;
-        for k in 1..commit.parent_count() {
-            walk.push(commit.parent_id(k).map_err(broken)?).map_err(broken)?;
-        }
-        walk.hide(commit.parent_id(0).map_err(broken)?).map_err(broken)?;
-        for o in walk {
-            if let Some(i) = off.remove(&o.map_err(broken)?) {
-                commits[i].landed = merged;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// What a merge commit itself did to the records, as git's own three-way
@@ -410,7 +428,8 @@ impl History {
     /// Reads the history of the records directory `<root>/<records>` in one
     /// walk, keeping track of the policy file `<root>/<policy>` and the keys
     /// file `<root>/<signers>`: as of commit `at` (its history, its
-    /// first-parent line as the mainline), or HEAD without one.
+    /// first-parent line as the mainline), or HEAD without one. With
+    /// `after` (a mainline commit already audited), only what came after it.
     pub fn read_at(
         root: &Path,
         records: &str,
@@ -418,6 +437,7 @@ impl History {
         signers: Option<&str>,
         from: Option<&str>,
         at: Option<Oid>,
+        after: Option<Oid>,
     ) -> Result<History> {
         let repo = match Repository::discover(root) {
             Ok(r) => r,
@@ -447,7 +467,7 @@ impl History {
             ),
             None => None,
         };
-        let w = walk(&repo, &paths, from, at)?;
+        let w = walk(&repo, &paths, from, at, after)?;
         if from.is_some() && w.from_tree.is_none() && w.refused_start.is_none() {
             return Err(Error::Git("trust.audit_from names a commit that is not in the history of HEAD".into()));
         }
@@ -460,6 +480,7 @@ impl History {
             start: w.start,
             from_tree: w.from_tree,
             refused_start: w.refused_start,
+            tip: w.tip,
         })
     }
 
@@ -474,6 +495,13 @@ impl History {
         self.start = Some(index);
         self.from_tree = Some(self.commits[index].tree);
         Ok(())
+    }
+
+    /// The text of a file (relative to the registry root) as of any commit
+    /// by id, read or not by this walk.
+    pub fn file_at_id(&self, commit: Oid, path: &str) -> Result<Option<String>> {
+        let tree = self.repo.find_commit(commit).and_then(|c| c.tree()).map_err(broken)?;
+        self.file_in(tree.id(), path)
     }
 
     /// Whether commit `index` is audited (see [`CommitInfo::audited`]).
@@ -516,20 +544,46 @@ impl History {
     /// `parse`. Versions are read and parsed a chunk at a time, in parallel,
     /// and let go after the chunk, so memory stays flat however long the
     /// history is. Each blob is parsed once per chunk.
-    pub fn replay<'h, T: Send>(
+    pub fn replay<'h, T: Send + Sync>(
         &self,
         changes: impl IntoIterator<Item = &'h FileChange>,
         parse: impl Fn(&str) -> T + Sync,
+        visit: impl FnMut(&CommitInfo, &FileChange, Option<&T>, Option<&T>) -> Result<()>,
+    ) -> Result<()> {
+        self.replay_chunks(changes, parse, |_| {}, visit)
+    }
+
+    /// [`History::replay`], with `chunk` called on each chunk's parsed
+    /// versions before they are visited (to do work on all of them at once,
+    /// in parallel: checking their signatures in batches, say). Blobs are
+    /// read on every core, each thread with its own handle on the repository.
+    pub fn replay_chunks<'h, T: Send + Sync>(
+        &self,
+        changes: impl IntoIterator<Item = &'h FileChange>,
+        parse: impl Fn(&str) -> T + Sync,
+        chunk_hook: impl Fn(&[&T]),
         mut visit: impl FnMut(&CommitInfo, &FileChange, Option<&T>, Option<&T>) -> Result<()>,
     ) -> Result<()> {
         let changes: Vec<&FileChange> = changes.into_iter().collect();
+        let path = self.repo.path().to_path_buf();
         for chunk in changes.chunks(4096) {
             let mut blobs: Vec<Oid> = chunk.iter().flat_map(|c| [c.old_blob, c.new_blob]).flatten().collect();
             blobs.sort();
             blobs.dedup();
-            let texts: Vec<(Oid, String)> =
-                blobs.iter().map(|b| self.text(*b).map(|t| (*b, t))).collect::<Result<_>>()?;
-            let parsed: HashMap<Oid, T> = texts.into_par_iter().map(|(b, t)| (b, parse(&t))).collect();
+            let parsed: HashMap<Oid, T> = blobs
+                .par_iter()
+                .map_init(
+                    || Repository::open(&path).ok(),
+                    |repo, b| -> Result<(Oid, T)> {
+                        let blob = match repo {
+                            Some(r) => r.find_blob(*b).map_err(broken)?,
+                            None => return Err(Error::Git(format!("cannot open {}", path.display()))),
+                        };
+                        Ok((*b, parse(&String::from_utf8_lossy(blob.content()))))
+                    },
+                )
+                .collect::<Result<_>>()?;
+            chunk_hook(&parsed.values().collect::<Vec<_>>());
             for c in chunk {
                 let version = |b: Option<Oid>| b.and_then(|b| parsed.get(&b));
                 visit(&self.commits[c.commit], c, version(c.old_blob), version(c.new_blob))?;

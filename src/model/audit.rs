@@ -102,6 +102,8 @@ pub struct Step<'a> {
 #[derive(Default)]
 pub struct PolicyChain {
     effective: Option<Policy>,
+    /// The commit the policy in force was read from.
+    from: Option<String>,
     /// When the policy in force came into force (its commit's date): no
     /// approval of its successor can be older.
     since: Option<DateTime<Utc>>,
@@ -124,16 +126,43 @@ impl PolicyChain {
         self.unapproved.as_deref()
     }
 
-    /// Trusts `p` as the starting point (the first policy, or the one at `trust.audit_from`).
-    pub fn trust(&mut self, p: Policy) {
+    /// The commit the policy in force was read from, if known.
+    pub fn source(&self) -> Option<&str> {
+        self.from.as_deref()
+    }
+
+    /// Trusts `p` (read from commit `from`) as the starting point (the
+    /// first policy, or the one at the trusted start).
+    pub fn trust(&mut self, p: Policy, from: Option<&str>) {
         self.effective = Some(p);
+        self.from = from.map(str::to_string);
         self.unapproved = None;
     }
 
-    /// Trusts `p`, in force from `since`.
-    fn trust_from(&mut self, p: Policy, since: DateTime<Utc>) {
-        self.trust(p);
-        self.since = Some(since);
+    /// Trusts `p` of `commit`, in force from its time.
+    fn trust_from(&mut self, p: Policy, commit: &CommitRef) {
+        self.trust(p, Some(commit.id));
+        self.since = Some(commit.time);
+    }
+
+    /// What the chain remembers, to carry over to a later audit (the policy
+    /// in force is read again from its commit, [`PolicyChain::source`]).
+    pub fn save(&self) -> ChainSaved {
+        let mut introduced: Vec<(String, String, DateTime<Utc>, String)> =
+            self.introduced.iter().map(|((by, role, at), who)| (by.clone(), role.clone(), *at, who.clone())).collect();
+        introduced.sort();
+        ChainSaved { from: self.from.clone(), since: self.since, unapproved: self.unapproved.clone(), introduced }
+    }
+
+    /// A chain as saved, with its policy in force read again.
+    pub fn restore(saved: ChainSaved, effective: Option<Policy>) -> PolicyChain {
+        PolicyChain {
+            effective,
+            from: saved.from,
+            since: saved.since,
+            unapproved: saved.unapproved,
+            introduced: saved.introduced.into_iter().map(|(by, role, at, who)| ((by, role, at), who)).collect(),
+        }
     }
 
     /// A new version of the policy at `commit`: takes effect if approved;
@@ -168,7 +197,7 @@ impl PolicyChain {
             });
         }
         let Some(current) = &self.effective else {
-            self.trust_from(candidate, commit.time);
+            self.trust_from(candidate, commit);
             return None;
         };
         // Not before the policy in force came into force, not after this
@@ -177,7 +206,7 @@ impl PolicyChain {
             super::policy::Bounds { not_before: self.since, not_after: Some(commit.time), landed: Some(commit.landed) };
         let change = current.judge_change(&candidate, &bounds);
         if change.approved() {
-            self.trust_from(candidate, commit.time);
+            self.trust_from(candidate, commit);
             return None;
         }
         if !mainline {
@@ -193,6 +222,24 @@ impl PolicyChain {
             ),
         )
     }
+}
+
+/// A [`PolicyChain`]'s memory, as a checkpoint keeps it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ChainSaved {
+    pub from: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub unapproved: Option<String>,
+    pub introduced: Vec<(String, String, DateTime<Utc>, String)>,
+}
+
+/// An [`Audit`]'s memory, as a checkpoint keeps it (sorted, so the same
+/// audit always saves the same bytes).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct AuditSaved {
+    pub pending: Vec<(String, Finding)>,
+    pub late: Vec<((String, String, String), Finding)>,
+    pub findings: Vec<Finding>,
 }
 
 /// What the audit remembers between steps: request changes not yet re-approved.
@@ -356,6 +403,25 @@ impl Audit {
         self.findings.extend(out);
     }
 
+    /// What the audit remembers so far, to carry over to a later audit.
+    pub fn save(&self) -> AuditSaved {
+        let mut pending: Vec<(String, Finding)> = self.pending.iter().map(|(k, f)| (k.clone(), f.clone())).collect();
+        pending.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut late: Vec<((String, String, String), Finding)> =
+            self.late.iter().map(|(k, f)| (k.clone(), f.clone())).collect();
+        late.sort_by(|a, b| a.0.cmp(&b.0));
+        AuditSaved { pending, late, findings: self.findings.clone() }
+    }
+
+    /// An audit that goes on from what was saved.
+    pub fn restore(saved: AuditSaved) -> Audit {
+        Audit {
+            pending: saved.pending.into_iter().collect(),
+            late: saved.late.into_iter().collect(),
+            findings: saved.findings,
+        }
+    }
+
     /// Adds a finding about the history that is not about one record (a policy change).
     pub fn note(&mut self, f: Finding) {
         self.findings.push(f);
@@ -365,7 +431,7 @@ impl Audit {
     /// the order they happened.
     pub fn finish(mut self) -> Vec<Finding> {
         let mut pending: Vec<Finding> = self.pending.into_values().chain(self.late.into_values()).collect();
-        pending.sort_by(|a, b| (&a.commit, &a.path).cmp(&(&b.commit, &b.path)));
+        pending.sort_by(|a, b| (&a.commit, &a.path, &a.message).cmp(&(&b.commit, &b.path, &b.message)));
         self.findings.extend(pending);
         self.findings
     }

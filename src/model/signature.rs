@@ -390,15 +390,9 @@ const BATCH: usize = 64;
 /// is checked signature by signature, so a bad one is still named.
 pub fn verify_all(keyring: &Keyring, jobs: &[Job]) -> Vec<Verdict> {
     use rayon::prelude::*;
-    struct Ready {
-        job: usize,
-        vk: ed25519_dalek::VerifyingKey,
-        data: Vec<u8>,
-        sig: ed25519_dalek::Signature,
-    }
     enum Prepared {
         Done(Verdict),
-        Ready(Box<Ready>),
+        Ready(Box<Ready<usize>>),
     }
     // Nothing verified yet in this process (the usual case): no memo to ask.
     let memo = VERIFIED.lock().is_ok_and(|set| !set.is_empty());
@@ -420,7 +414,7 @@ pub fn verify_all(keyring: &Keyring, jobs: &[Job]) -> Vec<Verdict> {
                 Some((vk, data, ed25519_dalek::Signature::from_bytes(&bytes)))
             });
             match fast {
-                Some((vk, data, sig)) => Prepared::Ready(Box::new(Ready { job: i, vk, data, sig })),
+                Some((vk, data, sig)) => Prepared::Ready(Box::new(Ready { tag: i, vk, data, sig })),
                 None => Prepared::Done(if trusted.verifies(job.statement, &sig) {
                     Verdict::Valid
                 } else {
@@ -440,19 +434,7 @@ pub fn verify_all(keyring: &Keyring, jobs: &[Job]) -> Vec<Verdict> {
             }
         }
     }
-    let results: Vec<(usize, bool)> = ready
-        .par_chunks(BATCH)
-        .flat_map_iter(|chunk| {
-            let messages: Vec<&[u8]> = chunk.iter().map(|r| r.data.as_slice()).collect();
-            let sigs: Vec<ed25519_dalek::Signature> = chunk.iter().map(|r| r.sig).collect();
-            let keys: Vec<ed25519_dalek::VerifyingKey> = chunk.iter().map(|r| r.vk).collect();
-            let all = ed25519_dalek::verify_batch(&messages, &sigs, &keys).is_ok();
-            chunk.iter().map(move |r| {
-                use ed25519_dalek::Verifier;
-                (r.job, all || r.vk.verify(&r.data, &r.sig).is_ok())
-            })
-        })
-        .collect();
+    let results = check_batches(&ready);
     remember(results.iter().filter(|(_, ok)| *ok).map(|(job, _)| {
         let job = &jobs[*job];
         memo_key(job.statement, job.signature.unwrap_or_default())
@@ -465,6 +447,55 @@ pub fn verify_all(keyring: &Keyring, jobs: &[Job]) -> Vec<Verdict> {
         });
     }
     verdicts.into_iter().map(|v| v.unwrap_or(Verdict::Missing)).collect()
+}
+
+/// An Ed25519 signature ready to check, with what it is for.
+struct Ready<T> {
+    tag: T,
+    vk: ed25519_dalek::VerifyingKey,
+    data: Vec<u8>,
+    sig: ed25519_dalek::Signature,
+}
+
+/// Checks signatures in batches on every core (one by one where a batch
+/// fails, so each bad one is named): each tag with whether it verified.
+fn check_batches<T: Copy + Send + Sync>(ready: &[Ready<T>]) -> Vec<(T, bool)> {
+    use rayon::prelude::*;
+    ready
+        .par_chunks(BATCH)
+        .flat_map_iter(|chunk| {
+            let messages: Vec<&[u8]> = chunk.iter().map(|r| r.data.as_slice()).collect();
+            let sigs: Vec<ed25519_dalek::Signature> = chunk.iter().map(|r| r.sig).collect();
+            let keys: Vec<ed25519_dalek::VerifyingKey> = chunk.iter().map(|r| r.vk).collect();
+            let all = ed25519_dalek::verify_batch(&messages, &sigs, &keys).is_ok();
+            chunk.iter().map(move |r| {
+                use ed25519_dalek::Verifier;
+                (r.tag, all || r.vk.verify(&r.data, &r.sig).is_ok())
+            })
+        })
+        .collect()
+}
+
+/// Checks signatures against the keys they name themselves (whoever holds
+/// them), Ed25519 in batches on every core, and remembers the ones that
+/// verify: later checks against a keyring (which still asks who holds the
+/// key, and when) then cost a lookup. For many signatures met one by one,
+/// as the audit meets them.
+pub fn warm(pairs: &[(Vec<u8>, &str)]) {
+    use rayon::prelude::*;
+    let ready: Vec<Ready<[u8; 32]>> = pairs
+        .par_iter()
+        .filter_map(|(statement, signature)| {
+            let tag = memo_key(statement, signature);
+            let sig = decode(signature).ok().filter(|s| s.namespace() == NAMESPACE && s.reserved().is_empty())?;
+            let vk = ed25519_dalek::VerifyingKey::from_bytes(&sig.public_key().ed25519()?.0).ok()?;
+            let bytes = <[u8; 64]>::try_from(sig.signature_bytes()).ok()?;
+            let data = SshSig::signed_data(sig.namespace(), sig.hash_alg(), statement).ok()?;
+            Some(Ready { tag, vk, data, sig: ed25519_dalek::Signature::from_bytes(&bytes) })
+        })
+        .collect();
+    let valid = check_batches(&ready).into_iter().filter(|(_, ok)| *ok).map(|(memo, _)| memo);
+    remember(valid);
 }
 
 /// The signature read and its key found and in its window, or the verdict already.

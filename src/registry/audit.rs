@@ -3,12 +3,14 @@
 //! every step of every record judged by `model::audit`. `exc audit` prints
 //! it; `exc evidence` files it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
 
 use super::{POLICY_FILE, RECORDS_DIR, Registry, load_keys, parse_policy, parse_version};
 use crate::error::{Error, Result};
 use crate::git::{History, TrustChange};
-use crate::model::audit::{Audit, CommitRef, PolicyChain, Step, Version};
+use crate::model::audit::{Audit, AuditSaved, ChainSaved, CommitRef, PolicyChain, Step, Version};
 use crate::model::finding::{Code, Finding};
 use crate::model::policy::Policy;
 use crate::model::record::Exception;
@@ -28,6 +30,22 @@ pub struct Audited {
     pub from_audit_start: bool,
     /// What the audit trusted to start with, and why.
     pub root: String,
+}
+
+/// What an audit carries over to the next, which goes on from where it
+/// stopped (a checkpoint's state): the policy chain, findings so far and
+/// request changes awaiting approval, and each record file's last version.
+/// Maps are sorted, so the same audit always carries the same bytes.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Carried {
+    pub chain: ChainSaved,
+    pub audit: AuditSaved,
+    pub last_time: BTreeMap<String, DateTime<Utc>>,
+    /// The last version of each file that read as a record: (blob, time).
+    pub last_readable: BTreeMap<String, (String, DateTime<Utc>)>,
+    pub files: BTreeSet<String>,
+    pub commits: usize,
+    pub changes: usize,
 }
 
 /// Where an audit starts: the history read, what it trusts, and findings
@@ -68,10 +86,14 @@ impl Registry {
     /// The policy of a commit of `history` (the audit's start with `None`),
     /// with that commit's keys; `None` where it had no exc.yaml.
     fn policy_in(history: &History, commit: Option<usize>) -> std::result::Result<Option<Policy>, String> {
-        let read = |path: &str| match commit {
+        Self::policy_read(|path: &str| match commit {
             Some(c) => history.file_at(c, path),
             None => history.file_at_start(path),
-        };
+        })
+    }
+
+    /// The policy `read` finds (a file of one commit, by path), with its keys.
+    fn policy_read(read: impl Fn(&str) -> Result<Option<String>>) -> std::result::Result<Option<Policy>, String> {
         let Some(text) = read(POLICY_FILE).map_err(|e| e.to_string())? else { return Ok(None) };
         let mut p = parse_policy(text.as_bytes(), POLICY_FILE).map_err(|e| describe(&e))?;
         load_keys(&mut p, |rel| read(rel).map_err(|e| e.to_string())?.ok_or_else(|| "not in this commit".into()))
@@ -232,7 +254,7 @@ impl Registry {
                     continue;
                 }
                 started = true;
-                chain.trust(p);
+                chain.trust(p, Some(&history.commits[c].id));
                 continue;
             }
             let info = &history.commits[c];
@@ -261,16 +283,28 @@ impl Registry {
     /// Audits from a chosen start; gives back the history too.
     pub fn audit_started(&self, start: Start) -> Result<(Audited, History)> {
         let mut audited = self.audit(&start.history)?;
-        let mut notes = start.findings;
-        self.policy.severity.apply(&mut notes);
-        notes.extend(std::mem::take(&mut audited.findings));
-        audited.findings = notes;
+        self.with_start(&mut audited, start.findings);
         audited.root = start.root;
         Ok((audited, start.history))
     }
 
+    /// Puts what the start found (with the policy's severities) before what
+    /// the audit found.
+    pub(super) fn with_start(&self, audited: &mut Audited, mut starting: Vec<Finding>) {
+        self.policy.severity.apply(&mut starting);
+        starting.extend(std::mem::take(&mut audited.findings));
+        audited.findings = starting;
+    }
+
     /// Audits the history (read once by the caller), with the policy's severities applied.
     pub fn audit(&self, history: &History) -> Result<Audited> {
+        self.audit_carrying(history, None).map(|(a, _)| a)
+    }
+
+    /// Audits `history`, going on from what an earlier audit carried (its
+    /// history must be the part just before this one: see
+    /// [`Registry::history_after`]); gives back what this one carries on.
+    pub fn audit_carrying(&self, history: &History, carried: Option<Carried>) -> Result<(Audited, Carried)> {
         let commit_ref = |i: usize| {
             let c = &history.commits[i];
             CommitRef { id: &c.id, author: &c.author, time: c.time, landed: c.landed }
@@ -279,18 +313,36 @@ impl Registry {
 
         let mut chain = PolicyChain::default();
         let mut audit = Audit::default();
-        if history.start.is_some()
-            && let Some(p) = policy_at(None).map_err(Error::Usage)?
-        {
-            chain.trust(p);
-        }
-        let mut events = history.trust.iter().filter(|(c, _)| history.audited(*c)).peekable();
         let mut last_time: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
         // The last version of each file that read as a record: a version
         // that does not read breaks nothing, and the next one that does is
         // judged against this one (never as a new record).
         let mut last_readable: HashMap<String, (crate::git::Oid, chrono::DateTime<chrono::Utc>)> = HashMap::new();
         let mut files = BTreeSet::new();
+        let (mut commits, mut changed) = (0, 0);
+        if let Some(c) = carried {
+            // The policy in force, read again from the commit it came from.
+            let effective = match c.chain.from.as_deref().map(crate::git::Oid::from_str) {
+                Some(Ok(id)) => Self::policy_read(|path| history.file_at_id(id, path)).map_err(Error::Usage)?,
+                Some(Err(_)) => return Err(Error::Usage("the checkpoint names no commit".into())),
+                None => None,
+            };
+            chain = PolicyChain::restore(c.chain, effective);
+            audit = Audit::restore(c.audit);
+            last_time = c.last_time.into_iter().collect();
+            for (path, (blob, time)) in c.last_readable {
+                let blob = crate::git::Oid::from_str(&blob)
+                    .map_err(|_| Error::Usage(format!("the checkpoint names no blob for {path}")))?;
+                last_readable.insert(path, (blob, time));
+            }
+            files = c.files;
+            (commits, changed) = (c.commits, c.changes);
+        } else if history.start.is_some()
+            && let Some(p) = policy_at(None).map_err(Error::Usage)?
+        {
+            chain.trust(p, history.start.map(|s| history.commits[s].id.as_str()));
+        }
+        let mut events = history.trust.iter().filter(|(c, _)| history.audited(*c)).peekable();
         let changes = history.changes.iter().filter(|c| history.audited(c.commit));
         let symlink = |path: &str, c: usize| {
             Finding::new(
@@ -316,9 +368,28 @@ impl Registry {
                 }
             }
         };
-        history.replay(
+        let registry = self.policy.trust.registry.clone();
+        // Every signature of a chunk's versions, checked at once in batches on
+        // every core: the steps then find them verified.
+        let warm = |versions: &[&Option<Exception>]| {
+            use crate::model::{signature, statement};
+            let mut pairs: Vec<(Vec<u8>, &str)> = Vec::new();
+            for e in versions.iter().copied().flatten() {
+                for (entry, bytes) in statement::statements(e, registry.as_deref()) {
+                    if let Some(sig) = statement::signature_of(e, entry) {
+                        pairs.push((bytes, sig));
+                    }
+                }
+                if let Some(sig) = e.signature.as_deref() {
+                    pairs.push((statement::request_statement(e, registry.as_deref()), sig));
+                }
+            }
+            signature::warm(&pairs);
+        };
+        history.replay_chunks(
             changes,
             |text| parse_version(text).and_then(|v| v.1),
+            warm,
             |commit, change, before, after| {
                 apply_events(change.commit, &mut chain, &mut audit);
                 let name = change.new_name.as_deref().or(change.old_name.as_deref()).unwrap_or("");
@@ -387,16 +458,28 @@ impl Registry {
             },
         )?;
         apply_events(usize::MAX, &mut chain, &mut audit);
+        commits += history.commits.iter().filter(|c| c.audited).count();
+        changed += history.changes.iter().filter(|c| history.audited(c.commit)).count();
+        let carried = Carried {
+            chain: chain.save(),
+            audit: audit.save(),
+            last_time: last_time.into_iter().collect(),
+            last_readable: last_readable.into_iter().map(|(p, (b, t))| (p, (b.to_string(), t))).collect(),
+            files: files.clone(),
+            commits,
+            changes: changed,
+        };
         let mut findings = audit.finish();
         self.policy.severity.apply(&mut findings);
-        Ok(Audited {
+        let audited = Audited {
             findings,
-            commits: history.commits.iter().filter(|c| c.audited).count(),
-            changes: history.changes.iter().filter(|c| history.audited(c.commit)).count(),
+            commits,
+            changes: changed,
             files: files.into_iter().collect(),
             from_audit_start: history.start.is_some(),
             root: String::new(),
-        })
+        };
+        Ok((audited, carried))
     }
 }
 

@@ -25,6 +25,7 @@ use crate::schema::{self, IssueKind};
 use crate::yaml;
 
 mod audit;
+mod checkpoint;
 mod decisions;
 pub mod deliveries;
 pub mod fleet;
@@ -33,6 +34,7 @@ mod source;
 mod sources;
 mod write;
 
+pub use checkpoint::MIN_KEY as CHECKPOINT_MIN_KEY;
 pub use decisions::decision_key;
 pub use source::Source;
 pub use sources::Sources;
@@ -448,6 +450,21 @@ impl Registry {
             self.policy.trust.allowed_signers.as_deref(),
             from,
             at,
+            None,
+        )
+    }
+
+    /// The history after `commit` (a mainline commit already audited): what
+    /// an audit resuming from a checkpoint reads.
+    pub fn history_after(&self, commit: crate::git::Oid) -> Result<crate::git::History> {
+        crate::git::History::read_at(
+            &self.root,
+            RECORDS_DIR,
+            POLICY_FILE,
+            self.policy.trust.allowed_signers.as_deref(),
+            None,
+            None,
+            Some(commit),
         )
     }
 

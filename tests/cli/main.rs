@@ -4,6 +4,7 @@ mod adoption;
 mod as_of;
 mod bad_input;
 mod blindspots;
+mod checkpoint;
 mod consumers;
 mod definitions;
 mod differential;

@@ -117,6 +117,38 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
     g
 }
 
+/// The same graph with one node per file (`git::history`, `output::export`):
+/// a folder's files must not import each other in a circle either.
+fn file_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(&src, f)).collect();
+    // The file a module path lives in: its longest prefix that is a file's module.
+    let file_of = |path: &[String]| -> Vec<String> {
+        (0..=path.len()).rev().map(|k| path[..k].to_vec()).find(|m| modules.contains(m)).unwrap_or_default()
+    };
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in &files {
+        let here = module_of(&src, f);
+        let text = std::fs::read_to_string(f).unwrap();
+        let text = text.split("#[cfg(test)]").next().unwrap_or("");
+        let mut here_mod = here.clone();
+        if f.file_name().is_some_and(|n| n == "mod.rs" || n == "lib.rs") {
+            here_mod.push("self".into());
+        }
+        let from = here.join("::");
+        for r in references(text, &here_mod) {
+            let to = file_of(&r);
+            if to != here && !to.is_empty() {
+                g.entry(from.clone()).or_default().insert(to.join("::"));
+            }
+        }
+        g.entry(from).or_default();
+    }
+    g
+}
+
 fn find_cycle(g: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
     fn visit(
         n: &str,
@@ -170,6 +202,13 @@ fn the_graph_has_no_cycle() {
     println!("}}");
     assert_eq!(find_cycle(&g), None, "an import cycle");
     assert!(g.len() > 20, "the graph was read: {g:?}");
+}
+
+#[test]
+fn no_two_files_import_each_other_in_a_circle() {
+    let g = file_graph();
+    assert_eq!(find_cycle(&g), None, "an import cycle between files");
+    assert!(g.len() > 100, "every file was read: {}", g.len());
 }
 
 #[test]

@@ -561,7 +561,7 @@ pub fn trails(history: &crate::git::History) -> HashMap<String, Vec<crate::outpu
                     let commit = &history.commits[c.commit];
                     crate::output::export::Trail {
                         commit: commit.id.clone(),
-                        date: crate::output::export::ts(commit.time),
+                        date: crate::output::timestamp(commit.time),
                         author: commit.author.clone(),
                         action: history.action(c),
                     }

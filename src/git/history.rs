@@ -14,6 +14,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use git2::{Delta, DiffFindOptions, ObjectType, Oid, Repository, Sort};
 use rayon::prelude::*;
 
+pub use super::tree::FileChange;
 use super::{is_record, tree};
 use crate::error::{Error, Result};
 
@@ -43,21 +44,6 @@ pub struct CommitInfo {
     pub audited: bool,
     #[serde(skip)]
     tree: Oid,
-}
-
-/// What one commit did to one record file.
-#[derive(Clone, Debug)]
-pub struct FileChange {
-    /// Index into `History::commits`.
-    pub commit: usize,
-    /// The file name before the change (`None` when added).
-    pub old_name: Option<String>,
-    /// The file name after the change (`None` when deleted).
-    pub new_name: Option<String>,
-    pub old_blob: Option<Oid>,
-    pub new_blob: Option<Oid>,
-    /// The new version is a symbolic link.
-    pub link: bool,
 }
 
 /// A change to what the registry trusts: the policy or its keys file, or a

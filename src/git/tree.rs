@@ -10,8 +10,23 @@
 
 use git2::{OdbObject, Oid};
 
-use super::history::FileChange;
 use super::is_record;
+
+/// What one commit did to one record file (a tree diff gives them with
+/// `commit` 0; the history walk numbers them).
+#[derive(Clone, Debug)]
+pub struct FileChange {
+    /// Index into `History::commits`.
+    pub commit: usize,
+    /// The file name before the change (`None` when added).
+    pub old_name: Option<String>,
+    /// The file name after the change (`None` when deleted).
+    pub new_name: Option<String>,
+    pub old_blob: Option<Oid>,
+    pub new_blob: Option<Oid>,
+    /// The new version is a symbolic link.
+    pub link: bool,
+}
 
 /// A raw tree object and where each of its entries starts.
 pub struct Indexed<'repo> {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::suppressions::Written;
 use crate::model::suppression::Suppression;
 
-use super::Cell;
+use super::{Cell, timestamp};
 use crate::error::{Error, Result};
 use crate::model::lifecycle;
 use crate::model::policy::Policy;
@@ -133,10 +133,6 @@ pub struct Trail {
     pub action: String,
 }
 
-pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 pub fn row(r: &Record, policy: &Policy, as_of: chrono::NaiveDate, trails: Option<&HashMap<String, Vec<Trail>>>) -> Row {
     let e = &r.exception;
     let file = std::path::Path::new(&r.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -150,21 +146,21 @@ pub fn row(r: &Record, policy: &Policy, as_of: chrono::NaiveDate, trails: Option
         urgency: if e.urgency == Default::default() { "standard".into() } else { "urgent".into() },
         requester: e.requester.clone(),
         risk_owner: e.risk_owner.clone(),
-        created: ts(e.created),
+        created: timestamp(e.created),
         expires: e.expires.to_string(),
-        approved_at: approved_at(e).map(ts),
+        approved_at: approved_at(e).map(timestamp),
         approvals: e
             .approvals
             .iter()
             .map(|a| {
                 let d = if a.decision == Decision::Approved { "approved" } else { "rejected" };
-                format!("{}: {d} by {} at {}", a.role, a.by, ts(a.at))
+                format!("{}: {d} by {} at {}", a.role, a.by, timestamp(a.at))
             })
             .collect::<Vec<_>>()
             .join(LIST_SEPARATOR),
         extensions: lifecycle::extensions(e),
-        last_review: e.reviews.iter().map(|v| v.at).max().map(ts),
-        closed_at: e.closed.as_ref().map(|c| ts(c.at)),
+        last_review: e.reviews.iter().map(|v| v.at).max().map(timestamp),
+        closed_at: e.closed.as_ref().map(|c| timestamp(c.at)),
         closed_reason: e.closed.as_ref().map(|c| c.reason.clone()),
         assets: e.assets.join(LIST_SEPARATOR),
         compensating_controls: e.compensating_controls.join(LIST_SEPARATOR),
@@ -268,9 +264,9 @@ pub fn item(
             status: e.status.to_string(),
             active: e.is_active(as_of),
             risk: crate::model::routing::tier_of(r, policy).to_string(),
-            approved_at: crate::model::routing::completions_of(r, policy).first().map(|c| ts(c.at)),
+            approved_at: crate::model::routing::completions_of(r, policy).first().map(|c| timestamp(c.at)),
             extensions: lifecycle::extensions(e),
-            last_review: e.reviews.iter().map(|v| v.at).max().map(ts),
+            last_review: e.reviews.iter().map(|v| v.at).max().map(timestamp),
             awaiting: crate::model::routing::awaiting_of(r, policy),
             verified: !r.unverified,
         },
@@ -391,7 +387,7 @@ pub fn decisions(records: &[&Record], policy: &Policy, commit_of: Option<CommitO
                 decision: what,
                 role,
                 by: by.to_string(),
-                at: ts(at),
+                at: timestamp(at),
                 time: at,
                 risk,
                 expires,

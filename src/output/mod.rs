@@ -132,6 +132,11 @@ pub fn csv(headers: &[&str], rows: &[Vec<Cell>]) -> Result<String> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// A moment as every output writes it: RFC 3339 in UTC, to the second.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// Pretty JSON of any serialisable value (no CI runner reads a command in it).
 pub fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value).map(|s| escape::json(s) + "\n").map_err(|e| Error::Output(format!("JSON: {e}")))

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::timestamp;
 use crate::error::Result;
 use crate::model::identity::email_of;
 use crate::model::policy::Policy;
@@ -23,10 +24,6 @@ const FEDRAMP: &str = "https://fedramp.gov/ns/oscal";
 /// A stable UUID for `what` (`risk:EXC-0001`, `party:ann@example.com`, …).
 fn id(what: &str) -> String {
     Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("urn:exc:oscal:{what}").as_bytes()).to_string()
-}
-
-fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The end of a day, in UTC: when an exception active through it lapses.
@@ -72,7 +69,7 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
                     "title": f.id(),
                     "description": format!("{} is covered by exception {}: {}", f, e.id, e.title),
                     "methods": ["EXAMINE"],
-                    "collected": ts(e.created),
+                    "collected": timestamp(e.created),
                 }),
                 DEPTH,
             )?);
@@ -123,7 +120,7 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
                     "uuid": id(&format!("milestone:{}:review", e.id)),
                     "type": "milestone",
                     "title": "Last recertification",
-                    "timing": { "on-date": { "date": ts(review) } },
+                    "timing": { "on-date": { "date": timestamp(review) } },
                 }),
             );
         }
@@ -138,7 +135,7 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
         log.push(json!({
             "uuid": id(&format!("log:{}:request", e.id)),
             "title": "Requested",
-            "start": ts(e.created),
+            "start": timestamp(e.created),
             "logged-by": [{ "party-uuid": requester }],
             "status-change": "deviation-requested",
         }));
@@ -147,7 +144,7 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
             log.push(json!({
                 "uuid": id(&format!("log:{}:approval:{i}", e.id)),
                 "title": format!("{word} as {} ({} risk)", a.role, a.risk),
-                "start": ts(a.at),
+                "start": timestamp(a.at),
                 "logged-by": [{ "party-uuid": party(&a.by) }],
             }));
         }
@@ -155,7 +152,7 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
             log.push(json!({
                 "uuid": id(&format!("log:{}:review:{i}", e.id)),
                 "title": format!("Recertified: {:?}", v.decision).to_lowercase(),
-                "start": ts(v.at),
+                "start": timestamp(v.at),
                 "logged-by": [{ "party-uuid": party(&v.by) }],
             }));
         }
@@ -163,7 +160,7 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
             log.push(json!({
                 "uuid": id(&format!("log:{}:closed", e.id)),
                 "title": format!("Closed ({}): {}", e.status, c.reason),
-                "start": ts(c.at),
+                "start": timestamp(c.at),
                 "status-change": "closed",
             }));
         }
@@ -225,8 +222,8 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
         .collect();
     let mut metadata = json!({
         "title": format!("{system}: security exceptions as a plan of action and milestones"),
-        "last-modified": ts(last),
-        "version": ts(last),
+        "last-modified": timestamp(last),
+        "version": timestamp(last),
         "oscal-version": OSCAL_VERSION,
     });
     if !parties.is_empty() {

@@ -276,7 +276,7 @@ pub fn openvex(sups: &[Suppression]) -> Result<Written> {
     let mut statements = Vec::new();
     for s in sups {
         let e = s.record;
-        let at = super::export::ts(decided(e));
+        let at = super::timestamp(decided(e));
         let products: Vec<Value> = match &s.package {
             Some(Package { purl: Some(purl), .. }) => vec![json!({ "@id": purl })],
             _ => e.assets.iter().map(|a| json!({ "@id": asset_iri(a) })).collect(),
@@ -320,7 +320,7 @@ pub fn openvex(sups: &[Suppression]) -> Result<Written> {
         "@id": format!("urn:exc:vex:{id}"),
         "author": "exc security exception registry",
         "role": "Document Creator",
-        "timestamp": super::export::ts(when),
+        "timestamp": super::timestamp(when),
         "version": 1,
         "tooling": format!("exc {}", env!("CARGO_PKG_VERSION")),
         "statements": statements,

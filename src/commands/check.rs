@@ -90,7 +90,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         loaded.findings.extend(gate::check(r, &reg.policy, g, ctx.as_of, now));
     }
     if args.files.is_empty() {
-        loaded.findings.extend(super::stale_suppressions(ctx, &reg, &loaded)?);
+        loaded.findings.extend(crate::output::stale::findings(
+            &reg.policy,
+            &reg.root,
+            &loaded.records,
+            &loaded.findings,
+            ctx.as_of,
+            ctx.now(),
+        )?);
     }
     loaded.findings.retain(|f| f.severity != finding::Severity::Allow);
     finding::sort(&mut loaded.findings);

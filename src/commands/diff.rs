@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     // judged by the policy in force, and against what the base holds.
     let base_policy = reg.policy_at(commit)?;
     let now = ctx.now();
-    let bounds = crate::model::policy::Bounds { not_before: None, not_after: Some(now), landed: Some(now) };
+    let bounds = crate::model::policy_change::Bounds { not_before: None, not_after: Some(now), landed: Some(now) };
     let policy_entry = diff::policy_change(&base_policy, &reg.policy, POLICY_FILE, &bounds);
     let remembered = reg.against_base(commit, &base_name, ctx.now())?;
     let before: BTreeMap<String, Value> = reg

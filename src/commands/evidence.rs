@@ -126,7 +126,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let report = super::kpi_report(ctx, &reg, &loaded, args.since, Some(&history))?;
     files.push(("kpis.json".into(), output::json(&report)?.into_bytes()));
     files.push(("kpis.html".into(), dashboard::render(&report).into_bytes()));
-    let system = super::system_name(&reg);
+    let system = reg.system_name();
     let exceptions: Vec<&crate::model::record::Exception> = records.iter().map(|r| &r.exception).collect();
     files.push(("poam.json".into(), oscal::poam(&exceptions, policy, &system)?.into_bytes()));
 

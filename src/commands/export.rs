@@ -6,12 +6,9 @@
 //! suppressions alone, and `--registry` reads a registry elsewhere, so an
 //! application repository's CI can write its own files from the central one.
 
-use clap::ValueEnum;
-
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::measure;
-use crate::model::policy::Policy;
 use crate::model::suppression::{self, Suppression};
 use crate::output;
 use crate::output::export::{self, ExportFormat};
@@ -77,7 +74,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         if args.all {
             let home = if governed.central { governed.root.clone() } else { reg.root.clone() };
             let dir = args.out.clone().unwrap_or(home);
-            for format in configured(&reg.policy)? {
+            for format in export::configured(&reg.policy)? {
                 let written = write_one(format, &sups)?;
                 let name = format.file_name().unwrap_or_default();
                 registry::write_atomic(&dir.join(name), written.as_bytes(), false)?;
@@ -98,7 +95,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let records: Vec<&crate::model::record::Record> =
         loaded.records.iter().filter(|r| measure::exists(&r.exception, ctx.now())).collect();
     if args.format == ExportFormat::OscalPoam {
-        let system = super::system_name(reg);
+        let system = reg.system_name();
         let exceptions: Vec<&crate::model::record::Exception> = records.iter().map(|r| &r.exception).collect();
         return emit(&args.out, &crate::output::oscal::poam(&exceptions, &reg.policy, &system)?);
     }
@@ -121,23 +118,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     emit(&args.out, &register)
-}
-
-/// The suppression formats exc.yaml's `exports:` lists, or every one.
-pub fn configured(policy: &Policy) -> Result<Vec<ExportFormat>> {
-    if policy.exports.is_empty() {
-        return Ok(ExportFormat::value_variants().iter().copied().filter(|f| f.suppresses()).collect());
-    }
-    policy
-        .exports
-        .iter()
-        .map(|name| {
-            ExportFormat::from_str(name, true)
-                .ok()
-                .filter(|f| f.suppresses())
-                .ok_or_else(|| Error::Usage(format!("exc.yaml exports: `{name}` is not a suppression format")))
-        })
-        .collect()
 }
 
 /// One suppression file, with the scope it could not carry warned about.

@@ -91,7 +91,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let loaded = reg.load_all()?;
     let root = governed.root.clone();
     let central = governed.central.then_some(governed.name.as_deref().unwrap_or("repository"));
-    let options = super::scan_options(reg, governed.central);
+    let options = reg.scan_options(governed.central);
     let found = scan::suppressions(&root, &options)?;
     // Not yet governed, and not imported before (the note names the site).
     let notes: Vec<&str> = loaded.records.iter().filter_map(|r| r.exception.notes.as_deref()).collect();

@@ -35,14 +35,10 @@ pub mod validate;
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::model::identity::{is_person, same_person};
 use crate::model::lifecycle::{Act, Action};
-use crate::model::measure;
-use crate::model::record::Record;
 use crate::output::changed::{self, Changed};
 use crate::output::{self, TextOrJson};
 use crate::registry::{CommitOptions, Registry};
@@ -217,127 +213,6 @@ pub fn suppressing<'a>(
     Some(chosen.clean)
 }
 
-/// The suppression files exc.yaml's `exports:` lists that differ from what
-/// `exc export --all` would write as of the context's date, or are missing,
-/// as `stale-suppressions` findings. Records with problems are left out, as
-/// `--skip-invalid` would.
-pub fn stale_suppressions(
-    ctx: &Context,
-    reg: &Registry,
-    loaded: &crate::registry::Loaded,
-) -> Result<Vec<crate::model::finding::Finding>> {
-    use crate::model::finding::{Code, Finding};
-    if reg.policy.exports.is_empty() {
-        return Ok(Vec::new());
-    }
-    let chosen = crate::model::suppression::eligible(&loaded.records, &loaded.findings, ctx.as_of, ctx.now());
-    let sups = crate::model::suppression::suppressions(&chosen.clean, &reg.policy);
-    let mut out = Vec::new();
-    for format in export::configured(&reg.policy)? {
-        let name = format.file_name().unwrap_or_default();
-        let want = crate::output::export::suppressions(format, &sups)?.text;
-        let message = match std::fs::read_to_string(reg.root.join(name)) {
-            Ok(have) if have == want => continue,
-            // What the file suppresses that exc would not write is a suppression
-            // nobody decided: an error, at its line. A file that only lacks
-            // entries exc would write is merely stale.
-            Ok(have) if !extra_entries(name, &have, &want, ctx.as_of).is_empty() => {
-                for site in extra_entries(name, &have, &want, ctx.as_of) {
-                    let what = site
-                        .rule
-                        .as_deref()
-                        .map(|r| format!("{r} (or more than exc writes for it)"))
-                        .or(site.reason.clone())
-                        .unwrap_or_else(|| "an entry".into());
-                    out.push(
-                        Finding::at(
-                            Code::ShadowSuppression,
-                            name,
-                            crate::model::finding::Position { line: site.line, col: site.col },
-                            format!(
-                                "{name} suppresses {what}{}, which `exc export --all` would not write as of {}: no approved, active exception covers it. Regenerate the file (the nightly job does) instead of editing it",
-                                site.package.map(|p| format!(" in {p}")).unwrap_or_default(),
-                                ctx.as_of
-                            ),
-                        )
-                        .with_severity(
-                            reg.policy
-                                .severity
-                                .severity(Code::ShadowSuppression, Code::ShadowSuppression.default_severity()),
-                        ),
-                    );
-                }
-                continue;
-            }
-            Ok(_) => format!(
-                "{name} differs from what `exc export --all` writes as of {} ({} suppression(s)): regenerate and commit it",
-                ctx.as_of,
-                sups.len()
-            ),
-            Err(_) => {
-                format!("{name} is listed in exc.yaml's exports but missing: run `exc export --all` and commit it")
-            }
-        };
-        out.push(Finding::new(Code::StaleSuppressions, name, "", message).with_severity(
-            reg.policy.severity.severity(Code::StaleSuppressions, Code::StaleSuppressions.default_severity()),
-        ));
-    }
-    Ok(out)
-}
-
-/// The entries of a committed suppression file that the file exc would
-/// write (`want`) does not hold, counted entry by entry (what it hides and
-/// the package it scopes). An entry whose own expiry has passed hides
-/// nothing any more (the scanner drops it): the file is only stale.
-fn extra_entries(name: &str, have: &str, want: &str, as_of: chrono::NaiveDate) -> Vec<crate::model::reconcile::Site> {
-    use crate::model::reconcile::{Site, SiteKind};
-    let Some(want) = crate::scan::entries(name, want) else { return Vec::new() };
-    let Some(have) = crate::scan::entries(name, have) else {
-        // A file exc cannot read: what it hides, no one can tell. The
-        // scanner may read it all the same.
-        return vec![Site {
-            file: name.to_string(),
-            line: 1,
-            col: 1,
-            kind: SiteKind::IgnoreFile,
-            tool: String::new(),
-            rule: None,
-            cited: Vec::new(),
-            reason: Some("exc cannot read this file".into()),
-            expires: None,
-            package: None,
-            scope: None,
-        }];
-    };
-    // Each committed entry must be one exc writes: the same scope, lasting
-    // no longer. One that hides more (a scope widened, an expiry moved
-    // later, an entry added) is a suppression nobody decided.
-    let mut left: Vec<Site> = want;
-    let mut extra = Vec::new();
-    for site in have {
-        let covers = |w: &Site| {
-            w.rule == site.rule
-                && w.scope == site.scope
-                && match (site.expires, w.expires) {
-                    (_, None) => true,
-                    (Some(h), Some(w)) => h <= w,
-                    (None, Some(_)) => false,
-                }
-        };
-        match left.iter().position(covers) {
-            Some(i) => {
-                left.swap_remove(i);
-            }
-            // An entry that lapsed lately: the exception ended and the file
-            // was not made again yet (the nightly job will). Any other date
-            // exc reads as past may read differently to the scanner.
-            None if site.expires.is_some_and(|d| d < as_of && d >= as_of - chrono::Days::new(366)) => {}
-            None => extra.push(site),
-        }
-    }
-    extra
-}
-
 /// The request goes through the same schema and rules as `validate`, so a bad
 /// flag gets the same finding a bad file would.
 pub fn check_request(reg: &Registry, e: &crate::model::record::Exception) -> Result<()> {
@@ -434,121 +309,6 @@ impl RegistryArgs {
     }
 }
 
-/// What `reconcile` and `import` look for and skip: the policy's patterns
-/// and exclusions and, in the registry's own repository, its records and
-/// schemas (a record may quote the suppression it excepts). In an
-/// application repository the registry's folders are elsewhere.
-pub fn scan_options(reg: &Registry, central: bool) -> crate::scan::Options {
-    let rules = &reg.policy.reconcile;
-    let prefix = reg.repository_prefix();
-    let mut exclude = rules.exclude.clone();
-    if !central {
-        exclude.extend([format!("{prefix}{}/**", crate::registry::RECORDS_DIR), format!("{prefix}schema/**")]);
-    }
-    crate::scan::Options {
-        patterns: rules.patterns.iter().map(|p| (p.tool.clone(), p.pattern.clone())).collect(),
-        exclude,
-    }
-}
-
-/// The KPI report as of the context's date, as `exc report` shows it; flow
-/// KPIs from `since`. Re-approval times come from `history` when given (else
-/// it is read, only if something was re-approved).
-pub fn kpi_report(
-    ctx: &Context,
-    reg: &Registry,
-    loaded: &crate::registry::Loaded,
-    since: Option<chrono::NaiveDate>,
-    history: Option<&crate::git::History>,
-) -> Result<crate::model::kpi::Report> {
-    let records: Vec<&Record> = loaded.records.iter().collect();
-    let k = kpi_context(ctx, reg, loaded, history)?;
-    Ok(crate::model::kpi::report(&records, &k.inputs(ctx, reg, since)))
-}
-
-/// What a registry's KPI report needs besides its records and policy.
-pub struct KpiContext<'a> {
-    /// When each re-approved version was made, from the history.
-    pub edited: HashMap<(String, String), DateTime<Utc>>,
-    pub assets: crate::model::inventory::AssetBase<'a>,
-    pub ungoverned: Option<usize>,
-}
-
-impl KpiContext<'_> {
-    /// The report's inputs for `reg`, as of the context's date.
-    pub fn inputs<'b>(
-        &'b self,
-        ctx: &Context,
-        reg: &'b Registry,
-        since: Option<chrono::NaiveDate>,
-    ) -> crate::model::kpi::Inputs<'b> {
-        crate::model::kpi::Inputs {
-            policy: &reg.policy,
-            assets: self.assets,
-            as_of: ctx.as_of,
-            since,
-            now: ctx.now(),
-            edited: &self.edited,
-            ungoverned: self.ungoverned,
-        }
-    }
-}
-
-/// Reads what `reg`'s KPI report needs besides its records (see [`kpi_report`]).
-pub fn kpi_context<'a>(
-    ctx: &Context,
-    reg: &'a Registry,
-    loaded: &crate::registry::Loaded,
-    history: Option<&crate::git::History>,
-) -> Result<KpiContext<'a>> {
-    let records: Vec<&Record> = loaded.records.iter().collect();
-    Ok(KpiContext {
-        edited: edit_times(reg, &records, ctx.now(), history),
-        assets: reg.asset_base()?,
-        ungoverned: ungoverned(reg, loaded, ctx),
-    })
-}
-
-/// How many scanner suppressions in the repository no active exception
-/// governs (as `exc reconcile` counts them); none when the repository
-/// cannot be read.
-fn ungoverned(reg: &Registry, loaded: &crate::registry::Loaded, ctx: &Context) -> Option<usize> {
-    let root = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
-    let found = crate::scan::suppressions(&root, &scan_options(reg, false)).ok()?;
-    let name = crate::git::repository_name(&root);
-    Some(
-        crate::model::reconcile::judge(&found.sites, &loaded.records, ctx.as_of, name.as_deref()).len()
-            + found.unreadable.len(),
-    )
-}
-
-/// When the re-approved versions were made, from the git history (read only
-/// when something was re-approved); without a history, none.
-fn edit_times(
-    reg: &Registry,
-    records: &[&Record],
-    now: DateTime<Utc>,
-    history: Option<&crate::git::History>,
-) -> HashMap<(String, String), DateTime<Utc>> {
-    let wanted: Vec<(String, String)> = records
-        .iter()
-        .flat_map(|r| measure::reapprovals(r, &reg.policy, now).into_iter().map(|c| (r.path.clone(), c.digest)))
-        .collect();
-    let times = match history {
-        Some(h) => reg.edit_times_in(h, &wanted),
-        None => reg.edit_times(&wanted),
-    };
-    match times {
-        Ok(times) => times,
-        Err(e) => {
-            if !wanted.is_empty() {
-                output::warn(&format!("{e}; re-approval times are left out"));
-            }
-            HashMap::new()
-        }
-    }
-}
-
 /// Every record file's trail, keyed by its latest file name.
 pub fn trails(history: &crate::git::History) -> HashMap<String, Vec<crate::output::export::Trail>> {
     history
@@ -572,12 +332,18 @@ pub fn trails(history: &crate::git::History) -> HashMap<String, Vec<crate::outpu
         .collect()
 }
 
-/// The system the registry covers: the policy's `name`, else the name of the
-/// repository's directory.
-pub fn system_name(reg: &Registry) -> String {
-    if let Some(name) = &reg.policy.name {
-        return name.clone();
+/// The KPI report as of the context's date (see [`Registry::kpi_report`]),
+/// with what was left out warned about.
+pub fn kpi_report(
+    ctx: &Context,
+    reg: &Registry,
+    loaded: &crate::registry::Loaded,
+    since: Option<chrono::NaiveDate>,
+    history: Option<&crate::git::History>,
+) -> Result<crate::model::kpi::Report> {
+    let (report, warnings) = reg.kpi_report(loaded, ctx.as_of, ctx.now(), since, history)?;
+    for w in warnings {
+        output::warn(&w);
     }
-    let dir = crate::git::workdir(&reg.root).unwrap_or_else(|| reg.root.clone());
-    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "exc".into())
+    Ok(report)
 }

@@ -132,7 +132,7 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<Outcome> {
     };
     if previous.signatures_required() {
         let sign = crate::commands::signer(&reg, args.key.as_deref());
-        let bytes = crate::model::policy::policy_statement(&approval, previous.trust.registry.as_deref());
+        let bytes = crate::model::policy_change::policy_statement(&approval, previous.trust.registry.as_deref());
         let signature = sign(&bytes)?;
         use crate::model::signature::{Verdict, verify};
         match verify(&previous.trust.keyring, &actor, approval.at, &bytes, Some(&signature)) {
@@ -171,7 +171,7 @@ fn approve(ctx: &Context, args: ApproveArgs) -> Result<Outcome> {
     let now = ctx.now();
     let change = previous.judge_change(
         &check,
-        &crate::model::policy::Bounds { not_before: None, not_after: Some(now), landed: Some(now) },
+        &crate::model::policy_change::Bounds { not_before: None, not_after: Some(now), landed: Some(now) },
     );
     match args.format {
         TextOrJson::Json => output::emit(&output::json(&serde_json::json!({

@@ -11,8 +11,9 @@
 use crate::commands::{ChangeArgs, transition};
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
-use crate::model::lifecycle::{self, Action, Checklist};
+use crate::model::lifecycle::{self, Action};
 use crate::model::record::ReviewDecision;
+use crate::model::review::{self, Checklist};
 use crate::model::time;
 use crate::prompt;
 
@@ -86,7 +87,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         Some(s) => {
             let day = time::parse_date_or_span(s, today).map_err(Error::Usage)?;
             if !closing {
-                lifecycle::check_extension(e, &reg.policy, today, day).map_err(refused)?;
+                review::check_extension(e, &reg.policy, today, day).map_err(refused)?;
             }
             Some(day)
         }
@@ -106,7 +107,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             e.id,
             crate::output::escape::text(&e.title),
             e.expires,
-            lifecycle::extensions(e)
+            review::extensions(e)
         );
     }
     let answers = Checklist {
@@ -116,11 +117,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     };
     let decision = match args.decision {
         Some(d) => {
-            lifecycle::check_decision(&answers, d).map_err(refused)?;
+            review::check_decision(&answers, d).map_err(refused)?;
             d
         }
         None if interactive && flag_expires.is_none() => choose(&answers, e.expires)?,
-        None => match lifecycle::suggested_decision(&answers) {
+        None => match review::suggested_decision(&answers) {
             ReviewDecision::Keep if flag_expires.is_some_and(|d| d != e.expires) => ReviewDecision::Extend,
             d => d,
         },
@@ -128,9 +129,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let expires = match (flag_expires, decision) {
         (Some(day), _) => Some(day),
         (None, ReviewDecision::Extend) if interactive => {
-            let cap = lifecycle::extension_cap(e, &reg.policy, today);
+            let cap = review::extension_cap(e, &reg.policy, today);
             let question = format!("Expires (YYYY-MM-DD or e.g. 30d; at most {cap})");
-            Some(prompt::date(&question, today, cap, |day| lifecycle::check_extension(e, &reg.policy, today, day))?)
+            Some(prompt::date(&question, today, cap, |day| review::check_extension(e, &reg.policy, today, day))?)
         }
         _ => None,
     };
@@ -153,8 +154,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
 /// The decision, from those the answers leave open (Extend only while the
 /// controls are effective and the justification holds), the suggested one first.
 fn choose(answers: &Checklist, expires: chrono::NaiveDate) -> Result<ReviewDecision> {
-    let open = lifecycle::open_decisions(answers);
-    if let Err(why) = lifecycle::check_decision(answers, ReviewDecision::Extend) {
+    let open = review::open_decisions(answers);
+    if let Err(why) = review::check_decision(answers, ReviewDecision::Extend) {
         eprintln!("Not offered: keep or extend ({why})");
     }
     let items: Vec<String> = open
@@ -166,7 +167,7 @@ fn choose(answers: &Checklist, expires: chrono::NaiveDate) -> Result<ReviewDecis
             ReviewDecision::Revoke => "Revoke (withdraw for cause)".to_string(),
         })
         .collect();
-    let suggested = lifecycle::suggested_decision(answers);
+    let suggested = review::suggested_decision(answers);
     let default = open.iter().position(|d| *d == suggested).unwrap_or(0);
     let i = prompt::select("Decision", &items, default)?;
     open.get(i).copied().ok_or_else(|| Error::Prompt("no decision chosen; nothing written".into()))

@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let root = governed.root.clone();
     let name = governed.name.as_deref();
     let prefix = if governed.central { String::new() } else { reg.repository_prefix() };
-    let options = super::scan_options(reg, governed.central);
+    let options = reg.scan_options(governed.central);
     let found = scan::suppressions(&root, &options)?;
     let mut findings = reconcile::judge(&found.sites, &loaded.records, ctx.as_of, name);
     if governed.central {
@@ -116,7 +116,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         about_registry.extend(reconcile::stale(&loaded.records, &reported, ctx.as_of, judged));
     }
     if !governed.central {
-        about_registry.extend(super::stale_suppressions(ctx, reg, &loaded)?);
+        about_registry.extend(crate::output::stale::findings(
+            &reg.policy,
+            &reg.root,
+            &loaded.records,
+            &loaded.findings,
+            ctx.as_of,
+            ctx.now(),
+        )?);
     } else if let Some(pinned) = args.trust.root() {
         // A central registry whose policy is not the one pinned governs nothing trustworthy.
         about_registry.extend(reg.check_root(pinned, &reg.policy, None));

@@ -152,15 +152,20 @@ fn fleet(ctx: &Context, file: &std::path::Path, since: Option<NaiveDate>) -> Res
             ));
         }
     }
-    let contexts: Vec<super::KpiContext> =
-        opened.par_iter().map(|o| super::kpi_context(ctx, &o.registry, &o.loaded, None)).collect::<Result<_>>()?;
+    let contexts: Vec<crate::registry::KpiContext> = opened
+        .par_iter()
+        .map(|o| o.registry.kpi_context(&o.loaded, ctx.as_of, ctx.now(), None))
+        .collect::<Result<_>>()?;
+    for w in contexts.iter().flat_map(|k| &k.warnings) {
+        output::warn(w);
+    }
     let parts: Vec<kpi::Part> = opened
         .iter()
         .zip(&contexts)
         .map(|(o, k)| kpi::Part {
             name: &o.name,
             records: o.loaded.records.iter().collect(),
-            inputs: k.inputs(ctx, &o.registry, since),
+            inputs: k.inputs(&o.registry, ctx.as_of, ctx.now(), since),
         })
         .collect();
     let own = fleet.inventory()?;

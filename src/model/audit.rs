@@ -29,7 +29,7 @@ use super::signature::{self, Verdict};
 use super::statement::{self, Entry};
 
 /// Clock skew allowed between a decision's time and its commit's.
-const SKEW: TimeDelta = super::policy::SKEW;
+const SKEW: TimeDelta = super::time::SKEW;
 
 /// The commit a change came in.
 #[derive(Clone, Debug)]
@@ -202,8 +202,11 @@ impl PolicyChain {
         };
         // Not before the policy in force came into force, not after this
         // commit, and by keys still valid when it reached the mainline.
-        let bounds =
-            super::policy::Bounds { not_before: self.since, not_after: Some(commit.time), landed: Some(commit.landed) };
+        let bounds = super::policy_change::Bounds {
+            not_before: self.since,
+            not_after: Some(commit.time),
+            landed: Some(commit.landed),
+        };
         let change = current.judge_change(&candidate, &bounds);
         if change.approved() {
             self.trust_from(candidate, commit);

@@ -148,7 +148,7 @@ pub fn compare(before: &BTreeMap<String, Value>, now: &[Current], policy: &Polic
 
 /// The policy change a branch makes, field by field (the keys it trusts
 /// included), with the owner roles of the base policy that must still approve it.
-pub fn policy_change(base: &Policy, now: &Policy, file: &str, bounds: &super::policy::Bounds) -> Option<Entry> {
+pub fn policy_change(base: &Policy, now: &Policy, file: &str, bounds: &super::policy_change::Bounds) -> Option<Entry> {
     if base.digest() == now.digest() {
         return None;
     }

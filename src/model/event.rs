@@ -17,10 +17,10 @@ use serde::Serialize;
 
 use super::digest;
 use super::identity::email_of;
-use super::lifecycle;
 use super::measure;
 use super::policy::Policy;
 use super::record::{Decision, Exception, Record, ReviewDecision, Risk, Status};
+use super::review;
 use super::routing;
 use super::time;
 
@@ -147,7 +147,7 @@ pub fn events(r: &Record, policy: &Policy, now: DateTime<Utc>) -> Vec<Event> {
                 );
                 push(Kind::Lifetime, day.to_string(), measure::instant(day), None, message);
             }
-            if let Some(due) = lifecycle::review_due(e, policy).filter(|d| *d < e.expires) {
+            if let Some(due) = review::review_due(e, policy).filter(|d| *d < e.expires) {
                 if as_of > due {
                     let message = format!(
                         "review overdue since {due} ({}): run `exc recertify {}`",
@@ -161,8 +161,8 @@ pub fn events(r: &Record, policy: &Policy, now: DateTime<Utc>) -> Vec<Event> {
                     push(Kind::ReviewDue, due.to_string(), at, None, message);
                 }
             }
-            if lifecycle::is_chronic(e, policy) {
-                let n = lifecycle::extensions(e);
+            if review::is_chronic(e, policy) {
+                let n = review::extensions(e);
                 let at = e.reviews.iter().filter(|v| v.decision == ReviewDecision::Extend).map(|v| v.at).max();
                 let message = format!("extended {n} times: chronic; escalate to engineering for a permanent fix");
                 push(Kind::Chronic, format!("extended-{n}"), at.unwrap_or(e.created), None, message);
@@ -184,7 +184,7 @@ pub fn events(r: &Record, policy: &Policy, now: DateTime<Utc>) -> Vec<Event> {
 /// The first day on which `review.remind_at_lifetime` of the current
 /// lifetime has passed (as `measure::lifetime_passed` counts it).
 pub fn lifetime_day(e: &Exception, policy: &Policy) -> Option<NaiveDate> {
-    let start = lifecycle::lifetime_start(e);
+    let start = review::lifetime_start(e);
     let length = (e.expires - start).num_days();
     if length <= 0 {
         return None;
@@ -308,8 +308,9 @@ pub fn people(to: &[String], r: &Record, policy: &Policy, escalation: &[String])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::lifecycle::{Action, Checklist};
+    use crate::model::lifecycle::Action;
     use crate::model::testkit::*;
+    use review::Checklist;
 
     fn record(e: Exception) -> Record {
         Record::new("exceptions/x.yaml".into(), e.id.clone(), e, "".into())

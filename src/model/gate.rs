@@ -5,10 +5,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::finding::{Code, Finding, Severity};
-use super::lifecycle;
 use super::measure;
 use super::policy::Policy;
 use super::record::{Record, Status, Urgency};
+use super::review;
 use super::routing;
 use super::time;
 
@@ -58,7 +58,7 @@ pub fn check(r: &Record, policy: &Policy, gate: Gate, as_of: NaiveDate, now: Dat
                 format!("{} expires on {} (in {}); {owner}", e.id, e.expires, time::days(left)),
             );
         }
-        if let Some(due) = lifecycle::review_due(e, policy) {
+        if let Some(due) = review::review_due(e, policy) {
             let until = (due - as_of).num_days();
             if until < 0 && left >= 0 {
                 add(

@@ -35,10 +35,10 @@ use serde::Serialize;
 
 use super::fleet::Unreadable;
 use super::inventory::{self, AssetBase};
-use super::lifecycle;
 use super::measure;
 use super::policy::{Policy, Targets};
 use super::record::{Exception, Record, Risk, Status};
+use super::review;
 use super::routing;
 use super::time;
 
@@ -269,7 +269,7 @@ fn compute(members: &[Member], targets: &Targets, inp: &Inputs) -> Report {
     let overdue = open.iter().filter(|m| measure::overdue(&m.record.exception, m.policy, as_of)).count();
     let covered = active.iter().filter(|e| !e.compensating_controls.is_empty()).count();
     let open_ended = active_members.iter().filter(|m| measure::open_ended(&m.record.exception, m.policy)).count();
-    let chronic = active_members.iter().filter(|m| lifecycle::is_chronic(&m.record.exception, m.policy)).count();
+    let chronic = active_members.iter().filter(|m| review::is_chronic(&m.record.exception, m.policy)).count();
     let excepted = excepted_assets(&active, inp.assets);
     let t = targets;
 
@@ -525,7 +525,7 @@ fn needs_action(all: &[&Member], as_of: NaiveDate, now: DateTime<Utc>) -> Vec<Ac
             Status::Approved if e.days_to_expiry(as_of) <= i64::from(policy.review.remind_before_days) => {
                 Some(format!("expires in {}", time::days(e.days_to_expiry(as_of))))
             }
-            Status::Approved if lifecycle::is_chronic(e, policy) => Some("chronic: escalate".into()),
+            Status::Approved if review::is_chronic(e, policy) => Some("chronic: escalate".into()),
             Status::Requested if measure::wait(r, policy, now).is_some_and(|w| w.pending() && w.breached()) => {
                 Some("decision overdue (SLA)".into())
             }

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::digest;
 use super::policy::Policy;
 use super::record::{Approval, Closure, Decision, Exception, Review, ReviewDecision, Risk, Status};
+use super::review;
 use super::routing::{self, holders};
 use super::statement::{self, Entry};
 use super::time;
@@ -25,7 +26,7 @@ pub enum Action {
     /// Turn a request down; it closes.
     Reject { role: Option<String>, reason: String },
     /// The periodic review: extend (within the cap), retire or revoke.
-    Recertify { answers: Checklist, decision: ReviewDecision, expires: Option<NaiveDate>, note: Option<String> },
+    Recertify { answers: review::Checklist, decision: ReviewDecision, expires: Option<NaiveDate>, note: Option<String> },
     /// Close: no longer needed, or a request withdrawn.
     Retire { reason: String },
     /// Close: withdrawn for cause.
@@ -294,53 +295,6 @@ fn reject(e: &Exception, policy: &Policy, act: &Act, role: Option<&str>, reason:
     Ok(e)
 }
 
-/// The recertification checklist's answers.
-#[derive(Clone, Debug)]
-pub struct Checklist {
-    pub controls_effective: bool,
-    pub justification_valid: bool,
-    pub better_option: bool,
-}
-
-/// The decision the checklist's answers point to: retire when the
-/// justification no longer holds, revoke when the controls failed, else keep
-/// the date (a review; moving the date is a decision of its own).
-pub fn suggested_decision(answers: &Checklist) -> ReviewDecision {
-    if !answers.justification_valid {
-        ReviewDecision::Retire
-    } else if !answers.controls_effective {
-        ReviewDecision::Revoke
-    } else {
-        ReviewDecision::Keep
-    }
-}
-
-/// The decisions the checklist's answers leave open: keeping the date or
-/// extending only while the controls are effective and the justification
-/// holds; retiring and revoking always.
-pub fn open_decisions(answers: &Checklist) -> Vec<ReviewDecision> {
-    [ReviewDecision::Keep, ReviewDecision::Extend, ReviewDecision::Retire, ReviewDecision::Revoke]
-        .into_iter()
-        .filter(|d| check_decision(answers, *d).is_ok())
-        .collect()
-}
-
-/// Whether the checklist's answers allow `decision`, and if not, why.
-pub fn check_decision(answers: &Checklist, decision: ReviewDecision) -> Result<(), Refusal> {
-    let word = match decision {
-        ReviewDecision::Extend => "extended",
-        ReviewDecision::Keep => "kept",
-        _ => return Ok(()),
-    };
-    if !answers.controls_effective {
-        return Err(format!("the compensating controls are not effective, so it cannot be {word}; revoke it instead"));
-    }
-    if !answers.justification_valid {
-        return Err(format!("the justification no longer holds, so it cannot be {word}; retire it instead"));
-    }
-    Ok(())
-}
-
 /// Whether `actor` may recertify `e`, and if not, why: only an approved
 /// record, never by its requester, and by its risk owner or `security`.
 /// Asked before the checklist, so nobody answers it in vain.
@@ -358,29 +312,6 @@ pub fn may_recertify(e: &Exception, policy: &Policy, actor: &str) -> Result<(), 
     Ok(())
 }
 
-/// The latest expiry an extension made on `today` may set: the type's cap from today.
-pub fn extension_cap(e: &Exception, policy: &Policy, today: NaiveDate) -> NaiveDate {
-    let max_days = policy.types.get(&e.kind).map(|t| t.max_days).unwrap_or(90);
-    time::add_days(today, max_days.into())
-}
-
-/// Whether an extension made on `today` may set the expiry to `new`, and if
-/// not, why: after today, and within the type's cap from today.
-pub fn check_extension(e: &Exception, policy: &Policy, today: NaiveDate, new: NaiveDate) -> Result<(), Refusal> {
-    let cap = extension_cap(e, policy, today);
-    if new > cap {
-        return Err(format!(
-            "type `{}` allows at most {} days from today: until {cap}",
-            e.kind,
-            (cap - today).num_days()
-        ));
-    }
-    if new <= today {
-        return Err(format!("the new expiry {new} must be after today ({today})"));
-    }
-    Ok(())
-}
-
 /// Recertifies an approved record: logs the review and, for an extension, sets
 /// the new expiry (within the type's cap from today). The review may move the
 /// expiry and nothing else. Retire and revoke close it.
@@ -388,15 +319,15 @@ fn recertify(
     e: &Exception,
     policy: &Policy,
     act: &Act,
-    answers: Checklist,
+    answers: review::Checklist,
     decision: ReviewDecision,
     expires: Option<NaiveDate>,
     note: Option<String>,
 ) -> Result<Exception, Refusal> {
     may_recertify(e, policy, act.actor)?;
-    check_decision(&answers, decision)?;
+    review::check_decision(&answers, decision)?;
     let today = act.at.date_naive();
-    let cap = extension_cap(e, policy, today);
+    let cap = review::extension_cap(e, policy, today);
     let mut e = e.clone();
     let mut review = Review {
         by: act.actor.to_string(),
@@ -426,7 +357,7 @@ fn recertify(
         }
         ReviewDecision::Extend => {
             let new = expires.unwrap_or(cap);
-            check_extension(&e, policy, today, new)?;
+            review::check_extension(&e, policy, today, new)?;
             e.expires = new;
             review.expires = Some(new);
             e.reviews.push(review);
@@ -469,7 +400,7 @@ pub fn expiry_due(e: &Exception, policy: &Policy, as_of: NaiveDate) -> Option<St
     if e.expires < as_of {
         return Some(format!("expired on {} ({} ago)", e.expires, time::days((as_of - e.expires).num_days())));
     }
-    let due = review_due(e, policy)?;
+    let due = review::review_due(e, policy)?;
     let limit = time::add_days(due, policy.review.grace_days.into());
     (limit < as_of)
         .then(|| format!("review was due {due}; the {}-day grace period ended {limit}", policy.review.grace_days))
@@ -525,61 +456,6 @@ fn expire(e: &Exception, policy: &Policy, act: &Act, reason: &str) -> Result<Exc
     close(e, act, reason, Status::Expired, &[Status::Approved])
 }
 
-/// When the next recertification is due: `interval_days` after the latest review,
-/// or after the approval.
-pub fn review_due(e: &Exception, policy: &Policy) -> Option<NaiveDate> {
-    if e.status != Status::Approved {
-        return None;
-    }
-    let last = e
-        .reviews
-        .iter()
-        .map(|r| r.at)
-        .chain(e.approvals.iter().filter(|a| a.decision == Decision::Approved).map(|a| a.at))
-        .max()
-        .unwrap_or(e.created);
-    Some(time::add_days(last.date_naive(), policy.review.interval_days.into()))
-}
-
-/// The reviews that extended the record: those that moved the expiry later.
-/// A review that keeps or shortens the date is a review, not an extension.
-fn extending_reviews(e: &Exception) -> impl Iterator<Item = &Review> {
-    let first = e.approvals.iter().map(|a| a.expires).min();
-    let mut latest = first;
-    e.reviews.iter().filter(move |v| {
-        let moved = match (v.decision, v.expires) {
-            (ReviewDecision::Extend, Some(new)) => latest.is_none_or(|l| new > l),
-            _ => false,
-        };
-        if let Some(new) = v.expires.filter(|_| v.decision == ReviewDecision::Extend) {
-            latest = Some(new);
-        }
-        moved
-    })
-}
-
-/// How many times the record was extended at recertification.
-pub fn extensions(e: &Exception) -> usize {
-    extending_reviews(e).count()
-}
-
-/// Where the current lifetime started: the latest extension, else creation.
-pub fn lifetime_start(e: &Exception) -> NaiveDate {
-    let created = e.created_date();
-    e.reviews
-        .iter()
-        .filter(|v| v.decision == ReviewDecision::Extend && v.expires.is_some())
-        .map(|v| v.at.date_naive())
-        .max()
-        .unwrap_or(created)
-        .max(created)
-}
-
-/// Chronic: extended more often than the policy allows before escalation.
-pub fn is_chronic(e: &Exception, policy: &Policy) -> bool {
-    extensions(e) > policy.review.chronic_after_extensions as usize
-}
-
 fn close(e: &Exception, act: &Act, reason: &str, to: Status, from: &[Status]) -> Result<Exception, Refusal> {
     if !from.contains(&e.status) {
         return Err(format!(
@@ -616,8 +492,8 @@ mod tests {
     use super::*;
     use crate::model::testkit::*;
 
-    fn checklist(ok: bool) -> Checklist {
-        Checklist { controls_effective: ok, justification_valid: ok, better_option: false }
+    fn checklist(ok: bool) -> review::Checklist {
+        review::Checklist { controls_effective: ok, justification_valid: ok, better_option: false }
     }
 
     fn extend(expires: Option<&str>) -> Action {
@@ -754,7 +630,11 @@ mod tests {
                 DANA,
                 "2026-02-01",
                 Action::Recertify {
-                    answers: Checklist { controls_effective: false, justification_valid: true, better_option: false },
+                    answers: review::Checklist {
+                        controls_effective: false,
+                        justification_valid: true,
+                        better_option: false,
+                    },
                     decision: ReviewDecision::Extend,
                     expires: None,
                     note: None,
@@ -768,7 +648,11 @@ mod tests {
                 DANA,
                 "2026-02-01",
                 Action::Recertify {
-                    answers: Checklist { controls_effective: true, justification_valid: false, better_option: false },
+                    answers: review::Checklist {
+                        controls_effective: true,
+                        justification_valid: false,
+                        better_option: false,
+                    },
                     decision: ReviewDecision::Extend,
                     expires: None,
                     note: None,
@@ -931,11 +815,11 @@ mod tests {
             Vec::<String>::new(),
             "the approval still stands after the extension"
         );
-        assert_eq!(extensions(&e), 1);
-        assert_eq!(lifetime_start(&e), day("2026-02-01"));
+        assert_eq!(review::extensions(&e), 1);
+        assert_eq!(review::lifetime_start(&e), day("2026-02-01"));
         // A review that keeps the date is a review, not an extension.
         let kept = act(&e, &p, DANA, "2026-02-02", extend(Some("2026-05-02")));
-        assert_eq!(extensions(&kept), 1);
+        assert_eq!(review::extensions(&kept), 1);
         assert_eq!(kept.reviews[1].decision, ReviewDecision::Keep);
         assert_eq!(kept.status, Status::Approved, "the risk owner alone keeps the date");
     }
@@ -961,12 +845,12 @@ mod tests {
     #[test]
     fn the_checklist_leaves_open_what_it_allows() {
         use ReviewDecision::{Extend, Keep, Retire, Revoke};
-        assert_eq!(open_decisions(&checklist(true)), vec![Keep, Extend, Retire, Revoke]);
+        assert_eq!(review::open_decisions(&checklist(true)), vec![Keep, Extend, Retire, Revoke]);
         for (controls_effective, justification_valid) in [(false, true), (true, false), (false, false)] {
-            let answers = Checklist { controls_effective, justification_valid, better_option: false };
-            assert_eq!(open_decisions(&answers), vec![Retire, Revoke], "{answers:?}");
-            assert!(check_decision(&answers, Extend).unwrap_err().contains("cannot be extended"));
-            assert!(check_decision(&answers, Keep).unwrap_err().contains("cannot be kept"));
+            let answers = review::Checklist { controls_effective, justification_valid, better_option: false };
+            assert_eq!(review::open_decisions(&answers), vec![Retire, Revoke], "{answers:?}");
+            assert!(review::check_decision(&answers, Extend).unwrap_err().contains("cannot be extended"));
+            assert!(review::check_decision(&answers, Keep).unwrap_err().contains("cannot be kept"));
         }
     }
 
@@ -976,11 +860,11 @@ mod tests {
         let p = policy();
         let ok = approved();
         let today = day("2026-02-01");
-        let cap = extension_cap(&ok, &p, today);
-        assert_eq!(check_extension(&ok, &p, today, cap), Ok(()));
-        let why = check_extension(&ok, &p, today, cap.succ_opt().unwrap()).unwrap_err();
+        let cap = review::extension_cap(&ok, &p, today);
+        assert_eq!(review::check_extension(&ok, &p, today, cap), Ok(()));
+        let why = review::check_extension(&ok, &p, today, cap.succ_opt().unwrap()).unwrap_err();
         assert!(why.contains(&format!("until {cap}")), "{why}");
-        let why = check_extension(&ok, &p, today, today).unwrap_err();
+        let why = review::check_extension(&ok, &p, today, today).unwrap_err();
         assert!(why.contains("must be after today"), "{why}");
     }
 
@@ -994,13 +878,13 @@ mod tests {
         let mut long = ok.clone();
         long.expires = day("2027-01-01");
         // Review due 90 days after approval; the 14-day grace is inclusive.
-        assert_eq!(review_due(&long, &p), Some(day("2026-04-02")));
+        assert_eq!(review::review_due(&long, &p), Some(day("2026-04-02")));
         assert_eq!(expiry_due(&long, &p, day("2026-04-16")), None);
         let why = expiry_due(&long, &p, day("2026-04-17")).unwrap();
         assert_eq!(why, "review was due 2026-04-02; the 14-day grace period ended 2026-04-16");
         // A closed record is never due.
         let closed = act(&ok, &p, DANA, "2026-01-03", Action::Retire { reason: reason("done") });
-        assert_eq!((expiry_due(&closed, &p, day("2030-01-01")), review_due(&closed, &p)), (None, None));
+        assert_eq!((expiry_due(&closed, &p, day("2030-01-01")), review::review_due(&closed, &p)), (None, None));
         // Expire works from the first due day, and records who closed it.
         let e = act(&ok, &p, "policy", "2026-03-02", Action::Expire { reason: reason("lapsed") });
         assert_eq!(e.status, Status::Expired);
@@ -1008,14 +892,14 @@ mod tests {
 
     #[test]
     fn the_checklist_suggests_a_decision() {
-        let c = |controls_effective, justification_valid| Checklist {
+        let c = |controls_effective, justification_valid| review::Checklist {
             controls_effective,
             justification_valid,
             better_option: false,
         };
-        assert_eq!(suggested_decision(&c(true, true)), ReviewDecision::Keep);
-        assert_eq!(suggested_decision(&c(false, true)), ReviewDecision::Revoke);
-        assert_eq!(suggested_decision(&c(true, false)), ReviewDecision::Retire);
-        assert_eq!(suggested_decision(&c(false, false)), ReviewDecision::Retire);
+        assert_eq!(review::suggested_decision(&c(true, true)), ReviewDecision::Keep);
+        assert_eq!(review::suggested_decision(&c(false, true)), ReviewDecision::Revoke);
+        assert_eq!(review::suggested_decision(&c(true, false)), ReviewDecision::Retire);
+        assert_eq!(review::suggested_decision(&c(false, false)), ReviewDecision::Retire);
     }
 }

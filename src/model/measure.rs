@@ -16,10 +16,10 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 
-use super::lifecycle;
 use super::policy::Policy;
 use super::record::{Completion, Decision, Exception, Record, ReviewDecision, Status, Urgency};
 use super::routing::{self, POLICY_APPROVER};
+use super::{lifecycle, review};
 
 /// What "as of a date" means: 00:00 UTC that day.
 pub fn instant(as_of: NaiveDate) -> DateTime<Utc> {
@@ -244,7 +244,7 @@ pub fn expired(e: &Exception, as_of: NaiveDate) -> bool {
 /// Review overdue: approved, and `as_of` is after the review's due day
 /// (`review.interval_days` after the latest review or approval).
 pub fn review_overdue(e: &Exception, policy: &Policy, as_of: NaiveDate) -> bool {
-    lifecycle::review_due(e, policy).is_some_and(|due| due < as_of)
+    review::review_due(e, policy).is_some_and(|due| due < as_of)
 }
 
 /// Overdue: expired, or its review overdue.
@@ -262,7 +262,7 @@ pub fn past_grace(e: &Exception, policy: &Policy, as_of: NaiveDate) -> bool {
 /// lifetime (creation, or the latest extension), or of a type with no cap.
 pub fn open_ended(e: &Exception, policy: &Policy) -> bool {
     let Some(rule) = policy.types.get(&e.kind) else { return true };
-    (e.expires - lifecycle::lifetime_start(e)).num_days() > i64::from(rule.max_days)
+    (e.expires - review::lifetime_start(e)).num_days() > i64::from(rule.max_days)
 }
 
 /// Where an approved record stands in its lifetime on `as_of`: days elapsed
@@ -279,7 +279,7 @@ pub fn lifetime(e: &Exception, as_of: NaiveDate) -> Option<Lifetime> {
     if e.status != Status::Approved {
         return None;
     }
-    let start = lifecycle::lifetime_start(e);
+    let start = review::lifetime_start(e);
     Some(Lifetime { elapsed: (as_of - start).num_days(), length: (e.expires - start).num_days() })
 }
 
@@ -400,8 +400,7 @@ mod tests {
     }
 
     fn extend(expires: &str) -> Action {
-        let answers =
-            lifecycle::Checklist { controls_effective: true, justification_valid: true, better_option: false };
+        let answers = review::Checklist { controls_effective: true, justification_valid: true, better_option: false };
         Action::Recertify { answers, decision: ReviewDecision::Extend, expires: Some(day(expires)), note: None }
     }
 

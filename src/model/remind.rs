@@ -7,10 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::identity::email_of;
-use super::lifecycle;
 use super::measure;
 use super::policy::{Policy, RISK_OWNER};
 use super::record::{Exception, Record, Status};
+use super::review;
 use super::routing;
 use super::time;
 
@@ -138,7 +138,7 @@ pub fn reminders_in(
                 }
                 // A review due the day it expires is the same recertification: one reminder.
                 let review =
-                    lifecycle::review_due(e, policy).filter(|d| *d < e.expires || (*d == e.expires && !expiry_soon));
+                    review::review_due(e, policy).filter(|d| *d < e.expires || (*d == e.expires && !expiry_soon));
                 if let Some(due) = review {
                     let until = (due - as_of).num_days();
                     if until < 0 {
@@ -178,8 +178,8 @@ pub fn reminders_in(
                         ),
                     );
                 }
-                if lifecycle::is_chronic(e, policy) {
-                    let n = lifecycle::extensions(e);
+                if review::is_chronic(e, policy) {
+                    let n = review::extensions(e);
                     to_owner(
                         e,
                         item(
@@ -266,9 +266,10 @@ pub fn fleet(parts: Vec<(String, Vec<Group>)>) -> Vec<Group> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::lifecycle::{Action, Checklist};
+    use crate::model::lifecycle::Action;
     use crate::model::record::ReviewDecision;
     use crate::model::testkit::*;
+    use review::Checklist;
 
     fn due(e: &Exception, within: i64, as_of: &str) -> Vec<(String, Reason)> {
         let r = Record::new("p".into(), e.id.clone(), e.clone(), "".into());

@@ -13,7 +13,7 @@ use super::policy::{Policy, RISK_OWNER};
 use super::record::{Exception, Record, Status};
 use super::routing::{self, Standing};
 use super::statement::{self, Entry};
-use super::{lifecycle, suggest, time};
+use super::{lifecycle, review, suggest, time};
 
 /// What the rules need besides the record and the policy.
 #[derive(Clone, Copy, Debug)]
@@ -66,7 +66,7 @@ pub fn check_record_with(r: &Record, policy: &Policy, cx: Context, standing: Sta
         add(Code::ExpiryBeforeCreation, "/expires", format!("expires {} is not after created {}", e.expires, created));
     } else if let Some(t) = type_rule {
         // A recertification restarts the clock: the cap counts from the latest extension.
-        let start = lifecycle::lifetime_start(e);
+        let start = review::lifetime_start(e);
         let days = (e.expires - start).num_days();
         if days > i64::from(t.max_days) {
             let latest = time::add_days(start, t.max_days.into());

@@ -7,7 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use super::policy::{Policy, policy_statement};
+use super::policy::Policy;
+use super::policy_change::policy_statement;
 use super::signature;
 
 /// What a clone trusts before it reads the repository.

@@ -5,10 +5,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::escape;
-use crate::model::lifecycle::{self, Transition};
+use crate::model::lifecycle::Transition;
 use crate::model::policy::Policy;
 use crate::model::record::{Risk, Status};
 use crate::model::request::Needed;
+use crate::model::review;
 
 /// What a lifecycle command reports.
 #[derive(Debug, Serialize)]
@@ -118,8 +119,8 @@ pub fn summary(t: &Transition, policy: &Policy) -> String {
         "reject" => format!("Rejected {} as {role}.", e.id),
         "recertify" => match role {
             "extend" => {
-                let n = lifecycle::extensions(e);
-                let chronic = if lifecycle::is_chronic(e, policy) {
+                let n = review::extensions(e);
+                let chronic = if review::is_chronic(e, policy) {
                     format!(" It has now been extended {n} times and is chronic: escalate it to engineering.")
                 } else {
                     String::new()

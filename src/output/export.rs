@@ -13,9 +13,9 @@ use crate::model::suppression::Suppression;
 
 use super::{Cell, timestamp};
 use crate::error::{Error, Result};
-use crate::model::lifecycle;
 use crate::model::policy::Policy;
 use crate::model::record::{Decision, Exception, Record, Status};
+use crate::model::review;
 
 /// What `exc export` writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -75,6 +75,23 @@ impl ExportFormat {
 }
 
 /// Writes suppressions in `format` (a suppression format).
+/// The suppression formats exc.yaml's `exports:` lists, or every one.
+pub fn configured(policy: &Policy) -> Result<Vec<ExportFormat>> {
+    if policy.exports.is_empty() {
+        return Ok(ExportFormat::value_variants().iter().copied().filter(|f| f.suppresses()).collect());
+    }
+    policy
+        .exports
+        .iter()
+        .map(|name| {
+            ExportFormat::from_str(name, true)
+                .ok()
+                .filter(|f| f.suppresses())
+                .ok_or_else(|| Error::Usage(format!("exc.yaml exports: `{name}` is not a suppression format")))
+        })
+        .collect()
+}
+
 pub fn suppressions(format: ExportFormat, sups: &[Suppression]) -> Result<Written> {
     use super::suppressions as s;
     match format {
@@ -158,7 +175,7 @@ pub fn row(r: &Record, policy: &Policy, as_of: chrono::NaiveDate, trails: Option
             })
             .collect::<Vec<_>>()
             .join(LIST_SEPARATOR),
-        extensions: lifecycle::extensions(e),
+        extensions: review::extensions(e),
         last_review: e.reviews.iter().map(|v| v.at).max().map(timestamp),
         closed_at: e.closed.as_ref().map(|c| timestamp(c.at)),
         closed_reason: e.closed.as_ref().map(|c| c.reason.clone()),
@@ -265,7 +282,7 @@ pub fn item(
             active: e.is_active(as_of),
             risk: crate::model::routing::tier_of(r, policy).to_string(),
             approved_at: crate::model::routing::completions_of(r, policy).first().map(|c| timestamp(c.at)),
-            extensions: lifecycle::extensions(e),
+            extensions: review::extensions(e),
             last_review: e.reviews.iter().map(|v| v.at).max().map(timestamp),
             awaiting: crate::model::routing::awaiting_of(r, policy),
             verified: !r.unverified,

@@ -28,6 +28,7 @@ pub mod reference;
 pub mod remind;
 pub mod report;
 pub mod request;
+pub mod stale;
 pub mod suppressions;
 
 /// Output formats of commands that print only text or JSON.

@@ -11,7 +11,7 @@ use crate::model::finding::{Finding, Locate};
 use crate::model::identity::email_of;
 use crate::model::policy::Policy;
 use crate::model::record::{Decision, Exception, Record, ReviewDecision, Status};
-use crate::model::{routing, time};
+use crate::model::{review, routing, time};
 
 /// One row of the register: the record plus what is derived from it on `--as-of`.
 #[derive(Debug, Serialize)]
@@ -45,7 +45,7 @@ impl<'a> Row<'a> {
             active: e.is_active(as_of),
             days_to_expiry: e.days_to_expiry(as_of),
             awaiting: routing::awaiting_of(r, policy),
-            next_review: crate::model::lifecycle::review_due(e, policy).filter(|d| *d <= e.expires),
+            next_review: review::review_due(e, policy).filter(|d| *d <= e.expires),
             later: r.later,
         }
     }

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::Digest;
 
-use super::{Registry, SCHEMA_COMMENT, load_one};
+use super::load::load_one;
+use super::{Registry, SCHEMA_COMMENT};
 use crate::error::{Error, Result};
 use crate::git;
 use crate::model::lifecycle::{self, Act, Action, Transition};

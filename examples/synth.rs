@@ -19,9 +19,9 @@ use std::process::{Command, Stdio};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use exc::model::lifecycle::{self, Act, Action};
-use exc::model::review::Checklist;
 use exc::model::policy::Policy;
 use exc::model::record::{Exception, ReviewDecision, Risk, Status, Urgency};
+use exc::model::review::Checklist;
 use exc::model::routing::POLICY_APPROVER;
 
 const POLICY: &str = include_str!("../exc.yaml");

@@ -44,6 +44,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Global options")]
     pub color: ColorChoice,
 
+    /// Show no progress on stderr (shown only on a terminal, outside CI, for reads that take over a second).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -86,6 +90,7 @@ pub enum Command {
 impl Cli {
     /// Runs the chosen command.
     pub fn run(self) -> Result<Outcome> {
+        crate::output::progress::show(self.quiet);
         let ctx = Context::new(self.dir, self.as_of, self.color.enabled())?;
         match self.command {
             Command::Init(a) => commands::init::run(&ctx, a),

@@ -9,7 +9,8 @@
 //! one place that talks to git; `scan` reads a repository's scanner
 //! suppressions and scanners' results; `output` is the one place that renders;
 //! `commands` holds one thin file per subcommand; `cli` parses the command
-//! line and dispatches; `context` is what every command runs in.
+//! line and dispatches; `context` is what every command runs in; `progress` carries how far a long
+//! read has got from the layers that do it to the bar `output` draws.
 
 #![warn(clippy::print_stdout)]
 
@@ -21,6 +22,7 @@ pub mod error;
 pub(crate) mod git;
 pub mod model;
 pub(crate) mod output;
+pub(crate) mod progress;
 pub(crate) mod prompt;
 pub(crate) mod registry;
 pub(crate) mod scan;

@@ -55,7 +55,7 @@ fn checkpoint_key() -> Result<Option<Vec<u8>>> {
 
 pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = ctx.registry()?;
-    let (audited, notes) = match args.checkpoint.as_deref().filter(|p| !p.as_os_str().is_empty()) {
+    let (mut audited, notes) = match args.checkpoint.as_deref().filter(|p| !p.as_os_str().is_empty()) {
         Some(path) => {
             let done = reg.audit_checkpointed(args.trust.root(), path, checkpoint_key()?.as_deref())?;
             (done.audited, done.notes)
@@ -65,6 +65,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     for n in &notes {
         crate::output::note(n);
     }
+    // Tens of thousands of findings over as many files: placed on every core.
+    crate::registry::place(&reg.root, &mut audited.findings);
     let files: Vec<(String, Option<String>)> = audited.files.iter().map(|p| (p.clone(), None)).collect();
     let sources = reg.sources(&[]);
     let run = Run {

@@ -17,6 +17,7 @@ use rayon::prelude::*;
 pub use super::tree::FileChange;
 use super::{is_record, tree};
 use crate::error::{Error, Result};
+use crate::progress::Stage;
 
 /// A commit that changed records or the trust files, as the audit trail shows it.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -144,6 +145,13 @@ fn landing_order(repo: &Repository, head: Oid, after: Option<Oid>) -> Result<(Ve
     Ok((order, mainline))
 }
 
+/// How many items a streaming read takes at a time: `default`, or
+/// `EXC_CHUNK_SIZE` where a test sets it (streaming must not change a byte
+/// of any output, whatever the chunk; the tests check with tiny chunks).
+pub fn chunk_size(default: usize) -> usize {
+    std::env::var("EXC_CHUNK_SIZE").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(default)
+}
+
 /// Whether `commit` is HEAD or one of its first parents (the mainline of
 /// the repository that holds `root`), walking back from HEAD.
 pub fn on_mainline(root: &Path, commit: Oid) -> Result<bool> {
@@ -192,15 +200,16 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>, af
     git2::opts::strict_hash_verification(false);
     // The records tree of the previous commit: in a linear history it is the next
     // commit's parent's, so each tree is read once.
-    let odb = repo.odb().map_err(broken)?;
-    let read_tree = |t: Oid| odb.read(t).map_err(broken);
+    let mut trees = tree::Reader::new(repo).map_err(broken)?;
     let mut previous: Option<tree::Indexed> = None;
 
     let subtree = |tree: &git2::Tree| -> Option<Oid> {
         tree.get_path(paths.records).ok().filter(|e| e.kind() == Some(ObjectType::Tree)).map(|e| e.id())
     };
     let trust_of = |tree: &git2::Tree| (at_path(tree, paths.policy), paths.signers.and_then(|p| at_path(tree, p)));
-    for (oid, landed) in order {
+    let total = order.len();
+    for (done, (oid, landed)) in order.into_iter().enumerate() {
+        crate::progress::report(Stage::Commits, done + 1, total);
         let commit = repo.find_commit(oid).map_err(broken)?;
         let tree = commit.tree().map_err(broken)?;
         if Some(oid) == from {
@@ -235,17 +244,17 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>, af
         }
 
         let deltas = if parents.len() > 1 {
-            merge_changes(repo, &commit, &parent_trees, new_sub, &subtree)?
+            merge_changes(repo, &mut trees, &commit, &parent_trees, new_sub, &subtree)?
         } else if new_sub == first_sub {
             Vec::new()
         } else {
             let damaged = || damaged(format!("tree {} is damaged", new_sub.or(first_sub).unwrap_or(oid)));
             let old_tree = match (first_sub, previous.take()) {
                 (Some(t), Some(prev)) if prev.id == t => Some(prev),
-                (Some(t), _) => Some(tree::Indexed::new(t, read_tree(t)?).ok_or_else(damaged)?),
+                (Some(t), _) => Some(tree::Indexed::new(t, trees.read(t).map_err(broken)?).ok_or_else(damaged)?),
                 (None, _) => None,
             };
-            let new_tree = new_sub.map(|t| read_tree(t).map(|o| (t, o))).transpose()?;
+            let new_tree = new_sub.map(|t| trees.read(t).map(|o| (t, o))).transpose().map_err(broken)?;
             let (mut deltas, new_tree) = tree::delta(old_tree.as_ref(), new_tree).ok_or_else(damaged)?;
             if deltas.iter().any(|d| d.old_blob.is_none()) && deltas.iter().any(|d| d.new_blob.is_none()) {
                 // Renames need similarity: let libgit2 work those out.
@@ -293,24 +302,17 @@ fn ancestors(repo: &Repository, of: Oid) -> Result<std::collections::HashSet<Oid
 /// should have produced (from the first parent where the sides conflicted).
 fn merge_changes(
     repo: &Repository,
+    trees: &mut tree::Reader,
     commit: &git2::Commit,
     parent_trees: &[git2::Tree],
     result: Option<Oid>,
     subtree: &dyn Fn(&git2::Tree) -> Option<Oid>,
 ) -> Result<Vec<FileChange>> {
-    let names = |t: Option<Oid>| -> Result<HashMap<String, (Oid, bool)>> {
-        let mut out = HashMap::new();
-        if let Some(t) = t {
-            for e in repo.find_tree(t).map_err(broken)?.iter() {
-                if let Ok(n) = e.name()
-                    && is_record(n)
-                    && e.kind() == Some(ObjectType::Blob)
-                {
-                    out.insert(n.to_string(), (e.id(), e.filemode() == 0o120000));
-                }
-            }
-        }
-        Ok(out)
+    let mut names = |t: Option<Oid>| -> Result<HashMap<String, (Oid, bool)>> {
+        let Some(t) = t else { return Ok(HashMap::new()) };
+        let data = trees.read(t).map_err(broken)?;
+        let entries = tree::records(&data).ok_or_else(|| damaged(format!("tree {t} is damaged")))?;
+        Ok(entries.into_iter().map(|(n, id, link)| (n, (id, link))).collect())
     };
     let mine = names(parent_trees.first().and_then(subtree))?;
     let merged = names(result)?;
@@ -552,7 +554,8 @@ impl History {
     ) -> Result<()> {
         let changes: Vec<&FileChange> = changes.into_iter().collect();
         let path = self.repo.path().to_path_buf();
-        for chunk in changes.chunks(4096) {
+        let mut done = 0;
+        for chunk in changes.chunks(chunk_size(4096)) {
             let mut blobs: Vec<Oid> = chunk.iter().flat_map(|c| [c.old_blob, c.new_blob]).flatten().collect();
             blobs.sort();
             blobs.dedup();
@@ -573,6 +576,8 @@ impl History {
             for c in chunk {
                 let version = |b: Option<Oid>| b.and_then(|b| parsed.get(&b));
                 visit(&self.commits[c.commit], c, version(c.old_blob), version(c.new_blob))?;
+                done += 1;
+                crate::progress::report(Stage::Changes, done, changes.len());
             }
         }
         Ok(())

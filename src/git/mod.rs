@@ -18,7 +18,7 @@ mod tree;
 
 pub use commit::{commit, message, plan_commit, plan_commit_all, start_branch};
 pub use git2::Oid;
-pub use history::{History, TrustChange, on_mainline};
+pub use history::{History, TrustChange, chunk_size, on_mainline};
 pub use remote::{fetch, is_url};
 
 /// The acting person as `Name <email>`, as git would name a commit's author:

@@ -23,6 +23,7 @@ pub mod findings;
 pub mod notify;
 pub mod oscal;
 pub mod patch;
+pub mod progress;
 pub mod record;
 pub mod reference;
 pub mod remind;

@@ -42,6 +42,12 @@ impl Loaded {
 /// How many record files are read, verified and checked at a time.
 const LOAD_CHUNK: usize = 4096;
 
+/// [`LOAD_CHUNK`], or `EXC_CHUNK_SIZE` where a test sets it: the output is
+/// the same whatever the chunk, which the tests check with tiny chunks.
+fn load_chunk() -> usize {
+    crate::git::chunk_size(LOAD_CHUNK)
+}
+
 /// Records larger than this are refused before parsing.
 pub const MAX_RECORD_BYTES: u64 = 256 * 1024;
 
@@ -93,7 +99,10 @@ impl Registry {
         let inventory = self.inventory()?.zip(self.policy.assets.inventory.as_deref());
         let mut loaded = Loaded { paths: files.iter().map(|p| self.display_path(p)).collect(), ..Loaded::default() };
         let empty: std::sync::Arc<str> = std::sync::Arc::from("");
-        for chunk in files.chunks(LOAD_CHUNK) {
+        let mut done = 0;
+        for chunk in files.chunks(load_chunk()) {
+            done += chunk.len();
+            crate::progress::report(crate::progress::Stage::Records, done, files.len());
             let read: Vec<std::result::Result<Record, Vec<Finding>>> =
                 chunk.par_iter().map(|p| read_one(p, &self.display_path(p))).collect();
             let verdicts = self.verify_signatures(&read);

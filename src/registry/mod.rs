@@ -39,7 +39,7 @@ pub use kpi::KpiContext;
 use load::position_at;
 pub use load::{Loaded, MAX_RECORD_BYTES, parse_version, read_version};
 pub use source::Source;
-pub use sources::Sources;
+pub use sources::{Sources, place};
 pub use write::{CommitOptions, append_policy_approval, render, set_policy_version, write_atomic, write_folder};
 
 /// The policy file name.

@@ -13,7 +13,7 @@ use crate::harness::{Repo, stderr};
 use crate::trail::{POLICY, be, commit_all, request};
 
 /// Every file under `dir` (relative name, bytes), sorted.
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -29,6 +29,7 @@ mod safety;
 mod sample;
 mod sink;
 mod snapshots;
+mod streaming;
 mod team;
 mod trail;
 mod trust;

@@ -1,0 +1,51 @@
+//! The progress bar on a terminal: one line on stderr per long read
+//! (commits read out of the total, changes checked, records checked),
+//! cleared when the read is done, so nothing is left between the output's
+//! lines. Shown only when stderr is a terminal, outside CI (`CI` set) and
+//! without `--quiet`; elsewhere no listener is set and nothing is drawn.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::progress::{self, Stage};
+
+/// Whether to show progress: stderr is a terminal, not in CI, not quiet.
+pub fn wanted(quiet: bool) -> bool {
+    !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none_or(|v| v.is_empty())
+}
+
+/// Shows progress on stderr from now on, if [`wanted`].
+pub fn show(quiet: bool) {
+    if !wanted(quiet) {
+        return;
+    }
+    let bar: Mutex<Option<(Stage, ProgressBar, Instant)>> = Mutex::new(None);
+    progress::listen(Box::new(move |stage, done, total| {
+        let Ok(mut current) = bar.lock() else { return };
+        if current.as_ref().is_none_or(|(s, b, _)| *s != stage || b.length() != Some(total as u64)) {
+            if let Some((_, old, _)) = current.take() {
+                old.finish_and_clear();
+            }
+            // Hidden at first: nothing shows for a read that ends within a second.
+            let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
+            let style = ProgressStyle::with_template("exc: {bar:30} {pos}/{len} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            b.set_style(style);
+            b.set_message(stage.words());
+            *current = Some((stage, b, Instant::now()));
+        }
+        if let Some((_, b, started)) = current.as_ref() {
+            if b.is_hidden() && started.elapsed() > Duration::from_secs(1) {
+                b.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+            }
+            b.set_position(done as u64);
+            if done >= total {
+                b.finish_and_clear();
+                *current = None;
+            }
+        }
+    }));
+}

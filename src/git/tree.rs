@@ -430,4 +430,29 @@ mod tests {
             assert_eq!(got.1, expected.1, "{edit:?}");
         }
     }
+
+    /// A tree over 1 MB is read through git, and a small one through
+    /// libgit2; both give the object's bytes as stored, and the records in it.
+    #[test]
+    fn large_trees_come_through_git_and_small_ones_through_libgit2() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let odb = repo.odb().unwrap();
+        let names: Vec<String> = (0..30_000).map(|i| format!("EXC-{i:06}.yaml")).collect();
+        let mut entries: Vec<(&str, &str, u8)> = names.iter().map(|n| ("100644", n.as_str(), 7)).collect();
+        entries.sort_by(|a, b| a.1.cmp(b.1));
+        let large = tree(&entries);
+        let small = tree(&entries[..10]);
+        assert!(large.len() > LARGE && small.len() < LARGE);
+        let large_id = odb.write(git2::ObjectType::Tree, &large).unwrap();
+        let small_id = odb.write(git2::ObjectType::Tree, &small).unwrap();
+        let mut reader = Reader::new(&repo).unwrap();
+        assert_eq!(reader.read(small_id).unwrap(), small);
+        assert!(reader.batch.is_none(), "no git for a small tree");
+        assert_eq!(reader.read(large_id).unwrap(), large);
+        assert!(reader.batch.is_some(), "git read the large tree");
+        assert_eq!(reader.read(large_id).unwrap(), large, "and again");
+        assert_eq!(records(&large).unwrap().len(), 30_000);
+        assert!(reader.read(Oid::from_bytes(&[9; 20]).unwrap()).is_err(), "a missing tree is libgit2's error");
+    }
 }

@@ -233,5 +233,12 @@ fn write(path: &Path, key: &[u8], body: &Body) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, &e))?;
     }
-    super::write_atomic(path, &bytes, false)
+    // A cache: written whole and renamed into place, never half of one, but
+    // not synced to disk (a file lost in a crash costs one full audit; a torn
+    // one fails its MAC).
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::write(path, &e))?;
+    std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| Error::write(path, &e))?;
+    tmp.persist(path).map_err(|e| Error::write(path, &e.error))?;
+    Ok(())
 }

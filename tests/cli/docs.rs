@@ -432,3 +432,21 @@ fn the_policy_reference_names_every_top_level_key() {
         schema["properties"].as_object().unwrap().keys().filter(|k| !page.contains(&format!("| `{k}` |"))).collect();
     assert!(missing.is_empty(), "docs/policy.md has no row for {missing:?}");
 }
+
+/// The figures in docs/performance.md are bench/RESULTS.md's, copied by
+/// bench/publish.py: every line of the copied block is a line of the results
+/// (the headings aside), so the two cannot disagree.
+#[test]
+fn the_performance_figures_are_the_benchmarks() {
+    let doc = read(&root().join("docs/performance.md"));
+    let results = read(&root().join("bench/RESULTS.md"));
+    let begin = "<!-- measured: copied from bench/RESULTS.md by bench/publish.py -->";
+    let end = "<!-- end of what bench/RESULTS.md measured -->";
+    let block = &doc[doc.find(begin).expect("the begin marker") + begin.len()..doc.find(end).expect("the end marker")];
+    let lines: BTreeSet<&str> = results.lines().collect();
+    let copied: Vec<&str> = block.lines().filter(|l| !l.is_empty() && !l.starts_with("### ")).collect();
+    assert!(copied.len() > 10, "{block}");
+    for line in copied {
+        assert!(lines.contains(line), "docs/performance.md shows a figure bench/RESULTS.md does not: {line}");
+    }
+}

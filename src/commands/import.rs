@@ -160,7 +160,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             };
             // Ids chosen in this run are taken too: a patch writes nothing until applied.
             let id = loop {
-                let id = super::new_id(reg)?;
+                let id = reg.new_id()?;
                 if taken.insert(id.clone()) {
                     break id;
                 }

@@ -214,18 +214,11 @@ pub fn suppressing<'a>(
 }
 
 /// The request goes through the same schema and rules as `validate`, so a bad
-/// flag gets the same finding a bad file would.
+/// flag gets the same finding a bad file would (see [`Registry::check_request`]);
+/// what only deserves a warning is shown.
 pub fn check_request(reg: &Registry, e: &crate::model::record::Exception) -> Result<()> {
-    use crate::model::finding::Code;
-    // The request is signed once it passes (`sign_request`).
-    let findings: Vec<_> =
-        reg.check_new(e)?.into_iter().filter(|f| !(f.code == Code::SignatureMissing && f.pointer.is_empty())).collect();
-    if findings.iter().any(|f| f.is_error()) {
-        return Err(Error::Invalid { what: "the request is not valid".into(), findings });
-    }
-    // A misspelt asset is easiest to fix before anyone approves it.
-    for f in findings.iter().filter(|f| f.code == crate::model::finding::Code::UnknownAsset) {
-        output::warn(&f.message);
+    for w in reg.check_request(e)? {
+        output::warn(&w.message);
     }
     Ok(())
 }
@@ -266,19 +259,6 @@ pub fn sign_request(
             v.describe(&e.requester)
         ))),
     }
-}
-
-/// A random id nobody uses yet.
-pub fn new_id(reg: &Registry) -> Result<String> {
-    let taken = reg.ids()?;
-    for _ in 0..64 {
-        let mut bytes = [0u8; 4];
-        getrandom::fill(&mut bytes).map_err(|e| Error::Output(format!("no randomness for an id: {e}")))?;
-        if let Some(id) = crate::model::request::id_from(bytes, &|id| taken.contains(id)) {
-            return Ok(id);
-        }
-    }
-    Err(Error::Conflict("could not find a free id; pass --id".into()))
 }
 
 /// Which registry governs the repository `reconcile`, `import` and `export`

@@ -115,7 +115,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let draft = draft(args, created.date_naive())?;
     let id = match id {
         Some(id) => id.trim().to_uppercase(),
-        None => super::new_id(&reg)?,
+        None => reg.new_id()?,
     };
     let mut e = if interactive {
         if commit.is_some() {

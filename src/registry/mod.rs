@@ -221,6 +221,35 @@ impl Registry {
             .collect())
     }
 
+    /// A new request checked as `validate` checks a file, before it is
+    /// signed (so its missing signature is not a problem yet): an error if
+    /// anything is wrong, else what deserves a warning (a misspelt asset,
+    /// easiest to fix before anyone approves it).
+    pub fn check_request(&self, e: &Exception) -> Result<Vec<Finding>> {
+        let findings: Vec<Finding> = self
+            .check_new(e)?
+            .into_iter()
+            .filter(|f| !(f.code == Code::SignatureMissing && f.pointer.is_empty()))
+            .collect();
+        if findings.iter().any(|f| f.is_error()) {
+            return Err(Error::Invalid { what: "the request is not valid".into(), findings });
+        }
+        Ok(findings.into_iter().filter(|f| f.code == Code::UnknownAsset).collect())
+    }
+
+    /// A random id no record has yet.
+    pub fn new_id(&self) -> Result<String> {
+        let taken = self.ids()?;
+        for _ in 0..64 {
+            let mut bytes = [0u8; 4];
+            getrandom::fill(&mut bytes).map_err(|e| Error::Output(format!("no randomness for an id: {e}")))?;
+            if let Some(id) = crate::model::request::id_from(bytes, &|id| taken.contains(id)) {
+                return Ok(id);
+            }
+        }
+        Err(Error::Conflict("could not find a free id; pass --id".into()))
+    }
+
     /// The findings a new record would get from `validate`: the schema and
     /// every rule, and its id against the ids in use.
     pub fn check_new(&self, e: &Exception) -> Result<Vec<Finding>> {

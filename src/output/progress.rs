@@ -22,11 +22,11 @@ pub fn show(quiet: bool) {
     if !wanted(quiet) {
         return;
     }
-    let bar: Mutex<Option<(Stage, ProgressBar, Instant)>> = Mutex::new(None);
+    let bar: Mutex<Option<(Stage, ProgressBar, Instant, Instant)>> = Mutex::new(None);
     progress::listen(Box::new(move |stage, done, total| {
         let Ok(mut current) = bar.lock() else { return };
-        if current.as_ref().is_none_or(|(s, b, _)| *s != stage || b.length() != Some(total as u64)) {
-            if let Some((_, old, _)) = current.take() {
+        if current.as_ref().is_none_or(|(s, b, _, _)| *s != stage || b.length() != Some(total as u64)) {
+            if let Some((_, old, _, _)) = current.take() {
                 old.finish_and_clear();
             }
             // Hidden at first: nothing shows for a read that ends within a second.
@@ -35,17 +35,23 @@ pub fn show(quiet: bool) {
                 .unwrap_or_else(|_| ProgressStyle::default_bar());
             b.set_style(style);
             b.set_message(stage.words());
-            *current = Some((stage, b, Instant::now()));
+            let now = Instant::now();
+            *current = Some((stage, b, now, now));
         }
-        if let Some((_, b, started)) = current.as_ref() {
-            if b.is_hidden() && started.elapsed() > Duration::from_secs(1) {
-                b.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
-            }
-            b.set_position(done as u64);
-            if done >= total {
-                b.finish_and_clear();
-                *current = None;
-            }
+        let Some((_, b, started, drawn)) = current.as_mut() else { return };
+        if done >= total {
+            b.finish_and_clear();
+            *current = None;
+            return;
         }
+        // At most ten updates a second, whatever the pace of the reports.
+        if drawn.elapsed() < Duration::from_millis(100) {
+            return;
+        }
+        *drawn = Instant::now();
+        if b.is_hidden() && started.elapsed() > Duration::from_secs(1) {
+            b.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        }
+        b.set_position(done as u64);
     }));
 }

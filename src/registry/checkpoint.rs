@@ -114,6 +114,10 @@ impl Registry {
                 ));
                 audited.from_audit_start = body.from_audit_start;
                 audited.root = body.root;
+                if history.tip.is_none_or(|tip| tip == id) {
+                    // HEAD is the commit it was written for: it stands as it is.
+                    return Ok(Checkpointed { audited, notes });
+                }
                 (audited, carried, history.tip.unwrap_or(id), true)
             }
             None => {

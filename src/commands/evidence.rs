@@ -86,55 +86,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     }
     let records: Vec<&Record> = loaded.records.iter().filter(|r| measure::exists(&r.exception, now)).collect();
     let policy = &reg.policy;
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-
-    // The register.
-    let rows: Vec<export::Row> = records.iter().map(|r| export::row(r, policy, ctx.as_of, None)).collect();
-    files.push(("register.csv".into(), export::register(&rows)?.into_bytes()));
-    let trails = super::trails(&history);
-    let items = records.iter().map(|r| export::item(r, policy, ctx.as_of, Some(&trails)));
-    files.push(("register.json".into(), export::structured(items, ExportFormat::Json, ctx.as_of)?.into_bytes()));
-
-    // Every decision in the period, with the commit that brought it.
-    let commits = reg.decision_commits(&history)?;
-    let commit_of =
-        |r: &Record, entry| registry::decision_key(&r.path, &r.exception, entry).and_then(|k| commits.get(&k).cloned());
-    let from = args.since.map(measure::instant);
-    let decisions: Vec<export::DecisionRow> = export::decisions(&records, policy, Some(&commit_of))
-        .into_iter()
-        .filter(|d| from.is_none_or(|f| d.time >= f) && d.time <= now)
-        .collect();
-    files.push(("decisions.csv".into(), export::decisions_csv(&decisions, true)?.into_bytes()));
-    files.push(("decisions.json".into(), output::json(&decisions)?.into_bytes()));
-
-    // The audit verdict over the whole history.
-    let audit_files: Vec<(String, Option<String>)> = audited.files.iter().map(|p| (p.clone(), None)).collect();
-    let sources = reg.sources(&[]);
-    let run = Run {
-        tool: "exc audit",
-        files: &audit_files,
-        findings: &audited.findings,
-        summary: audited.summary(),
-        locate: &sources,
-        extra: audited.extra(),
-        in_repository: reg.repository_prefix(),
-    };
-    files.push(("audit.json".into(), findings::render(&run, FindingsFormat::Json, false)?.into_bytes()));
-
-    // The KPIs and the plan of action.
-    // An earlier pack in the repository is not read as suppressions (`scan` skips it).
-    let report = super::kpi_report(ctx, &reg, &loaded, args.since, Some(&history))?;
-    files.push(("kpis.json".into(), output::json(&report)?.into_bytes()));
-    files.push(("kpis.html".into(), dashboard::render(&report).into_bytes()));
     let system = reg.system_name();
-    let exceptions: Vec<&crate::model::record::Exception> = records.iter().map(|r| &r.exception).collect();
-    files.push(("poam.json".into(), oscal::poam(&exceptions, policy, &system)?.into_bytes()));
-
+    let audit_line = audited.summary();
     // The policy as in force on the date.
     let (policy_commit, policy_files) = policy_as_of(&history, now, signers.as_deref())?;
-    files.extend(policy_files.into_iter().map(|(name, text)| (format!("policy/{name}"), text.into_bytes())));
-
-    let audit_line = audited.summary();
     let origin = Origin {
         system: &system,
         commit: &commit,
@@ -144,11 +99,85 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         policy_commit: policy_commit.as_deref(),
         audit: &audit_line,
     };
-    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
-    files.insert(0, ("README.txt".into(), pack::readme(&origin, &names).into_bytes()));
-    let manifest = pack::manifest(&origin, &files);
-    files.push(("MANIFEST".into(), manifest.into_bytes()));
-    registry::write_folder(&args.out, &files)?;
+    let mut listed: Vec<String> = [
+        "register.csv",
+        "register.json",
+        "decisions.csv",
+        "decisions.json",
+        "audit.json",
+        "kpis.json",
+        "kpis.html",
+        "poam.json",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    listed.extend(policy_files.iter().map(|(name, _)| format!("policy/{name}")));
+    let mut names = vec!["README.txt".to_string()];
+    names.extend(listed.iter().cloned());
+    names.push("MANIFEST".into());
+
+    // Each file is written as soon as it is made, and let go: only its
+    // digest waits for the MANIFEST.
+    registry::write_folder(&args.out, &names, |put| {
+        let mut digests: Vec<(String, String)> = Vec::new();
+        let mut file = |name: &str, bytes: Vec<u8>| -> Result<()> {
+            digests.push((name.to_string(), pack::digest(&bytes)));
+            put(name, &bytes)
+        };
+        file("README.txt", pack::readme(&origin, &listed).into_bytes())?;
+
+        // The register.
+        let rows: Vec<export::Row> = records.iter().map(|r| export::row(r, policy, ctx.as_of, None)).collect();
+        file("register.csv", export::register(&rows)?.into_bytes())?;
+        drop(rows);
+        let trails = super::trails(&history);
+        let items = records.iter().map(|r| export::item(r, policy, ctx.as_of, Some(&trails)));
+        file("register.json", export::structured(items, ExportFormat::Json, ctx.as_of)?.into_bytes())?;
+        drop(trails);
+
+        // Every decision in the period, with the commit that brought it.
+        let commits = reg.decision_commits(&history)?;
+        let commit_of = |r: &Record, entry| {
+            registry::decision_key(&r.path, &r.exception, entry).and_then(|k| commits.get(&k).cloned())
+        };
+        let from = args.since.map(measure::instant);
+        let decisions: Vec<export::DecisionRow> = export::decisions(&records, policy, Some(&commit_of))
+            .into_iter()
+            .filter(|d| from.is_none_or(|f| d.time >= f) && d.time <= now)
+            .collect();
+        file("decisions.csv", export::decisions_csv(&decisions, true)?.into_bytes())?;
+        file("decisions.json", output::json(&decisions)?.into_bytes())?;
+        drop(decisions);
+
+        // The audit verdict over the whole history.
+        let audit_files: Vec<(String, Option<String>)> = audited.files.iter().map(|p| (p.clone(), None)).collect();
+        let sources = reg.sources(&[]);
+        let run = Run {
+            tool: "exc audit",
+            files: &audit_files,
+            findings: &audited.findings,
+            summary: audited.summary(),
+            locate: &sources,
+            extra: audited.extra(),
+            in_repository: reg.repository_prefix(),
+        };
+        file("audit.json", findings::render(&run, FindingsFormat::Json, false)?.into_bytes())?;
+
+        // The KPIs and the plan of action.
+        // An earlier pack in the repository is not read as suppressions (`scan` skips it).
+        let report = super::kpi_report(ctx, &reg, &loaded, args.since, Some(&history))?;
+        file("kpis.json", output::json(&report)?.into_bytes())?;
+        file("kpis.html", dashboard::render(&report).into_bytes())?;
+        let exceptions: Vec<&crate::model::record::Exception> = records.iter().map(|r| &r.exception).collect();
+        file("poam.json", oscal::poam(&exceptions, policy, &system)?.into_bytes())?;
+        for (name, text) in &policy_files {
+            file(&format!("policy/{name}"), text.clone().into_bytes())?;
+        }
+        let manifest = pack::manifest(&origin, &digests);
+        put("MANIFEST", manifest.as_bytes())
+    })?;
+    let files = names;
     eprintln!(
         "Wrote {}: {} files from commit {}, as of {}; {}",
         output::escape::text(&args.out.display().to_string()),

@@ -114,7 +114,13 @@ pub fn readme(origin: &Origin, files: &[String]) -> String {
 }
 
 /// The MANIFEST over `files` (name, content), sorted by name.
-pub fn manifest(origin: &Origin, files: &[(String, Vec<u8>)]) -> String {
+/// The SHA-256 of a file of the pack, as the MANIFEST lists it.
+pub fn digest(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// The MANIFEST, from each file's name and [`digest`].
+pub fn manifest(origin: &Origin, files: &[(String, String)]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -131,10 +137,10 @@ pub fn manifest(origin: &Origin, files: &[(String, Vec<u8>)]) -> String {
         let _ = writeln!(o, "# since: {s}");
     }
     let _ = writeln!(o, "# exc: {}", env!("CARGO_PKG_VERSION"));
-    let mut sorted: Vec<&(String, Vec<u8>)> = files.iter().collect();
+    let mut sorted: Vec<&(String, String)> = files.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, bytes) in sorted {
-        let _ = writeln!(o, "{}  {name}", hex(&Sha256::digest(bytes)));
+    for (name, digest) in sorted {
+        let _ = writeln!(o, "{digest}  {name}");
     }
     o
 }
@@ -166,7 +172,7 @@ mod tests {
 
     #[test]
     fn the_manifest_is_what_sha256sum_reads() {
-        let m = manifest(&origin(), &[("b.json".into(), b"{}".to_vec()), ("a.csv".into(), b"".to_vec())]);
+        let m = manifest(&origin(), &[("b.json".into(), digest(b"{}")), ("a.csv".into(), digest(b""))]);
         let lines: Vec<&str> = m.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
             lines,

@@ -306,21 +306,29 @@ pub fn set_policy_version(text: &str, version: u64) -> String {
     s
 }
 
-/// Writes a folder of files (relative names, `/`-separated, written in the
-/// order given). A new folder is built beside it and renamed into place, so
-/// it appears whole or not at all. An existing folder may hold only files
-/// this call writes, which are replaced one by one, atomically; anything
-/// else there is refused, and nothing is ever deleted.
-pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+/// Writes a folder of files named `names` (relative, `/`-separated): `fill`
+/// is given where to put each one as it is made, so none waits in memory for
+/// the others. A new folder is built beside it and renamed into place, so it
+/// appears whole or not at all. An existing folder may hold only these
+/// names, which are replaced one by one, atomically; anything else there is
+/// refused, and nothing is ever deleted.
+pub fn write_folder(
+    dir: &Path,
+    names: &[String],
+    fill: impl FnOnce(&mut dyn FnMut(&str, &[u8]) -> Result<()>) -> Result<()>,
+) -> Result<()> {
     let write_all = |into: &Path| -> Result<()> {
-        for (name, bytes) in files {
+        let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+            if !names.iter().any(|n| n == name) {
+                return Err(Error::Usage(format!("{name} is not one of the files this folder was to hold")));
+            }
             let path = into.join(name);
             if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent).map_err(|e| Error::write(parent, &e))?;
             }
-            write_atomic(&path, bytes, false)?;
-        }
-        Ok(())
+            write_atomic(&path, bytes, false)
+        };
+        fill(&mut put)
     };
     match fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -349,9 +357,9 @@ pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
                     let entry = entry.map_err(|e| Error::write(&at, &e))?;
                     let name = format!("{rel}{}", entry.file_name().to_string_lossy());
                     let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-                    if is_dir && files.iter().any(|(f, _)| f.starts_with(&format!("{name}/"))) {
+                    if is_dir && names.iter().any(|f| f.starts_with(&format!("{name}/"))) {
                         stack.push((entry.path(), format!("{name}/")));
-                    } else if is_dir || !files.iter().any(|(f, _)| *f == name) {
+                    } else if is_dir || !names.contains(&name) {
                         foreign.push(name);
                     }
                 }

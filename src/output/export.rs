@@ -318,14 +318,19 @@ pub fn structured(
             crate::yaml::to_string(&doc).map_err(Error::Output)
         }
         _ => {
-            #[derive(Serialize)]
-            struct Register {
-                version: u32,
-                as_of: String,
-                records: Vec<Box<serde_json::value::RawValue>>,
+            // `{version, as_of, records}` as serde_json's pretty printer
+            // writes it, each record appended as it is rendered (never a list
+            // of them and then a copy of the whole).
+            let as_of = serde_json::to_string(&as_of.to_string()).map_err(|e| Error::Output(e.to_string()))?;
+            let mut o = format!("{{\n  \"version\": {VERSION},\n  \"as_of\": {as_of},\n  \"records\": [");
+            let mut empty = true;
+            for item in items {
+                o.push_str(if empty { "\n    " } else { ",\n    " });
+                o.push_str(super::embed(&item, 2)?.get());
+                empty = false;
             }
-            let records = items.into_iter().map(|i| super::embed(&i, 2)).collect::<Result<_>>()?;
-            super::json(&Register { version: VERSION, as_of: as_of.to_string(), records })
+            o.push_str(if empty { "]\n}" } else { "\n  ]\n}" });
+            Ok(super::escape::json(o) + "\n")
         }
     }
 }

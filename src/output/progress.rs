@@ -22,6 +22,12 @@ pub fn show(quiet: bool) {
     if !wanted(quiet) {
         return;
     }
+    // Shown once a read has taken a second; `EXC_PROGRESS_AFTER_MS` changes
+    // that (0: from the first report, every report drawn, as the tests see it).
+    let after = std::env::var("EXC_PROGRESS_AFTER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::from_secs(1), Duration::from_millis);
     let bar: Mutex<Option<(Stage, ProgressBar, Instant, Instant)>> = Mutex::new(None);
     progress::listen(Box::new(move |stage, done, total| {
         let Ok(mut current) = bar.lock() else { return };
@@ -45,11 +51,11 @@ pub fn show(quiet: bool) {
             return;
         }
         // At most ten updates a second, whatever the pace of the reports.
-        if drawn.elapsed() < Duration::from_millis(100) {
+        if !after.is_zero() && drawn.elapsed() < Duration::from_millis(100) {
             return;
         }
         *drawn = Instant::now();
-        if b.is_hidden() && started.elapsed() > Duration::from_secs(1) {
+        if b.is_hidden() && started.elapsed() >= after {
             b.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         }
         b.set_position(done as u64);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use expectrl::session::OsSession;
 use expectrl::{Expect, Session};
 
-use crate::harness::{Repo, as_person};
+use crate::harness::{Repo, VALID, as_person};
 
 const DOWN: &str = "\x1b[B";
 const UP: &str = "\x1b[A";
@@ -35,8 +35,19 @@ struct Tty {
 
 impl Tty {
     fn spawn(repo: &Repo, args: &[&str], person: Option<&str>) -> Tty {
+        Tty::spawn_env(repo, args, person, &[])
+    }
+
+    /// [`Tty::spawn`] with variables set (`Some`) or removed (`None`).
+    fn spawn_env(repo: &Repo, args: &[&str], person: Option<&str>, env: &[(&str, Option<&str>)]) -> Tty {
         let mut cmd = repo.cmd();
         cmd.args(args).env("TERM", "xterm");
+        for (k, v) in env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
         if let Some(person) = person {
             as_person(&mut cmd, person);
         }
@@ -508,4 +519,27 @@ fn a_higher_risk_can_be_proposed_at_the_preview() {
     t.end();
     let text = repo.read(&format!("exceptions/{}", repo.records()[0]));
     assert!(text.contains("\nproposed_risk: high\n"), "{text}");
+}
+
+/// Progress shows on a terminal (here from the first report, where it would
+/// wait a second) and is cleared when the read ends; never with `--quiet`,
+/// nor where `CI` is set.
+#[test]
+fn progress_shows_on_a_terminal_and_is_cleared() {
+    let repo = Repo::init();
+    for i in 1..=3 {
+        repo.write(&format!("exceptions/EXC-000{i}.yaml"), VALID.replace("EXC-0001", &format!("EXC-000{i}")));
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-qm", &format!("record {i}")]);
+    }
+    let cases: [(&[&str], Option<&str>, bool); 3] =
+        [(&["audit"], None, true), (&["audit", "--quiet"], None, false), (&["audit"], Some("true"), false)];
+    for (args, ci, shown) in cases {
+        let env = [("EXC_PROGRESS_AFTER_MS", Some("0")), ("CI", ci)];
+        let mut t = Tty::spawn_env(&repo, args, None, &env);
+        let written = t.end();
+        assert_eq!(written.contains("commits read"), shown, "{args:?} CI={ci:?}: {written:?}");
+        assert!(!t.screen().contains("commits read"), "the bar is cleared: {}", t.screen());
+        assert!(t.screen().contains("the history"), "the audit's verdict: {}", t.screen());
+    }
 }

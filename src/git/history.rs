@@ -112,37 +112,35 @@ type Landing = (Oid, DateTime<Utc>);
 /// walks that share a mainline commit therefore agree on everything before
 /// it, which is what lets an audit resume from a checkpoint.
 fn landing_order(repo: &Repository, head: Oid, after: Option<Oid>) -> Result<(Vec<Landing>, Vec<Oid>)> {
+    // HEAD's first parents back to `after`: each with when it landed and,
+    // for a merge, its first parent and the sides it brought in.
     let mut mainline = Vec::new();
     let mut at = Some(head);
-    while let Some(oid) = at {
-        if Some(oid) == after {
-            break;
-        }
-        mainline.push(oid);
-        at = repo.find_commit(oid).map_err(broken)?.parent_id(0).ok();
-    }
-    mainline.reverse();
-    let mut order = Vec::new();
-    for &oid in &mainline {
+    while let Some(oid) = at.filter(|oid| Some(*oid) != after) {
         let commit = repo.find_commit(oid).map_err(broken)?;
         let landed = Utc.timestamp_opt(commit.committer().when().seconds(), 0).single().unwrap_or_default();
-        if commit.parent_count() > 1 {
+        at = commit.parent_id(0).ok();
+        let sides: Vec<Oid> = commit.parent_ids().skip(1).collect();
+        mainline.push((oid, landed, at, sides));
+    }
+    let mut order = Vec::new();
+    for (oid, landed, first, sides) in mainline.iter().rev() {
+        if !sides.is_empty() {
             let mut side = repo.revwalk().map_err(broken)?;
             side.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE).map_err(broken)?;
-            for k in 1..commit.parent_count() {
-                side.push(commit.parent_id(k).map_err(broken)?).map_err(broken)?;
+            for s in sides {
+                side.push(*s).map_err(broken)?;
             }
-            side.hide(commit.parent_id(0).map_err(broken)?).map_err(broken)?;
-            if let Some(a) = after {
-                side.hide(a).map_err(broken)?;
+            for hidden in first.iter().chain(after.as_ref()) {
+                side.hide(*hidden).map_err(broken)?;
             }
             for o in side {
-                order.push((o.map_err(broken)?, landed));
+                order.push((o.map_err(broken)?, *landed));
             }
         }
-        order.push((oid, landed));
+        order.push((*oid, *landed));
     }
-    Ok((order, mainline))
+    Ok((order, mainline.into_iter().map(|m| m.0).collect()))
 }
 
 /// How many items a streaming read takes at a time: `default`, or
@@ -200,7 +198,7 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>, af
     git2::opts::strict_hash_verification(false);
     // The records tree of the previous commit: in a linear history it is the next
     // commit's parent's, so each tree is read once.
-    let mut trees = tree::Reader::new(repo).map_err(broken)?;
+    let trees = tree::Reader::new(repo).map_err(broken)?;
     let mut previous: Option<tree::Indexed> = None;
 
     let subtree = |tree: &git2::Tree| -> Option<Oid> {
@@ -244,7 +242,7 @@ fn walk(repo: &Repository, paths: &Paths, from: Option<Oid>, at: Option<Oid>, af
         }
 
         let deltas = if parents.len() > 1 {
-            merge_changes(repo, &mut trees, &commit, &parent_trees, new_sub, &subtree)?
+            merge_changes(repo, &trees, &commit, &parent_trees, new_sub, &subtree)?
         } else if new_sub == first_sub {
             Vec::new()
         } else {
@@ -302,13 +300,13 @@ fn ancestors(repo: &Repository, of: Oid) -> Result<std::collections::HashSet<Oid
 /// should have produced (from the first parent where the sides conflicted).
 fn merge_changes(
     repo: &Repository,
-    trees: &mut tree::Reader,
+    trees: &tree::Reader,
     commit: &git2::Commit,
     parent_trees: &[git2::Tree],
     result: Option<Oid>,
     subtree: &dyn Fn(&git2::Tree) -> Option<Oid>,
 ) -> Result<Vec<FileChange>> {
-    let mut names = |t: Option<Oid>| -> Result<HashMap<String, (Oid, bool)>> {
+    let names = |t: Option<Oid>| -> Result<HashMap<String, (Oid, bool)>> {
         let Some(t) = t else { return Ok(HashMap::new()) };
         let data = trees.read(t).map_err(broken)?;
         let entries = tree::records(&data).ok_or_else(|| damaged(format!("tree {t} is damaged")))?;

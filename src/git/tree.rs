@@ -17,7 +17,7 @@
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use git2::{Odb, Oid, Repository};
+use git2::{Odb, OdbObject, Oid, Repository};
 
 use super::is_record;
 
@@ -45,9 +45,8 @@ const LARGE: usize = 1024 * 1024;
 pub struct Reader<'repo> {
     repo: &'repo Repository,
     odb: Odb<'repo>,
-    /// Started at the first large tree.
-    batch: Option<Batch>,
-    started: bool,
+    /// Started at the first large tree (`None` inside once it failed).
+    batch: std::cell::OnceCell<std::cell::RefCell<Option<Batch>>>,
 }
 
 /// The `git cat-file --batch` child.
@@ -97,28 +96,43 @@ impl Batch {
     }
 }
 
+/// A raw tree object's bytes: as libgit2 holds them (no copy), or as git sent them.
+pub enum Raw<'repo> {
+    Odb(OdbObject<'repo>),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Raw<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Raw::Odb(o) => o.data(),
+            Raw::Owned(v) => v,
+        }
+    }
+}
+
 impl<'repo> Reader<'repo> {
     pub fn new(repo: &'repo Repository) -> Result<Reader<'repo>, git2::Error> {
-        Ok(Reader { odb: repo.odb()?, batch: None, started: false, repo })
+        Ok(Reader { odb: repo.odb()?, batch: std::cell::OnceCell::new(), repo })
     }
 
     /// The raw tree `id`. git is asked first; if it fails once (missing,
     /// refusing the repository, not a tree), libgit2 answers from then on,
     /// and its error is the one reported.
-    pub fn read(&mut self, id: Oid) -> Result<Vec<u8>, git2::Error> {
+    pub fn read(&self, id: Oid) -> Result<Raw<'_>, git2::Error> {
         // Smaller trees come from libgit2's own delta-base cache, without a pipe.
-        let large = self.odb.read_header(id).is_ok_and(|(size, _)| size > LARGE);
-        if large && !self.started {
-            self.started = true;
-            self.batch = Batch::start(self.repo);
-        }
-        if large && let Some(batch) = &mut self.batch {
-            match batch.read(id) {
-                Some(data) => return Ok(data),
-                None => self.batch = None,
+        if self.odb.read_header(id).is_ok_and(|(size, _)| size > LARGE) {
+            let mut batch = self.batch.get_or_init(|| Batch::start(self.repo).into()).borrow_mut();
+            if let Some(b) = batch.as_mut() {
+                match b.read(id) {
+                    Some(data) => return Ok(Raw::Owned(data)),
+                    None => *batch = None,
+                }
             }
         }
-        Ok(self.odb.read(id)?.data().to_vec())
+        Ok(Raw::Odb(self.odb.read(id)?))
     }
 }
 
@@ -140,15 +154,15 @@ pub fn records(data: &[u8]) -> Option<Vec<(String, Oid, bool)>> {
 }
 
 /// A raw tree object and where each of its entries starts.
-pub struct Indexed {
+pub struct Indexed<'repo> {
     pub id: Oid,
-    data: Vec<u8>,
+    data: Raw<'repo>,
     starts: Vec<usize>,
 }
 
-impl Indexed {
+impl<'repo> Indexed<'repo> {
     /// Indexes a raw tree; `None` if it is malformed.
-    pub fn new(id: Oid, data: Vec<u8>) -> Option<Indexed> {
+    pub fn new(id: Oid, data: Raw<'repo>) -> Option<Indexed<'repo>> {
         let starts = index(&data)?;
         Some(Indexed { id, data, starts })
     }
@@ -165,7 +179,10 @@ impl Indexed {
 
 /// The record files that differ from `old` to `new` (either may be absent), and
 /// `new` indexed for the next commit. `None` when a tree is malformed.
-pub fn delta(old: Option<&Indexed>, new: Option<(Oid, Vec<u8>)>) -> Option<(Vec<FileChange>, Option<Indexed>)> {
+pub fn delta<'repo>(
+    old: Option<&Indexed<'repo>>,
+    new: Option<(Oid, Raw<'repo>)>,
+) -> Option<(Vec<FileChange>, Option<Indexed<'repo>>)> {
     let Some((id, object)) = new else {
         // The directory is gone: every record in `old` was removed.
         let gone = match old {
@@ -421,7 +438,7 @@ mod tests {
 
         let old_raw = tree(&base);
         let (_, old_starts) = scan(&[], &old_raw).unwrap();
-        let old = Indexed { id: Oid::ZERO_SHA1, data: old_raw.clone(), starts: old_starts };
+        let old = Indexed { id: Oid::ZERO_SHA1, data: Raw::Owned(old_raw.clone()), starts: old_starts };
         for edit in edits {
             let new_raw = tree(&edit);
             let expected = scan(&old_raw, &new_raw).unwrap();
@@ -446,12 +463,12 @@ mod tests {
         assert!(large.len() > LARGE && small.len() < LARGE);
         let large_id = odb.write(git2::ObjectType::Tree, &large).unwrap();
         let small_id = odb.write(git2::ObjectType::Tree, &small).unwrap();
-        let mut reader = Reader::new(&repo).unwrap();
-        assert_eq!(reader.read(small_id).unwrap(), small);
-        assert!(reader.batch.is_none(), "no git for a small tree");
-        assert_eq!(reader.read(large_id).unwrap(), large);
-        assert!(reader.batch.is_some(), "git read the large tree");
-        assert_eq!(reader.read(large_id).unwrap(), large, "and again");
+        let reader = Reader::new(&repo).unwrap();
+        assert_eq!(&*reader.read(small_id).unwrap(), &small[..]);
+        assert!(reader.batch.get().is_none(), "no git for a small tree");
+        assert_eq!(&*reader.read(large_id).unwrap(), &large[..]);
+        assert!(reader.batch.get().is_some_and(|b| b.borrow().is_some()), "git read the large tree");
+        assert_eq!(&*reader.read(large_id).unwrap(), &large[..], "and again");
         assert_eq!(records(&large).unwrap().len(), 30_000);
         assert!(reader.read(Oid::from_bytes(&[9; 20]).unwrap()).is_err(), "a missing tree is libgit2's error");
     }

@@ -28,36 +28,45 @@ pub fn show(quiet: bool) {
         .ok()
         .and_then(|v| v.parse().ok())
         .map_or(Duration::from_secs(1), Duration::from_millis);
-    let bar: Mutex<Option<(Stage, ProgressBar, Instant, Instant)>> = Mutex::new(None);
+    let current: Mutex<Option<Shown>> = Mutex::new(None);
     progress::listen(Box::new(move |stage, done, total| {
-        let Ok(mut current) = bar.lock() else { return };
-        if current.as_ref().is_none_or(|(s, b, _, _)| *s != stage || b.length() != Some(total as u64)) {
-            if let Some((_, old, _, _)) = current.take() {
-                old.finish_and_clear();
+        let Ok(mut current) = current.lock() else { return };
+        if current.as_ref().is_none_or(|s| s.stage != stage || s.bar.length() != Some(total as u64)) {
+            if let Some(old) = current.take() {
+                old.bar.finish_and_clear();
             }
             // Hidden at first: nothing shows for a read that ends within a second.
-            let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
+            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
             let style = ProgressStyle::with_template("exc: {bar:30} {pos}/{len} {msg} ({elapsed})")
                 .unwrap_or_else(|_| ProgressStyle::default_bar());
-            b.set_style(style);
-            b.set_message(stage.words());
+            bar.set_style(style);
+            bar.set_message(stage.words());
             let now = Instant::now();
-            *current = Some((stage, b, now, now));
+            *current = Some(Shown { stage, bar, started: now, drawn: now });
         }
-        let Some((_, b, started, drawn)) = current.as_mut() else { return };
+        let Some(shown) = current.as_mut() else { return };
         if done >= total {
-            b.finish_and_clear();
+            shown.bar.finish_and_clear();
             *current = None;
             return;
         }
         // At most ten updates a second, whatever the pace of the reports.
-        if !after.is_zero() && drawn.elapsed() < Duration::from_millis(100) {
+        if !after.is_zero() && shown.drawn.elapsed() < Duration::from_millis(100) {
             return;
         }
-        *drawn = Instant::now();
-        if b.is_hidden() && started.elapsed() >= after {
-            b.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        shown.drawn = Instant::now();
+        if shown.bar.is_hidden() && shown.started.elapsed() >= after {
+            shown.bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         }
-        b.set_position(done as u64);
+        shown.bar.set_position(done as u64);
     }));
+}
+
+/// The bar of the read in progress.
+struct Shown {
+    stage: Stage,
+    bar: ProgressBar,
+    started: Instant,
+    /// When it was last updated.
+    drawn: Instant,
 }

@@ -103,7 +103,7 @@ impl Registry {
                 None
             }
         };
-        let (audited, carried, tip, clean_start) = match resume {
+        let (audited, carried, tip) = match resume {
             Some((id, body)) => {
                 let history = self.history_after(id)?;
                 let (mut audited, carried) = self.audit_carrying(&history, Some(body.state))?;
@@ -114,32 +114,30 @@ impl Registry {
                 ));
                 audited.from_audit_start = body.from_audit_start;
                 audited.root = body.root;
-                if history.tip.is_none_or(|tip| tip == id) {
+                match history.tip.filter(|tip| *tip != id) {
+                    Some(tip) => (audited, carried, tip),
                     // HEAD is the commit it was written for: it stands as it is.
-                    return Ok(Checkpointed { audited, notes });
+                    None => return Ok(Checkpointed { audited, notes }),
                 }
-                (audited, carried, history.tip.unwrap_or(id), true)
             }
             None => {
-                let start = self.audit_start(root)?;
-                let clean = start.findings.is_empty();
-                let tip = start.history.tip;
-                let (root_note, starting) = (start.root.clone(), start.findings.clone());
-                let (mut audited, carried) = self.audit_carrying(&start.history, None)?;
-                audited.root = root_note;
-                self.with_start(&mut audited, starting);
-                match tip {
-                    Some(tip) => (audited, carried, tip, clean),
+                let super::audit::Start { history, findings, root: trusted } = self.audit_start(root)?;
+                let clean = findings.is_empty();
+                let (mut audited, carried) = self.audit_carrying(&history, None)?;
+                audited.root = trusted;
+                self.with_start(&mut audited, findings);
+                match history.tip {
+                    Some(tip) if clean => (audited, carried, tip),
+                    Some(_) => {
+                        // The start itself is in question (a root that does
+                        // not match): nothing to carry on from.
+                        notes.push("checkpoint: not written, as the audit's start has findings".into());
+                        return Ok(Checkpointed { audited, notes });
+                    }
                     None => return Ok(Checkpointed { audited, notes }),
                 }
             }
         };
-        if !clean_start {
-            // The start itself is in question (a root that does not match):
-            // nothing to carry on from.
-            notes.push("checkpoint: not written, as the audit's start has findings".into());
-            return Ok(Checkpointed { audited, notes });
-        }
         let body = Body {
             binding,
             commit: tip.to_string(),
@@ -173,11 +171,12 @@ fn short(id: &str) -> &str {
     id.get(..10).unwrap_or(id)
 }
 
-fn mac(key: &[u8], bytes: &[u8]) -> String {
+/// The MAC of a checkpoint's JSON under `key` (its format line included).
+fn mac(key: &[u8], json: &[u8]) -> hmac::Hmac<sha2::Sha256> {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(FORMAT.as_bytes());
-    mac.update(bytes);
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    mac.update(json);
+    mac
 }
 
 /// The checkpoint at `path`, if there is one and it is genuine and bound to
@@ -199,10 +198,7 @@ fn read(path: &Path, key: &[u8], binding: &Binding) -> std::result::Result<Optio
         .map(|i| tag.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
         .collect::<Option<_>>()
         .ok_or("its MAC is not hex")?;
-    let mut check = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-    check.update(FORMAT.as_bytes());
-    check.update(json);
-    check.verify_slice(&given).map_err(|_| "its MAC does not match: written under another key, or altered")?;
+    mac(key, json).verify_slice(&given).map_err(|_| "its MAC does not match: written under another key, or altered")?;
     let body: Body = serde_json::from_slice(json).map_err(|e| format!("cannot read it: {e}"))?;
     if body.binding != *binding {
         return Err(format!(
@@ -232,15 +228,14 @@ fn differences(a: &Binding, b: &Binding) -> Vec<&'static str> {
 
 fn write(path: &Path, key: &[u8], body: &Body) -> Result<()> {
     let json = serde_json::to_vec(body).map_err(|e| Error::Usage(format!("cannot write the checkpoint: {e}")))?;
-    let mut bytes = format!("{FORMAT} {}\n", mac(key, &json)).into_bytes();
+    let tag: String = mac(key, &json).finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let mut bytes = format!("{FORMAT} {tag}\n").into_bytes();
     bytes.extend_from_slice(&json);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, &e))?;
-    }
     // A cache: written whole and renamed into place, never half of one, but
     // not synced to disk (a file lost in a crash costs one full audit; a torn
     // one fails its MAC).
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::write(dir, &e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::write(path, &e))?;
     std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| Error::write(path, &e))?;
     tmp.persist(path).map_err(|e| Error::write(path, &e.error))?;

@@ -65,11 +65,6 @@ impl Context {
         Ok(self.as_stood(reg, reg.load_with(&reg.record_files()?, None, true)?))
     }
 
-    /// [`Context::load`] for the given files (all of them when none is given).
-    pub fn load_files(&self, reg: &Registry, files: &[PathBuf]) -> Result<Loaded> {
-        Ok(self.as_stood(reg, reg.load_files(files)?))
-    }
-
     /// One record by id, as it stood as of the date (see [`Context::load`]),
     /// with the findings of its file as it is.
     pub fn find(&self, reg: &Registry, id: &str) -> Result<(Record, Vec<Finding>)> {

@@ -11,6 +11,7 @@ use crate::model::finding::{self, counts};
 use crate::model::gate::{self, Gate};
 use crate::model::time::Span;
 use crate::output::findings::{self as report, FindingsFormat, Run};
+use crate::registry::Visit;
 
 /// The CI gate.
 #[derive(Debug, clap::Args)]
@@ -75,10 +76,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             None => Vec::new(),
         },
     };
-    let mut loaded = ctx.load_files(&reg, &args.files)?;
-    against_base.extend(crate::model::rules::check_policy(&reg.policy, ctx.now(), crate::registry::POLICY_FILE));
-    reg.policy.severity.apply(&mut against_base);
-    loaded.findings.extend(against_base);
     let g = Gate {
         fail_on_expired: args.fail_on_expired,
         fail_on_review_overdue: args.fail_on_review_overdue,
@@ -86,9 +83,18 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         warn_within: args.warn_within.map(|s| s.days_from(ctx.as_of)),
     };
     let now = ctx.now();
-    for r in &loaded.records {
-        loaded.findings.extend(gate::check(r, &reg.policy, g, ctx.as_of, now));
-    }
+    // Each record is judged as it loads; only those the suppression files
+    // are checked against are kept.
+    let stale = args.files.is_empty() && !reg.policy.exports.is_empty();
+    let visit = Visit {
+        stood: ctx.stood(),
+        judge: &|r| gate::check(r, &reg.policy, g, ctx.as_of, now),
+        keep: &|r, _| stale && !r.exception.findings.is_empty(),
+    };
+    let mut loaded = reg.load_files(&args.files, &visit)?;
+    against_base.extend(crate::model::rules::check_policy(&reg.policy, ctx.now(), crate::registry::POLICY_FILE));
+    reg.policy.severity.apply(&mut against_base);
+    loaded.findings.extend(against_base);
     if args.files.is_empty() {
         loaded.findings.extend(crate::output::stale::findings(
             &reg.policy,

@@ -251,24 +251,25 @@ pub fn counts_as_approved(e: &Exception, standing: &Standing) -> bool {
     e.status == Status::Approved && standing.complete()
 }
 
-/// Rules across records: the same id in two files.
-pub fn check_registry(records: &[Record]) -> Vec<Finding> {
-    let mut by_id: HashMap<String, Vec<&Record>> = HashMap::new();
-    for r in records {
-        by_id.entry(r.exception.id.to_ascii_uppercase()).or_default().push(r);
+/// Rules across records, given each record's path (as shown) and id: the
+/// same id in two files.
+pub fn check_registry(ids: &[(String, String)]) -> Vec<Finding> {
+    let mut by_id: HashMap<String, Vec<(&str, &str)>> = HashMap::new();
+    for (path, id) in ids {
+        by_id.entry(id.to_ascii_uppercase()).or_default().push((path, id));
     }
     let mut out = Vec::new();
     for group in by_id.values().filter(|g| g.len() > 1) {
-        for r in group {
-            let others: Vec<&str> = group.iter().filter(|o| o.path != r.path).map(|o| o.path.as_str()).collect();
+        for (path, id) in group {
+            let others: Vec<&str> = group.iter().filter(|o| o.0 != *path).map(|o| o.0).collect();
             out.push(
                 Finding::new(
                     Code::DuplicateId,
-                    &r.path,
+                    path,
                     "/id",
-                    format!("id `{}` is also used by {}; give one of them a new id", r.exception.id, others.join(", ")),
+                    format!("id `{id}` is also used by {}; give one of them a new id", others.join(", ")),
                 )
-                .with_id(&r.exception.id),
+                .with_id(id),
             );
         }
     }

@@ -24,19 +24,40 @@ use crate::yaml;
 /// Records loaded from disk, and what was wrong with the rest.
 #[derive(Debug, Default)]
 pub struct Loaded {
+    /// Every record that loaded, by id; under a [`Visit`], those it kept.
     pub records: Vec<Record>,
     pub findings: Vec<Finding>,
     /// Every file looked at, as shown to users, sorted.
     pub paths: Vec<String>,
+    /// Each file that loaded as a record (its path as shown) and its id,
+    /// whether or not the record itself was kept.
+    ids: Vec<(String, String)>,
 }
 
 impl Loaded {
     /// Every file looked at, with its record id when it loaded.
     pub fn files(&self) -> Vec<(String, Option<String>)> {
         let ids: std::collections::HashMap<&str, &str> =
-            self.records.iter().map(|r| (r.path.as_str(), r.exception.id.as_str())).collect();
+            self.ids.iter().map(|(path, id)| (path.as_str(), id.as_str())).collect();
         self.paths.iter().map(|p| (p.clone(), ids.get(p.as_str()).map(|s| s.to_string()))).collect()
     }
+}
+
+/// What a command asks of each record while its chunk is at hand, so that
+/// it need not keep every record to the end: at 100,000 records the typed
+/// records are most of the memory, and `check` and `validate` read only a
+/// few of them after loading.
+pub struct Visit<'a> {
+    /// Judge each record as it stood at this instant (`--as-of`), if given
+    /// (see `measure::as_stood`); the records kept are as they stood too.
+    pub stood: Option<chrono::DateTime<chrono::Utc>>,
+    /// The command's own findings for a record, with the severities it
+    /// gives them (the policy's severities are not applied again); placed
+    /// while the file's text is at hand.
+    pub judge: &'a (dyn Fn(&Record) -> Vec<Finding> + Sync),
+    /// Whether the command reads the record after loading, given the
+    /// findings of its file.
+    pub keep: &'a (dyn Fn(&Record, &[Finding]) -> bool + Sync),
 }
 
 /// How many record files are read, verified and checked at a time.
@@ -96,8 +117,29 @@ impl Registry {
     /// text is at hand, and the text is let go after its chunk, so memory
     /// holds the typed records, never every file's text or every statement.
     pub fn load_with(&self, files: &[PathBuf], only: Option<&[PathBuf]>, keep_text: bool) -> Result<Loaded> {
+        self.load_visiting(files, only, keep_text, None)
+    }
+
+    /// [`Registry::load_with`], asking `visit` of each record as it loads
+    /// (none: every record is kept as its file says).
+    fn load_visiting(
+        &self,
+        files: &[PathBuf],
+        only: Option<&[PathBuf]>,
+        keep_text: bool,
+        visit: Option<&Visit>,
+    ) -> Result<Loaded> {
         let inventory = self.inventory()?.zip(self.policy.assets.inventory.as_deref());
-        let mut loaded = Loaded { paths: files.iter().map(|p| self.display_path(p)).collect(), ..Loaded::default() };
+        let mut loaded = Loaded {
+            paths: files.iter().map(|p| self.display_path(p)).collect(),
+            // One allocation of the right size: growing by doubling would
+            // hold the old and the new array at once (about 130 MB at
+            // 100,000 records, twice what the records need).
+            records: Vec::with_capacity(if visit.is_some() { 0 } else { files.len() }),
+            ids: Vec::with_capacity(files.len()),
+            ..Loaded::default()
+        };
+        let mut judged = Vec::new();
         let empty: std::sync::Arc<str> = std::sync::Arc::from("");
         let mut done = 0;
         for chunk in files.chunks(load_chunk()) {
@@ -106,35 +148,48 @@ impl Registry {
             let read: Vec<std::result::Result<Record, Vec<Finding>>> =
                 chunk.par_iter().map(|p| read_one(p, &self.display_path(p))).collect();
             let verdicts = self.verify_signatures(&read);
-            let results: Vec<(Option<Record>, Vec<Finding>)> = read
+            // What became of each file: its path and id when it loaded, the
+            // record when kept, its findings and the command's own.
+            type Judged = (Option<(String, String)>, Option<Record>, Vec<Finding>, Vec<Finding>);
+            let results: Vec<Judged> = read
                 .into_par_iter()
                 .zip(verdicts)
                 .map(|(r, verdicts)| match r {
                     Ok(record) => {
                         let (record, mut findings) = check_one(record, &self.policy, self.cx, &verdicts);
-                        if let Some(r) = &record {
-                            findings.extend(self.evidence(r));
-                            if let Some((inv, file)) = inventory {
-                                findings.extend(crate::model::inventory::unknown_assets(
-                                    std::slice::from_ref(r),
-                                    inv,
-                                    file,
-                                ));
+                        let Some(mut r) = record else { return (None, None, findings, Vec::new()) };
+                        findings.extend(self.evidence(&r));
+                        if let Some((inv, file)) = inventory {
+                            findings.extend(crate::model::inventory::unknown_assets(
+                                std::slice::from_ref(&r),
+                                inv,
+                                file,
+                            ));
+                        }
+                        let mut own = Vec::new();
+                        if let Some(v) = visit {
+                            if let Some(now) = v.stood {
+                                r = crate::model::measure::as_stood(r, &self.policy, now);
                             }
-                            if !findings.is_empty() {
-                                let sources = Sources::new(&self.root, std::slice::from_ref(r));
-                                for f in findings.iter_mut().filter(|f| f.path == r.path) {
-                                    f.position = Some(f.position(&sources));
-                                }
+                            own = (v.judge)(&r);
+                        }
+                        if !findings.is_empty() || !own.is_empty() {
+                            let sources = Sources::new(&self.root, std::slice::from_ref(&r));
+                            for f in findings.iter_mut().chain(own.iter_mut()).filter(|f| f.path == r.path) {
+                                f.position = Some(f.position(&sources));
                             }
                         }
-                        (record, findings)
+                        let kept = visit.is_none_or(|v| (v.keep)(&r, &findings));
+                        let id = (r.path.clone(), r.exception.id.clone());
+                        (Some(id), Some(r).filter(|_| kept), findings, own)
                     }
-                    Err(findings) => (None, findings),
+                    Err(findings) => (None, None, findings, Vec::new()),
                 })
                 .collect();
-            for (record, findings) in results {
+            for (id, record, findings, own) in results {
+                loaded.ids.extend(id);
                 loaded.findings.extend(findings);
+                judged.extend(own);
                 loaded.records.extend(record.map(|mut r| {
                     if !keep_text {
                         r.source = empty.clone();
@@ -143,26 +198,32 @@ impl Registry {
                 }));
             }
         }
-        loaded.findings.extend(rules::check_registry(&loaded.records));
+        loaded.findings.extend(rules::check_registry(&loaded.ids));
         self.policy.severity.apply(&mut loaded.findings);
+        loaded.findings.extend(judged);
         if let Some(only) = only {
             let keep: Vec<String> = only.iter().map(|p| self.display_path(p)).collect();
             loaded.findings.retain(|f| keep.contains(&f.path));
             loaded.records.retain(|r| keep.contains(&r.path));
+            loaded.ids.retain(|(path, _)| keep.contains(path));
             loaded.paths = keep;
         }
         loaded.paths.sort();
         finding::sort(&mut loaded.findings);
-        loaded.records.sort_by(|a, b| a.exception.id.cmp(&b.exception.id));
+        // Paths are unique, so this order is total, and the same as a stable
+        // sort by id of records read in path order, without its buffer.
+        loaded.records.sort_unstable_by(|a, b| (&a.exception.id, &a.path).cmp(&(&b.exception.id, &b.path)));
         Ok(loaded)
     }
 
     /// Loads the given record files (relative to the current directory), checked
     /// against the whole registry (ids stay unique across it); all of them when
-    /// none is given.
-    pub fn load_files(&self, files: &[PathBuf]) -> Result<Loaded> {
+    /// none is given. Each record is given to `visit` as it loads.
+    pub fn load_files(&self, files: &[PathBuf], visit: &Visit) -> Result<Loaded> {
+        let visit = Some(visit);
+        let everything = || self.load_visiting(&self.record_files()?, None, false, visit);
         if files.is_empty() {
-            return self.load_all();
+            return everything();
         }
         let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
         let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
@@ -181,7 +242,7 @@ impl Registry {
             }
             let abs = normalize(&abs);
             if trust_files.contains(&abs) {
-                return self.load_all();
+                return everything();
             }
             given.push(abs);
         }
@@ -191,7 +252,7 @@ impl Registry {
                 all.push(g.clone());
             }
         }
-        self.load(&all, Some(&given))
+        self.load_visiting(&all, Some(&given), false, visit)
     }
 
     /// For records changed after approval, finds in the history the version the

@@ -37,7 +37,7 @@ pub use checkpoint::MIN_KEY as CHECKPOINT_MIN_KEY;
 pub use decisions::decision_key;
 pub use kpi::KpiContext;
 use load::position_at;
-pub use load::{Loaded, MAX_RECORD_BYTES, parse_version, read_version};
+pub use load::{Loaded, MAX_RECORD_BYTES, Visit, parse_version, read_version};
 pub use source::Source;
 pub use sources::{Sources, place};
 pub use write::{CommitOptions, append_policy_approval, render, set_policy_version, write_atomic, write_folder};

@@ -59,6 +59,13 @@ impl Context {
         Ok(self.as_stood(reg, reg.load_all()?))
     }
 
+    /// Every record judged as it stood as of the date (see [`Context::load`]),
+    /// keeping only those `keep` wants afterwards (given its file's
+    /// findings); every finding is kept.
+    pub fn load_keeping(&self, reg: &Registry, keep: &(dyn Fn(&Record, &[Finding]) -> bool + Sync)) -> Result<Loaded> {
+        reg.load_files(&[], &registry::Visit { stood: self.stood(), judge: &|_| Vec::new(), keep })
+    }
+
     /// [`Context::load`], each record keeping its text: for output that
     /// quotes the files as written (the structured exports, evidence).
     pub fn load_with_text(&self, reg: &Registry) -> Result<Loaded> {

@@ -59,8 +59,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     let reg = &governed.registry;
     // The structured formats quote each file as written.
     let quotes = matches!(args.format, ExportFormat::Json | ExportFormat::Jsonl | ExportFormat::Yaml);
-    let loaded = if quotes && !args.all { ctx.load_with_text(reg)? } else { ctx.load(reg)? };
-    if args.all || args.format.suppresses() {
+    let suppresses = args.all || args.format.suppresses();
+    let loaded = if suppresses {
+        // Only the records that would hide findings are kept past loading.
+        ctx.load_keeping(reg, &|r, _| suppression::claims(r, ctx.as_of, ctx.now()))?
+    } else if quotes {
+        ctx.load_with_text(reg)?
+    } else {
+        ctx.load(reg)?
+    };
+    if suppresses {
         let Some(chosen) = super::suppressing(ctx, reg, &loaded, args.skip_invalid) else {
             return Ok(Outcome::Findings);
         };

@@ -100,18 +100,24 @@ pub struct Eligible<'a> {
     pub flawed: Vec<&'a Record>,
 }
 
+/// Whether `r` would hide findings from scanners on `as_of` (`now` for
+/// existence) were it sound: it says approved (or did before its approvals
+/// failed to stand), it has not expired, and it covers findings. Only such
+/// records are weighed by [`eligible`].
+pub fn claims(r: &Record, as_of: NaiveDate, now: DateTime<Utc>) -> bool {
+    (r.exception.status == Status::Approved || r.unverified)
+        && r.exception.expires >= as_of
+        && measure::exists(&r.exception, now)
+        && !r.exception.findings.is_empty()
+}
+
 /// Chooses the records whose findings scanners may hide on `as_of` (`now`
 /// for existence), given the registry's findings.
 pub fn eligible<'a>(records: &'a [Record], findings: &[Finding], as_of: NaiveDate, now: DateTime<Utc>) -> Eligible<'a> {
-    let claims = |r: &Record| {
-        (r.exception.status == Status::Approved || r.unverified)
-            && r.exception.expires >= as_of
-            && measure::exists(&r.exception, now)
-            && !r.exception.findings.is_empty()
-    };
     let blocks =
         |r: &Record| r.unverified || findings.iter().any(|f| f.path == r.path && f.code != Code::UnscopedFinding);
-    let (flawed, clean): (Vec<&Record>, Vec<&Record>) = records.iter().filter(|r| claims(r)).partition(|r| blocks(r));
+    let (flawed, clean): (Vec<&Record>, Vec<&Record>) =
+        records.iter().filter(|r| claims(r, as_of, now)).partition(|r| blocks(r));
     let mut clean: Vec<&Exception> = clean.into_iter().map(|r| &r.exception).collect();
     clean.sort_by(|a, b| (a.expires, &a.id).cmp(&(b.expires, &b.id)));
     Eligible { clean, flawed }

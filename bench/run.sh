@@ -13,6 +13,7 @@
 # For each size it generates a synthetic registry (examples/synth.rs, fixed seed),
 # then times, as the median of RUNS runs, wall time and peak memory (/usr/bin/time -v):
 #   exc validate | check --fail-on-expired | list --format json | report --format json
+#   exc export --format trivyignore (a suppression file)
 #   exc audit | report --trend quarterly | evidence (the whole pack)
 #   exc audit --checkpoint after one new commit (going on from HEAD~1's checkpoint)
 #   exc check on the same records rewritten as people write them (bench/handwrite.py)
@@ -74,6 +75,7 @@ for n in $SIZES; do
   measure "exc check --fail-on-expired" "$n" "$runs" "$EXC" check --fail-on-expired --as-of $AS_OF
   measure "exc list --format json" "$n" "$runs" "$EXC" list --format json --as-of $AS_OF
   measure "exc report --format json" "$n" "$runs" "$EXC" report --format json --as-of $AS_OF
+  measure "exc export --format trivyignore" "$n" "$runs" "$EXC" export --format trivyignore --as-of $AS_OF
   measure "exc audit" "$n" "$runs" "$EXC" audit
   # The audit CI runs on a push: one new commit on top of an audited history,
   # going on from the checkpoint of the commit before it.
@@ -110,7 +112,7 @@ commits = {s: int(v[0][0]) for (s, n), v in data.items() if n == "commits"}
 med = {k: (statistics.median(w for w, _ in v), max(r for _, r in v)) for k, v in data.items() if k[1] != "commits"}
 sizes = sorted({s for s, _ in med})
 names = ["exc validate", "exc check --fail-on-expired", "exc check (hand-written style)", "exc list --format json",
-         "exc report --format json", "exc audit", "exc audit, resumed after 1 commit", "exc report --trend quarterly",
+         "exc report --format json", "exc export --format trivyignore", "exc audit", "exc audit, resumed after 1 commit", "exc report --trend quarterly",
          "exc evidence", "check-jsonschema",
          "git log --name-status", "cat records"]
 mem_kb = int(open("/proc/meminfo").read().split()[1])
@@ -158,6 +160,10 @@ if (s, "exc check --fail-on-expired") in med:
     ra = med.get((s, "exc audit, resumed after 1 commit"), (0, 0))
     if ra[0]:
         row("exc audit after one new commit (checkpoint) < 1 s", ra[0] < 1, f"{ra[0]:.3f} s")
+    ev = med.get((s, "exc evidence"), (0, 0))
+    if ev[0] and a[0]:
+        row("exc evidence ≤ 1.5× exc audit", ev[0] <= 1.5 * a[0], f"{ev[0] / a[0]:.2f}×")
+        row("exc evidence peak < 150 MB", ev[1] < 150 * 1024, f"{ev[1] / 1024:.0f} MB")
 big = 100000
 if (big, "exc check --fail-on-expired") in med:
     lines += ["", "## Targets (100,000 records)", "", "| target | result | measured |", "|---|---|---|"]
@@ -169,7 +175,7 @@ if (big, "exc check --fail-on-expired") in med:
     if small:
         per = (c[0] / big) / (small[0] / 10000)
         row("check's cost per record within 1.1× of 10,000's", per <= 1.1, f"{per:.2f}×")
-    for n in ["exc validate", "exc list --format json", "exc report --format json"]:
+    for n in ["exc validate", "exc list --format json", "exc report --format json", "exc export --format trivyignore"]:
         if (big, n) in med:
             row(f"{n} peak < 250 MB", med[(big, n)][1] < 250 * 1024, f"{med[(big, n)][1] / 1024:.0f} MB")
     a = med.get((big, "exc audit"), (0, 0)); gl = med.get((big, "git log --name-status"), (0, 0))

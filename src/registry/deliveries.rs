@@ -62,7 +62,10 @@ impl DeliveryLog {
             Some(remote) => self.fetch(remote)?,
             None => None,
         };
-        for _ in 0..RETRIES {
+        for attempt in 0..RETRIES {
+            if attempt > 0 {
+                pause(attempt);
+            }
             let local = log_ref::tip(&self.root, &self.git_ref)?;
             if let Some(snap) = self.catch_up(local, theirs, write, now)? {
                 return Ok(snap);
@@ -175,7 +178,10 @@ impl DeliveryLog {
     /// Adds `files` to the log, reading it again and retrying as often as
     /// other runs move it (results never conflict: they only add).
     pub fn add(&self, files: &[(String, Vec<u8>)], message: &str, now: DateTime<Utc>) -> Result<Oid> {
-        for _ in 0..RETRIES {
+        for attempt in 0..RETRIES {
+            if attempt > 0 {
+                pause(attempt);
+            }
             let snap = self.read(true, now)?;
             if let Ok(c) = self.publish(snap.tip, files, message, now)? {
                 return Ok(c);
@@ -183,6 +189,16 @@ impl DeliveryLog {
         }
         Err(Error::Conflict(format!("{} kept moving; the results were not recorded", self.git_ref)))
     }
+}
+
+/// A pause before trying again: longer with each attempt (10 ms, 20 ms, …
+/// up to 320 ms) and jittered, so two runs that keep moving the log under
+/// each other fall out of step instead of meeting every time.
+fn pause(attempt: usize) {
+    let mut random = [0u8; 1];
+    let _ = getrandom::fill(&mut random);
+    let base = 5u64 << attempt.min(6);
+    std::thread::sleep(std::time::Duration::from_millis(base + u64::from(random[0]) % base.max(1)));
 }
 
 /// A file of log lines.

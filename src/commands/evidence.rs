@@ -121,19 +121,27 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     // digest waits for the MANIFEST.
     registry::write_folder(&args.out, &names, |put| {
         let mut digests: Vec<(String, String)> = Vec::new();
-        let mut file = |name: &str, bytes: Vec<u8>| -> Result<()> {
-            digests.push((name.to_string(), pack::digest(&bytes)));
-            put(name, &bytes)
+        // A file streamed into the pack, its digest taken on the way.
+        let mut stream = |name: &str, write: registry::Fill| -> Result<()> {
+            let mut digest = String::new();
+            put(name, &mut |w| {
+                let mut digesting = pack::Digesting::new(w);
+                write(&mut digesting)?;
+                digest = digesting.digest();
+                Ok(())
+            })?;
+            digests.push((name.to_string(), digest));
+            Ok(())
         };
-        file("README.txt", pack::readme(&origin, &listed).into_bytes())?;
+        file(&mut stream, "README.txt", pack::readme(&origin, &listed).into_bytes())?;
 
         // The register.
         let rows: Vec<export::Row> = records.iter().map(|r| export::row(r, policy, ctx.as_of, None)).collect();
-        file("register.csv", export::register(&rows)?.into_bytes())?;
+        file(&mut stream, "register.csv", export::register(&rows)?.into_bytes())?;
         drop(rows);
         let trails = super::trails(&history);
         let items = records.iter().map(|r| export::item(r, policy, ctx.as_of, Some(&trails)));
-        file("register.json", export::structured(items, ExportFormat::Json, ctx.as_of)?.into_bytes())?;
+        file(&mut stream, "register.json", export::structured(items, ExportFormat::Json, ctx.as_of)?.into_bytes())?;
         drop(trails);
 
         // Every decision in the period, with the commit that brought it.
@@ -146,8 +154,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             .into_iter()
             .filter(|d| from.is_none_or(|f| d.time >= f) && d.time <= now)
             .collect();
-        file("decisions.csv", export::decisions_csv(&decisions, true)?.into_bytes())?;
-        file("decisions.json", output::json(&decisions)?.into_bytes())?;
+        file(&mut stream, "decisions.csv", export::decisions_csv(&decisions, true)?.into_bytes())?;
+        file(&mut stream, "decisions.json", output::json(&decisions)?.into_bytes())?;
         drop(decisions);
 
         // The audit verdict over the whole history.
@@ -162,20 +170,20 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
             extra: audited.extra(),
             in_repository: reg.repository_prefix(),
         };
-        file("audit.json", findings::render(&run, FindingsFormat::Json, false)?.into_bytes())?;
+        file(&mut stream, "audit.json", findings::render(&run, FindingsFormat::Json, false)?.into_bytes())?;
 
         // The KPIs and the plan of action.
         // An earlier pack in the repository is not read as suppressions (`scan` skips it).
         let report = super::kpi_report(ctx, &reg, &loaded, args.since, Some(&history))?;
-        file("kpis.json", output::json(&report)?.into_bytes())?;
-        file("kpis.html", dashboard::render(&report).into_bytes())?;
+        file(&mut stream, "kpis.json", output::json(&report)?.into_bytes())?;
+        file(&mut stream, "kpis.html", dashboard::render(&report).into_bytes())?;
         let exceptions: Vec<&crate::model::record::Exception> = records.iter().map(|r| &r.exception).collect();
-        file("poam.json", oscal::poam(&exceptions, policy, &system)?.into_bytes())?;
+        stream("poam.json", &mut |w| oscal::poam_to(w, &exceptions, policy, &system))?;
         for (name, text) in &policy_files {
-            file(&format!("policy/{name}"), text.clone().into_bytes())?;
+            file(&mut stream, &format!("policy/{name}"), text.clone().into_bytes())?;
         }
         let manifest = pack::manifest(&origin, &digests);
-        put("MANIFEST", manifest.as_bytes())
+        put("MANIFEST", &mut |w| w.write_all(manifest.as_bytes()).map_err(|e| Error::io("MANIFEST", e)))
     })?;
     let files = names;
     eprintln!(
@@ -187,6 +195,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         audit_line
     );
     Ok(Outcome::from_findings(&audited.findings))
+}
+
+/// Puts `bytes` into the pack as `name` through `stream`.
+fn file(stream: &mut dyn FnMut(&str, registry::Fill) -> Result<()>, name: &str, bytes: Vec<u8>) -> Result<()> {
+    stream(name, &mut |w| w.write_all(&bytes).map_err(|e| Error::io(name, e)))
 }
 
 /// The policy files as of `now`: from the last commit at or before it that

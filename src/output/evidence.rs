@@ -114,12 +114,37 @@ pub fn readme(origin: &Origin, files: &[String]) -> String {
 }
 
 /// The MANIFEST over `files` (name, content), sorted by name.
-/// The SHA-256 of a file of the pack, as the MANIFEST lists it.
-pub fn digest(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+/// A writer that passes the bytes of a file of the pack on, and takes
+/// their SHA-256 (as the MANIFEST lists it) as they go.
+pub struct Digesting<'a> {
+    inner: &'a mut dyn std::io::Write,
+    hash: Sha256,
 }
 
-/// The MANIFEST, from each file's name and [`digest`].
+impl<'a> Digesting<'a> {
+    pub fn new(inner: &'a mut dyn std::io::Write) -> Digesting<'a> {
+        Digesting { inner, hash: Sha256::new() }
+    }
+
+    /// The SHA-256 of everything written, in hex.
+    pub fn digest(self) -> String {
+        hex(&self.hash.finalize())
+    }
+}
+
+impl std::io::Write for Digesting<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The MANIFEST, from each file's name and digest ([`Digesting`]).
 pub fn manifest(origin: &Origin, files: &[(String, String)]) -> String {
     let mut o = String::new();
     let _ = writeln!(
@@ -168,6 +193,18 @@ mod tests {
             policy_commit: None,
             audit: "clean",
         }
+    }
+
+    /// The digest of `bytes` as the pack takes it, written in two pieces.
+    fn digest(bytes: &[u8]) -> String {
+        let mut sink = Vec::new();
+        let mut d = Digesting::new(&mut sink);
+        let (a, b) = bytes.split_at(bytes.len() / 2);
+        std::io::Write::write_all(&mut d, a).unwrap();
+        std::io::Write::write_all(&mut d, b).unwrap();
+        let digest = d.digest();
+        assert_eq!(sink, bytes);
+        digest
     }
 
     #[test]

@@ -144,6 +144,15 @@ pub fn json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string_pretty(value).map(|s| escape::json(s) + "\n").map_err(|e| Error::Output(format!("JSON: {e}")))
 }
 
+/// [`json`], written to `w` as it is made: a large document is never held
+/// as one string.
+pub fn json_to<T: serde::Serialize>(w: &mut dyn Write, value: &T) -> Result<()> {
+    let mut guard = escape::JsonGuard::new(w);
+    let failed = |e: std::io::Error| Error::Output(format!("JSON: {e}"));
+    serde_json::to_writer_pretty(&mut guard, value).map_err(|e| Error::Output(format!("JSON: {e}")))?;
+    guard.write_all(b"\n").and_then(|_| guard.finish()).map(|_| ()).map_err(failed)
+}
+
 /// A value rendered now as the pretty JSON it will be inside a document, at
 /// `depth` levels of nesting, so that a large document is never held as one
 /// tree of values: each part is text as soon as it is made. Serialised with

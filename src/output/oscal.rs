@@ -39,6 +39,17 @@ fn name_of(person: &str) -> String {
 /// The POA&M for `records` (as they stand: a record whose approvals do not
 /// stand is a requested deviation) under `policy`, titled for `system`.
 pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<String> {
+    super::json(&document(records, policy, system)?)
+}
+
+/// [`poam`], written to `w` as it is rendered (the evidence pack's copy is
+/// never held whole).
+pub fn poam_to(w: &mut dyn std::io::Write, records: &[&Exception], policy: &Policy, system: &str) -> Result<()> {
+    super::json_to(w, &document(records, policy, system)?)
+}
+
+/// The POA&M document, its long lists already text.
+fn document(records: &[&Exception], policy: &Policy, system: &str) -> Result<Document> {
     let mut parties: Vec<(String, String)> = Vec::new();
     let mut party = |person: &str| -> String {
         let email = email_of(person).to_ascii_lowercase();
@@ -239,7 +250,7 @@ pub fn poam(records: &[&Exception], policy: &Policy, system: &str) -> Result<Str
             back_matter: (!resources.is_empty()).then_some(BackMatter { resources }),
         },
     };
-    super::json(&doc)
+    Ok(doc)
 }
 
 /// How deep the POA&M's lists sit in the document: their parts are rendered

@@ -40,7 +40,7 @@ use load::position_at;
 pub use load::{Loaded, MAX_RECORD_BYTES, Visit, parse_version, read_version};
 pub use source::Source;
 pub use sources::{Sources, place};
-pub use write::{CommitOptions, append_policy_approval, render, set_policy_version, write_atomic, write_folder};
+pub use write::{CommitOptions, Fill, append_policy_approval, render, set_policy_version, write_atomic, write_folder};
 
 /// The policy file name.
 pub const POLICY_FILE: &str = "exc.yaml";

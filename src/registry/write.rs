@@ -195,14 +195,26 @@ pub fn render(e: &Exception) -> Result<String> {
 /// With `create`, refuses to replace an existing file. The file gets the
 /// permissions the process umask allows, like any file a program creates.
 pub fn write_atomic(path: &Path, bytes: &[u8], create: bool) -> Result<()> {
+    write_atomic_with(path, create, &mut |w| w.write_all(bytes).map_err(|e| Error::write(path, &e)))
+}
+
+/// [`write_atomic`], the bytes written by `write` as they are made (through
+/// a buffer), so a large file is never held whole in memory. If `write`
+/// fails, nothing is left behind.
+pub fn write_atomic_with(path: &Path, create: bool, write: Fill) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let failed = |e: &std::io::Error| Error::write(path, e);
-    let (tmp_path, mut file) = temp_file(dir).map_err(|e| failed(&e))?;
+    let (tmp_path, file) = temp_file(dir).map_err(|e| failed(&e))?;
     let cleanup = |e: std::io::Error| {
         let _ = fs::remove_file(&tmp_path);
         failed(&e)
     };
-    file.write_all(bytes).map_err(cleanup)?;
+    let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, file);
+    if let Err(e) = write(&mut buffered) {
+        let _ = fs::remove_file(&tmp_path);
+        return Err(e);
+    }
+    let file = buffered.into_inner().map_err(|e| cleanup(e.into_error()))?;
     file.sync_all().map_err(cleanup)?;
     drop(file);
     if create {
@@ -306,19 +318,22 @@ pub fn set_policy_version(text: &str, version: u64) -> String {
     s
 }
 
+/// What writes a file's bytes, as they are made.
+pub type Fill<'a> = &'a mut dyn FnMut(&mut dyn Write) -> Result<()>;
+
+/// Where [`write_folder`]'s filler puts each file: its name, and what
+/// writes its bytes.
+pub type Put<'a> = dyn FnMut(&str, Fill) -> Result<()> + 'a;
+
 /// Writes a folder of files named `names` (relative, `/`-separated): `fill`
 /// is given where to put each one as it is made, so none waits in memory for
 /// the others. A new folder is built beside it and renamed into place, so it
 /// appears whole or not at all. An existing folder may hold only these
 /// names, which are replaced one by one, atomically; anything else there is
 /// refused, and nothing is ever deleted.
-pub fn write_folder(
-    dir: &Path,
-    names: &[String],
-    fill: impl FnOnce(&mut dyn FnMut(&str, &[u8]) -> Result<()>) -> Result<()>,
-) -> Result<()> {
+pub fn write_folder(dir: &Path, names: &[String], fill: impl FnOnce(&mut Put) -> Result<()>) -> Result<()> {
     let write_all = |into: &Path| -> Result<()> {
-        let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+        let mut put = |name: &str, write: Fill| -> Result<()> {
             if !names.iter().any(|n| n == name) {
                 return Err(Error::Usage(format!("{name} is not one of the files this folder was to hold")));
             }
@@ -326,7 +341,7 @@ pub fn write_folder(
             if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent).map_err(|e| Error::write(parent, &e))?;
             }
-            write_atomic(&path, bytes, false)
+            write_atomic_with(&path, false, write)
         };
         fill(&mut put)
     };

@@ -16,7 +16,7 @@ use crate::model::measure;
 use crate::model::record::Record;
 use crate::model::time;
 use crate::output::evidence::{self as pack, Origin};
-use crate::output::export::{self, ExportFormat};
+use crate::output::export;
 use crate::output::findings::{self, FindingsFormat, Run};
 use crate::output::{self, dashboard, oscal};
 use crate::registry::{self, POLICY_FILE, RECORDS_DIR};
@@ -141,7 +141,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         drop(rows);
         let trails = super::trails(&history);
         let items = records.iter().map(|r| export::item(r, policy, ctx.as_of, Some(&trails)));
-        file(&mut stream, "register.json", export::structured(items, ExportFormat::Json, ctx.as_of)?.into_bytes())?;
+        stream("register.json", &mut |w| export::register_json_to(w, items.clone(), ctx.as_of))?;
         drop(trails);
 
         // Every decision in the period, with the commit that brought it.

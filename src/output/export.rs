@@ -318,21 +318,34 @@ pub fn structured(
             crate::yaml::to_string(&doc).map_err(Error::Output)
         }
         _ => {
-            // `{version, as_of, records}` as serde_json's pretty printer
-            // writes it, each record appended as it is rendered (never a list
-            // of them and then a copy of the whole).
-            let as_of = serde_json::to_string(&as_of.to_string()).map_err(|e| Error::Output(e.to_string()))?;
-            let mut o = format!("{{\n  \"version\": {VERSION},\n  \"as_of\": {as_of},\n  \"records\": [");
-            let mut empty = true;
-            for item in items {
-                o.push_str(if empty { "\n    " } else { ",\n    " });
-                o.push_str(super::embed(&item, 2)?.get());
-                empty = false;
-            }
-            o.push_str(if empty { "]\n}" } else { "\n  ]\n}" });
-            Ok(super::escape::json(o) + "\n")
+            let mut o = Vec::new();
+            register_json_to(&mut o, items, as_of)?;
+            String::from_utf8(o).map_err(|e| Error::Output(e.to_string()))
         }
     }
+}
+
+/// The register as JSON, `{version, as_of, records}` as serde_json's pretty
+/// printer writes it, written to `w` record by record as each is rendered
+/// (never a list of them, nor the whole as one string).
+pub fn register_json_to(
+    w: &mut dyn std::io::Write,
+    items: impl IntoIterator<Item = Item>,
+    as_of: chrono::NaiveDate,
+) -> Result<()> {
+    use std::io::Write;
+    let failed = |e: std::io::Error| Error::Output(format!("JSON: {e}"));
+    let as_of = serde_json::to_string(&as_of.to_string()).map_err(|e| Error::Output(e.to_string()))?;
+    let mut o = super::escape::JsonGuard::new(w);
+    write!(o, "{{\n  \"version\": {VERSION},\n  \"as_of\": {as_of},\n  \"records\": [").map_err(failed)?;
+    let mut empty = true;
+    for item in items {
+        o.write_all(if empty { b"\n    " } else { b",\n    " }).map_err(failed)?;
+        o.write_all(super::embed(&item, 2)?.get().as_bytes()).map_err(failed)?;
+        empty = false;
+    }
+    o.write_all(if empty { b"]\n}\n" } else { b"\n  ]\n}\n" }).map_err(failed)?;
+    o.finish().map(|_| ()).map_err(failed)
 }
 
 /// One decision (an approval, rejection, review or closure) as the evidence shows it.

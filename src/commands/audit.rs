@@ -8,7 +8,7 @@
 
 use crate::context::{Context, Outcome};
 use crate::error::{Error, Result};
-use crate::output::findings::{self, FindingsFormat, Run};
+use crate::output::findings::{self, FindingsFormat};
 
 /// Verify the history of every record.
 #[derive(Debug, clap::Args)]
@@ -65,22 +65,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     for n in &notes {
         crate::output::note(n);
     }
-    // Tens of thousands of findings over as many files: placed on every core.
-    crate::registry::place(&reg.root, &mut audited.findings);
-    let files: Vec<(String, Option<String>)> = audited.files.iter().map(|p| (p.clone(), None)).collect();
-    let sources = reg.sources(&[]);
-    let run = Run {
-        tool: "exc audit",
-        files: &files,
-        findings: &audited.findings,
-        summary: audited.summary(),
-        locate: &sources,
-        extra: audited.extra(),
-        in_repository: reg.repository_prefix(),
-    };
     if args.format == FindingsFormat::Text {
         crate::output::note(&audited.root);
     }
-    findings::print(&run, args.format, ctx.color)?;
+    super::audit_run(&reg, &mut audited, |run| findings::print(run, args.format, ctx.color))?;
     Ok(Outcome::from_findings(&audited.findings))
 }

@@ -17,7 +17,7 @@ use crate::model::record::Record;
 use crate::model::time;
 use crate::output::evidence::{self as pack, Origin};
 use crate::output::export;
-use crate::output::findings::{self, FindingsFormat, Run};
+use crate::output::findings::{self, FindingsFormat};
 use crate::output::{self, dashboard, oscal};
 use crate::registry::{self, POLICY_FILE, RECORDS_DIR};
 
@@ -79,7 +79,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
     }
     // The audit's start (a pinned root, or trust on first use) decides the history read.
     let start = reg.audit_start(args.trust.root())?;
-    let (audited, history) = reg.audit_started(start)?;
+    let (mut audited, history) = reg.audit_started(start)?;
     let loaded = ctx.load_with_text(&reg)?;
     if !loaded.findings.is_empty() {
         output::warn(&format!("{} problem(s) in the records; `exc validate` lists them", loaded.findings.len()));
@@ -159,18 +159,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         drop(decisions);
 
         // The audit verdict over the whole history.
-        let audit_files: Vec<(String, Option<String>)> = audited.files.iter().map(|p| (p.clone(), None)).collect();
-        let sources = reg.sources(&[]);
-        let run = Run {
-            tool: "exc audit",
-            files: &audit_files,
-            findings: &audited.findings,
-            summary: audited.summary(),
-            locate: &sources,
-            extra: audited.extra(),
-            in_repository: reg.repository_prefix(),
-        };
-        file(&mut stream, "audit.json", findings::render(&run, FindingsFormat::Json, false)?.into_bytes())?;
+        let audit = super::audit_run(&reg, &mut audited, |run| findings::render(run, FindingsFormat::Json, false))?;
+        file(&mut stream, "audit.json", audit.into_bytes())?;
 
         // The KPIs and the plan of action.
         // An earlier pack in the repository is not read as suppressions (`scan` skips it).
@@ -185,11 +175,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<Outcome> {
         let manifest = pack::manifest(&origin, &digests);
         put("MANIFEST", &mut |w| w.write_all(manifest.as_bytes()).map_err(|e| Error::io("MANIFEST", e)))
     })?;
-    let files = names;
     eprintln!(
         "Wrote {}: {} files from commit {}, as of {}; {}",
         output::escape::text(&args.out.display().to_string()),
-        files.len(),
+        names.len(),
         short(&commit),
         ctx.as_of,
         audit_line

@@ -327,3 +327,25 @@ pub fn kpi_report(
     }
     Ok(report)
 }
+
+/// The audit's verdict as findings output renders it (`exc audit`, and the
+/// evidence pack's audit.json), its findings placed first: tens of
+/// thousands of them over as many files, on every core.
+pub fn audit_run<T>(
+    reg: &Registry,
+    audited: &mut crate::registry::Audited,
+    render: impl FnOnce(&crate::output::findings::Run) -> T,
+) -> T {
+    crate::registry::place(&reg.root, &mut audited.findings);
+    let files: Vec<(String, Option<String>)> = audited.files.iter().map(|p| (p.clone(), None)).collect();
+    let sources = reg.sources(&[]);
+    render(&crate::output::findings::Run {
+        tool: "exc audit",
+        files: &files,
+        findings: &audited.findings,
+        summary: audited.summary(),
+        locate: &sources,
+        extra: audited.extra(),
+        in_repository: reg.repository_prefix(),
+    })
+}

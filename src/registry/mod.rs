@@ -33,6 +33,7 @@ mod source;
 mod sources;
 mod write;
 
+pub use audit::Audited;
 pub use checkpoint::MIN_KEY as CHECKPOINT_MIN_KEY;
 pub use decisions::decision_key;
 pub use kpi::KpiContext;
